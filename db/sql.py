@@ -1,0 +1,103 @@
+"""The one place that talks to the `databases` API.
+
+`databases` owns the pool, the per-task connection and `transaction()`. Queries go straight to the
+task's asyncpg connection with `:name` parameters rewritten to `$n` once per statement: this skips
+SQLAlchemy's compiler, which `databases` 0.9 reaches into and which costs more than the query on
+hot paths.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+from databases import Database
+
+Row = asyncpg.Record
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=1024)
+def _compile(sql: str) -> tuple[str, tuple[str, ...]]:
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PARAM.sub(number, sql), tuple(names)
+
+
+def _args(names: tuple[str, ...], params: Mapping[str, Any]) -> list[Any]:
+    try:
+        return [params[n] for n in names]
+    except KeyError as missing:
+        raise TypeError(f"query parameter {missing} was not given") from None
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def create_database(
+    url: str, *, min_size: int = 2, max_size: int = 10, statement_cache_size: int | None = None
+) -> Database:
+    """A `databases.Database` for `url`; a `host` query parameter (a socket folder) is honoured."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    options: dict[str, Any] = {"min_size": min_size, "max_size": max_size, "init": _init_connection}
+    if "host" in query:
+        # databases ignores ?host=; asyncpg needs it for unix sockets (embedded PostgreSQL).
+        options["host"] = query.pop("host")
+    if statement_cache_size is not None:
+        # PgBouncer in transaction mode (Supabase's pooler) cannot keep prepared statements.
+        options["statement_cache_size"] = statement_cache_size
+    url = urlunsplit(parts._replace(query=urlencode(query)))
+    return Database(url, **options)
+
+
+@asynccontextmanager
+async def connection(db: Database) -> AsyncIterator[asyncpg.Connection]:
+    async with db.connection() as conn:
+        yield conn.raw_connection
+
+
+async def fetch_all(db: Database, sql: str, **params: Any) -> list[Row]:
+    text, names = _compile(sql)
+    async with connection(db) as conn:
+        return await conn.fetch(text, *_args(names, params))  # type: ignore[no-any-return]
+
+
+async def fetch_one(db: Database, sql: str, **params: Any) -> Row | None:
+    text, names = _compile(sql)
+    async with connection(db) as conn:
+        return await conn.fetchrow(text, *_args(names, params))
+
+
+async def fetch_val(db: Database, sql: str, **params: Any) -> Any:
+    text, names = _compile(sql)
+    async with connection(db) as conn:
+        return await conn.fetchval(text, *_args(names, params))
+
+
+async def execute(db: Database, sql: str, **params: Any) -> str:
+    """Run a statement; return PostgreSQL's status tag (e.g. ``UPDATE 1``)."""
+    text, names = _compile(sql)
+    async with connection(db) as conn:
+        return await conn.execute(text, *_args(names, params))  # type: ignore[no-any-return]
+
+
+def affected(status: str) -> int:
+    """Row count from a status tag such as ``UPDATE 3`` or ``INSERT 0 1``."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

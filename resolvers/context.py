@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from resolvers.loaders import Loaders
+from services.auth import Principal
+from services.errors import AppError, Unauthenticated
+from services.runtime import Runtime
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    loaders: Loaders
+    principal: Principal | None = None
+    auth_error: AppError | None = None
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @property
+    def viewer(self) -> Principal:
+        if self.principal is None:
+            raise self.auth_error or Unauthenticated("Authentication required")
+        return self.principal
+
+    def fresh_loaders(self) -> Loaders:
+        """New loaders for a long-lived context (a subscription), so no event sees stale data."""
+        self.loaders = Loaders(self.runtime, self.principal)
+        return self.loaders
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,85 @@
+"""Every GraphQL error leaves with an `extensions.code` from the contract.
+
+Domain errors (services.errors) keep their message and code; GraphQL's own parse, validation and
+variable errors become BAD_USER_INPUT; anything unexpected is logged here with its traceback and
+reaches the client only as INTERNAL, so no internal detail (or secret) leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError, OperationDefinitionNode
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from services.errors import AppError, Unauthenticated
+
+log = logging.getLogger("atendimento.graphql")
+
+INTROSPECTION_FIELDS = {"__schema", "__type", "__typename"}
+
+
+def _root_cause(error: GraphQLError) -> BaseException | None:
+    cause = error.original_error
+    while isinstance(cause, GraphQLError) and cause.original_error is not None:
+        cause = cause.original_error
+    return cause
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
+    cause = _root_cause(error)
+    if isinstance(cause, AppError):
+        extensions = dict(cause.extensions)
+        message = cause.message
+    elif cause is None or isinstance(cause, GraphQLError):
+        if error.extensions and "code" in error.extensions:
+            return error
+        extensions = {"code": "BAD_USER_INPUT"}
+        message = error.message
+    else:
+        log.error("unexpected error in %s", error.path, exc_info=cause)
+        extensions = {"code": "INTERNAL"}
+        message = "Internal server error"
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class ErrorCodes(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__()
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [with_code(e) for e in errors]
+
+
+class RequireAuthentication(SchemaExtension):
+    """One gate for every operation: no valid token, no execution.
+
+    Introspection alone is allowed without a token so GraphiQL can show the docs before one is
+    pasted; it is turned off entirely with GRAPHIQL=false.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if context.principal is None and not self._introspection_only():
+            raise context.auth_error or Unauthenticated("Authentication required")
+        yield
+
+    def _introspection_only(self) -> bool:
+        document = self.execution_context.graphql_document
+        if document is None:
+            return False
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                for selection in definition.selection_set.selections:
+                    name = getattr(selection, "name", None)
+                    if name is None or name.value not in INTROSPECTION_FIELDS:
+                        return False
+        return True

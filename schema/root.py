@@ -1,0 +1,43 @@
+"""The only module that assembles the schema from the per-domain resolver classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from resolvers.errors import ErrorCodes, RequireAuthentication
+from resolvers.viewer import ViewerQueries
+
+
+@strawberry.type
+class Query(ViewerQueries):
+    pass
+
+
+class AppSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # resolvers.errors logs unexpected errors once; expected ones are answers, not incidents.
+        return None
+
+
+def build_schema(**options: Any) -> AppSchema:
+    return AppSchema(
+        query=Query,
+        extensions=[
+            RequireAuthentication,
+            ErrorCodes,
+            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=4000),
+        ],
+        **options,
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,168 @@
+"""Atendimento: the Starlette application, its lifespan, and the command line.
+
+    python server.py [serve]        start the server (the embedded PostgreSQL when no DATABASE_URL)
+    python server.py migrate        apply database migrations and exit
+    python server.py token          print a bearer token signed with the configured secret
+    python server.py export-schema  print the GraphQL schema (SDL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+from broadcaster import Broadcast
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from db.migrate import apply_migrations, pending_migrations
+from db.sql import connection, create_database
+from resolvers.view import GraphQLView
+from schema.root import schema
+from services import bootstrap
+from services.auth import LOCAL_ADMIN_ID, mint_token
+from services.logs import configure_logging, register_secrets
+from services.runtime import Runtime
+from services.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("atendimento")
+
+
+def create_app(settings: Settings, jwt_secret: str) -> Starlette:
+    """The application for an already resolved DATABASE_URL (see `serve`)."""
+    assert settings.database_url, "resolve the database URL before creating the app"
+    register_secrets([jwt_secret, settings.evolution_api_key, settings.webhook_secret,
+                      settings.supabase_service_role_key, settings.encryption_key])
+    runtime = Runtime(
+        settings=settings,
+        db=create_database(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_cache_size=settings.db_statement_cache_size,
+        ),
+        broadcast=Broadcast(settings.broadcast_url),
+        jwt_secret=jwt_secret,
+    )
+    view = GraphQLView(
+        runtime,
+        schema=schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        multipart_uploads_enabled=True,
+        allowed_origins=settings.cors_origins,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        assert settings.database_url
+        await apply_migrations(settings.database_url)
+        async with runtime.db, runtime.broadcast:
+            runtime.ready = True
+            log.info("GraphQL API at http://%s:%s/graphql", settings.host, settings.port)
+            try:
+                yield
+            finally:
+                runtime.ready = False
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        problems: list[str] = []
+        if not runtime.ready:
+            problems.append("starting or stopping")
+        else:
+            try:
+                async with connection(runtime.db) as conn:
+                    if await pending_migrations(conn):
+                        problems.append("migrations pending")
+            except Exception as error:  # any failure here means "not ready", never a 500
+                problems.append(f"database unreachable: {type(error).__name__}")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
+    # atexit hooks run, and the embedded PostgreSQL is stopped with us instead of left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    secret = bootstrap.jwt_secret(settings)
+    settings = settings.with_overrides(database_url=bootstrap.resolve_database_url(settings))
+    app = create_app(settings, secret)
+    if not settings.supabase_jwt_secret:
+        token = mint_token(secret, sub=LOCAL_ADMIN_ID, role="admin", name="Administrador")
+        print(
+            f"\nGraphiQL: http://{settings.host}:{settings.port}/graphql\n"
+            "Paste this header into GraphiQL's Headers tab (valid 7 days; "
+            "`make token` makes a new one):\n"
+            f'{{"Authorization": "Bearer {token}"}}\n',
+            flush=True,
+        )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
+                proxy_headers=True, ws_ping_interval=20)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="server.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="start the server (default)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    token = commands.add_parser("token", help="print a bearer token")
+    token.add_argument("--role", choices=["admin", "agent"], default="admin")
+    token.add_argument("--sub", type=uuid.UUID, help="profile id (default: the local admin)")
+    token.add_argument("--name", help="the profile's display name")
+    token.add_argument("--email")
+    token.add_argument("--days", type=float, default=7.0, help="validity in days (default 7)")
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        print(schema.as_str())
+        return 0
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+
+    if args.command == "token":
+        sub = args.sub or (LOCAL_ADMIN_ID if args.role == "admin" else uuid.uuid4())
+        print(mint_token(bootstrap.jwt_secret(settings), sub=sub, role=args.role,
+                         name=args.name, email=args.email, ttl_seconds=int(args.days * 86400)))
+        return 0
+    if args.command == "migrate":
+        import asyncio
+
+        applied = asyncio.run(apply_migrations(bootstrap.resolve_database_url(settings)))
+        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+        return 0
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The process-wide resources every request and worker shares, built once by server.py."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from broadcaster import Broadcast
+from databases import Database
+
+from services.profiles import ProfileRegistry
+from services.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    broadcast: Broadcast
+    jwt_secret: str
+    profiles: ProfileRegistry = field(default_factory=ProfileRegistry)
+    ready: bool = False
+    # Set when work arrives so the local workers start at once instead of at their next poll.
+    webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

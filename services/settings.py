@@ -1,0 +1,210 @@
+"""Settings read once at start from the environment (and `.env`), validated, typed.
+
+A wrong value stops the server with a message that names the variable, so an operator never
+discovers a typo hours later through odd behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    broadcast_url: str = "memory://"
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_format: str = "text"
+    business_timezone: str = "America/Sao_Paulo"
+    evolution_api_base_url: str | None = None
+    evolution_api_key: str | None = field(default=None, repr=False)
+    evolution_timeout_seconds: float = 15.0
+    evolution_retry_seconds: float = 20.0
+    supabase_jwt_secret: str | None = field(default=None, repr=False)
+    supabase_url: str | None = None
+    supabase_service_role_key: str | None = field(default=None, repr=False)
+    app_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    encryption_key: str | None = field(default=None, repr=False)
+    graphiql: bool = True
+    cors_origins: tuple[str, ...] = ()
+    send_interval_seconds: float = 1.0
+    send_max_attempts: int = 5
+    workers_enabled: bool = True
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_statement_cache_size: int | None = None
+
+    @property
+    def evolution_configured(self) -> bool:
+        return bool(self.evolution_api_base_url and self.evolution_api_key)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """A minimal `.env` reader: KEY=VALUE lines, `#` comments, optional quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build Settings from the process environment, falling back to `.env` for unset keys."""
+    env: dict[str, str] = read_dotenv(env_file) if env_file else {}
+    env.update(os.environ if environ is None else environ)
+    return parse_settings(env)
+
+
+def parse_settings(env: Mapping[str, str]) -> Settings:
+    def text(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    def integer(name: str, default: int, minimum: int, maximum: int) -> int:
+        value = text(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {number}")
+        return number
+
+    def decimal(name: str, default: float, minimum: float, maximum: float) -> float:
+        value = text(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {number}")
+        return number
+
+    def boolean(name: str, default: bool) -> bool:
+        value = text(name)
+        if value is None:
+            return default
+        if value.lower() in TRUE:
+            return True
+        if value.lower() in FALSE:
+            return False
+        raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+    def url(name: str, schemes: tuple[str, ...]) -> str | None:
+        value = text(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in schemes:
+            raise SettingsError(
+                f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        if parts.scheme in ("http", "https") and not parts.netloc:
+            raise SettingsError(f"{name} must include a host, got {value!r}")
+        return value.rstrip("/") if parts.scheme in ("http", "https") else value
+
+    database_url = url("DATABASE_URL", ("postgres", "postgresql"))
+    if database_url and database_url.startswith("postgres://"):
+        # Supabase and Heroku hand out postgres://; asyncpg and databases both want postgresql://.
+        database_url = "postgresql://" + database_url.removeprefix("postgres://")
+
+    broadcast_url = url("BROADCAST_URL", ("memory", "redis", "rediss", "postgres", "postgresql"))
+
+    log_level = (text("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    log_format = (text("LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+
+    timezone = text("BUSINESS_TIMEZONE") or "America/Sao_Paulo"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"BUSINESS_TIMEZONE must be an IANA time zone such as America/Sao_Paulo, "
+            f"got {timezone!r}"
+        ) from None
+
+    jwt_secret = text("SUPABASE_JWT_SECRET")
+    if jwt_secret is not None and len(jwt_secret) < 32:
+        raise SettingsError("SUPABASE_JWT_SECRET must be at least 32 characters long")
+
+    cors = tuple(o.strip() for o in (text("CORS_ORIGINS") or "").split(",") if o.strip())
+    for origin in cors:
+        if origin != "*" and not urlsplit(origin).scheme.startswith("http"):
+            raise SettingsError(f"CORS_ORIGINS must list origins like https://app.example.com, "
+                                f"got {origin!r}")
+
+    pool_min = integer("DB_POOL_MIN", 2, 1, 100)
+    pool_max = integer("DB_POOL_MAX", 10, 1, 500)
+    if pool_max < pool_min:
+        raise SettingsError("DB_POOL_MAX must be greater than or equal to DB_POOL_MIN")
+    cache = text("DB_STATEMENT_CACHE_SIZE")
+
+    return Settings(
+        database_url=database_url,
+        broadcast_url=broadcast_url or "memory://",
+        data_dir=Path(text("DATA_DIR") or ".data"),
+        host=text("HOST") or "127.0.0.1",
+        port=integer("PORT", 8000, 0, 65535),
+        log_level=log_level,
+        log_format=log_format,
+        business_timezone=timezone,
+        evolution_api_base_url=url("EVOLUTION_API_BASE_URL", ("http", "https")),
+        evolution_api_key=text("EVOLUTION_API_KEY"),
+        evolution_timeout_seconds=decimal("EVOLUTION_TIMEOUT_SECONDS", 15.0, 0.1, 300.0),
+        evolution_retry_seconds=decimal("EVOLUTION_RETRY_SECONDS", 20.0, 0.0, 600.0),
+        supabase_jwt_secret=jwt_secret,
+        supabase_url=url("NEXT_PUBLIC_SUPABASE_URL", ("http", "https")),
+        supabase_service_role_key=text("SUPABASE_SERVICE_ROLE_KEY"),
+        app_url=url("NEXT_PUBLIC_APP_URL", ("http", "https")),
+        webhook_secret=text("WEBHOOK_SECRET"),
+        encryption_key=text("ENCRYPTION_KEY"),
+        graphiql=boolean("GRAPHIQL", True),
+        cors_origins=cors,
+        send_interval_seconds=decimal("SEND_INTERVAL_SECONDS", 1.0, 0.0, 3600.0),
+        send_max_attempts=integer("SEND_MAX_ATTEMPTS", 5, 1, 100),
+        workers_enabled=boolean("WORKERS_ENABLED", True),
+        db_pool_min=pool_min,
+        db_pool_max=pool_max,
+        db_statement_cache_size=(
+            integer("DB_STATEMENT_CACHE_SIZE", 0, 0, 10000) if cache is not None else None
+        ),
+    )

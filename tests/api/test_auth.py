@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+import websockets
+
+from services.auth import mint_token
+from tests.conftest import JWT_SECRET
+from tests.helpers import GraphQLClient, Subscription
+
+VIEWER = "{ viewer { id role fullName } }"
+
+
+async def test_viewer_with_a_valid_token_creates_the_profile_once(gql: GraphQLClient, pg, admin_id):
+    data = await gql(VIEWER)
+    assert data["viewer"] == {"id": str(admin_id), "role": "ADMIN", "fullName": "Ana Admin"}
+    await gql(VIEWER)
+    assert await pg.fetchval("SELECT count(*) FROM profiles WHERE id = $1", admin_id) == 1
+
+
+async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient):
+    sub = uuid.uuid4()
+    token = jwt.encode({"sub": str(sub), "exp": int(time.time()) + 60, "aud": "authenticated"},
+                       JWT_SECRET, algorithm="HS256")
+    data = await gql(VIEWER, token=token)
+    assert data["viewer"]["role"] == "AGENT"
+
+
+def _token(**claims):
+    base = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 60,
+            "app_metadata": {"role": "admin"}}
+    base.update(claims)
+    return base
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "not-a-jwt",
+        jwt.encode(_token(), "another-secret-" + "y" * 40, algorithm="HS256"),  # forged
+        jwt.encode(_token(exp=int(time.time()) - 5), JWT_SECRET, algorithm="HS256"),  # expired
+        jwt.encode(_token(sub="not-a-uuid"), JWT_SECRET, algorithm="HS256"),
+        jwt.encode({"sub": str(uuid.uuid4())}, JWT_SECRET, algorithm="HS256"),  # no exp
+        jwt.encode(_token(), None, algorithm="none"),  # unsigned
+    ],
+    ids=["missing", "garbage", "forged", "expired", "bad-sub", "no-exp", "alg-none"],
+)
+async def test_refused_tokens_get_unauthenticated_and_store_nothing(server, pg, token):
+    async with GraphQLClient(server.url) as client:
+        error = await client.error(VIEWER, token=token)
+    assert error.codes == ["UNAUTHENTICATED"]
+    assert await pg.fetchval("SELECT count(*) FROM profiles") == 0
+
+
+async def test_introspection_alone_works_without_a_token_for_graphiql(server):
+    async with GraphQLClient(server.url) as client:
+        data = await client("{ __schema { queryType { name } } }")
+    assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_graphiql_page_loads_without_a_token(server, gql):
+    response = await gql.http.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+@pytest.mark.parametrize("key", ["Authorization", "authorization", "token"])
+async def test_websocket_accepts_the_token_in_connection_init(server, admin_token, admin_id, key):
+    token = admin_token if key != "token" else admin_token
+    async with Subscription.connect(server.ws_url, token, payload_key=key) as sub:
+        # Any operation works on the socket; a query proves the principal is known.
+        await sub.subscribe(VIEWER)
+        data = await sub.next_data()
+    assert data["viewer"]["id"] == str(admin_id)
+
+
+async def test_websocket_without_a_valid_token_is_closed(server):
+    forged = mint_token("another-secret-" + "y" * 40, sub=uuid.uuid4(), role="admin")
+    async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": f"Bearer {forged}"}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4403

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from db.migrate import MigrationError, apply_migrations, load_migrations
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_TABLES = {
+    "profiles", "clients", "whatsapp_instances", "whatsapp_contacts", "whatsapp_messages",
+    "whatsapp_quick_messages", "whatsapp_instance_settings", "whatsapp_auto_reply_log",
+}
+SEED_INDEXES = {
+    "idx_whatsapp_instances_status", "idx_whatsapp_instances_created_by",
+    "idx_whatsapp_contacts_instance", "idx_whatsapp_contacts_remote_jid",
+    "idx_whatsapp_contacts_phone", "idx_whatsapp_contacts_client", "idx_whatsapp_contacts_type",
+    "idx_whatsapp_contacts_last_message", "idx_whatsapp_messages_instance",
+    "idx_whatsapp_messages_contact", "idx_whatsapp_messages_timestamp",
+    "idx_whatsapp_messages_from_me", "idx_whatsapp_messages_status",
+    "idx_whatsapp_quick_messages_shortcut", "idx_whatsapp_instance_settings_instance",
+    "idx_whatsapp_auto_reply_log_instance", "idx_whatsapp_auto_reply_log_contact",
+}
+
+
+@pytest.fixture
+async def fresh_db(pg_server_url: str):
+    """An empty database of its own, dropped afterwards."""
+    name = f"atendimento_mig_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(pg_server_url)
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str):
+    first = await apply_migrations(fresh_db)
+    assert first == [m.version for m in load_migrations()]
+    assert await apply_migrations(fresh_db) == []
+
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        tables = {r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        indexes = {r["indexname"] for r in await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+        recorded = await conn.fetchval("SELECT count(*) FROM schema_migrations")
+        defaults = await conn.fetchval("SELECT count(*) FROM whatsapp_quick_messages")
+    finally:
+        await conn.close()
+    assert SEED_TABLES <= tables
+    assert SEED_INDEXES <= indexes
+    assert recorded == len(first)
+    assert defaults >= 3  # the seed's "Insert default data"
+
+
+async def test_two_processes_migrating_at_once_apply_each_file_once(fresh_db: str):
+    env = {**os.environ, "DATABASE_URL": fresh_db, "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "server.py", "migrate"]
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = await asyncio.gather(*(asyncio.to_thread(p.communicate, timeout=120) for p in procs))
+    assert [p.returncode for p in procs] == [0, 0], outputs
+
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        versions = [r["version"] for r in await conn.fetch(
+            "SELECT version FROM schema_migrations ORDER BY version")]
+    finally:
+        await conn.close()
+    assert versions == [m.version for m in load_migrations()]
+    announced = [out for out, _ in outputs]
+    assert sum("none pending" in out for out in announced) == 1, announced
+
+
+async def test_refuses_an_edited_or_unknown_migration(fresh_db: str, tmp_path: Path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (id int);")
+    await apply_migrations(fresh_db, folder)
+
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (id bigint);")
+    with pytest.raises(MigrationError, match="edited"):
+        await apply_migrations(fresh_db, folder)
+
+    (folder / "0001_a.sql").unlink()
+    with pytest.raises(MigrationError, match="does not know"):
+        await apply_migrations(fresh_db, folder)
+
+
+async def test_a_failing_migration_leaves_nothing_behind(fresh_db: str, tmp_path: Path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_ok.sql").write_text("CREATE TABLE ok (id int);")
+    (folder / "0002_bad.sql").write_text("CREATE TABLE half (id int); SELECT * FROM missing;")
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await apply_migrations(fresh_db, folder)
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        assert await conn.fetchval("SELECT to_regclass('half')") is None
+        assert await conn.fetchval("SELECT to_regclass('ok')") is not None
+        assert [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")] \
+            == ["0001_ok"]
+    finally:
+        await conn.close()
