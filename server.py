@@ -28,18 +28,25 @@ from resolvers.view import GraphQLView
 from schema.root import schema
 from services import bootstrap
 from services.auth import LOCAL_ADMIN_ID, mint_token
+from services.crypto import Vault
+from services.events import EventBus
+from services.evolution import EvolutionClient
+from services.instances import WEBHOOK_PATH
 from services.logs import configure_logging, register_secrets
 from services.runtime import Runtime
 from services.settings import Settings, SettingsError, load_settings
+from services.webhooks import WebhookReceiver
+from services.workers import Workers
 
 log = logging.getLogger("atendimento")
 
 
-def create_app(settings: Settings, jwt_secret: str) -> Starlette:
+def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) -> Starlette:
     """The application for an already resolved DATABASE_URL (see `serve`)."""
     assert settings.database_url, "resolve the database URL before creating the app"
     register_secrets([jwt_secret, settings.evolution_api_key, settings.webhook_secret,
                       settings.supabase_service_role_key, settings.encryption_key])
+    broadcast = Broadcast(settings.broadcast_url)
     runtime = Runtime(
         settings=settings,
         db=create_database(
@@ -48,9 +55,16 @@ def create_app(settings: Settings, jwt_secret: str) -> Starlette:
             max_size=settings.db_pool_max,
             statement_cache_size=settings.db_statement_cache_size,
         ),
-        broadcast=Broadcast(settings.broadcast_url),
+        bus=EventBus(broadcast),
+        evolution=EvolutionClient(
+            settings.evolution_api_base_url, settings.evolution_api_key,
+            timeout=settings.evolution_timeout_seconds,
+            retry_seconds=settings.evolution_retry_seconds,
+        ),
+        vault=vault or bootstrap.vault(settings),
         jwt_secret=jwt_secret,
     )
+    receiver = WebhookReceiver(runtime)
     view = GraphQLView(
         runtime,
         schema=schema,
@@ -63,13 +77,33 @@ def create_app(settings: Settings, jwt_secret: str) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         assert settings.database_url
         await apply_migrations(settings.database_url)
-        async with runtime.db, runtime.broadcast:
+        async with runtime.db, broadcast:
+            await runtime.bus.start()
+            workers = Workers(runtime)
+            if settings.workers_enabled:
+                workers.start()
             runtime.ready = True
             log.info("GraphQL API at http://%s:%s/graphql", settings.host, settings.port)
             try:
                 yield
             finally:
                 runtime.ready = False
+                await workers.stop()
+                await runtime.bus.stop()
+                await runtime.evolution.aclose()
+
+    async def webhook(request: Request) -> JSONResponse:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.webhook_max_bytes:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > settings.webhook_max_bytes:
+                return JSONResponse({"error": "body too large"}, status_code=413)
+        outcome = await receiver.receive(request.headers, bytes(body),
+                                         request.path_params.get("event"))
+        return JSONResponse(outcome.body, status_code=outcome.status)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -93,6 +127,8 @@ def create_app(settings: Settings, jwt_secret: str) -> Starlette:
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+            Route(WEBHOOK_PATH + "/{event}", webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -8,7 +8,13 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from db import profiles as profiles_db
+from db import (
+    clients as clients_db,
+    contacts as contacts_db,
+    instances as instances_db,
+    messages as messages_db,
+    profiles as profiles_db,
+)
 from db.sql import Row
 from services.auth import Principal
 from services.runtime import Runtime
@@ -31,8 +37,23 @@ def by_key(
 class Loaders:
     def __init__(self, runtime: Runtime, principal: Principal | None) -> None:
         db = runtime.db
-        self.runtime = runtime
-        self.principal = principal
         self.profile: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: profiles_db.get_profiles(db, ids))
-        )
+            by_key(lambda ids: profiles_db.get_profiles(db, ids)))
+        self.instance: DataLoader[uuid.UUID, Row | None] = DataLoader(
+            by_key(lambda ids: instances_db.get_instances(db, ids)))
+        self.contact: DataLoader[uuid.UUID, Row | None] = DataLoader(
+            by_key(lambda ids: contacts_db.get_contacts(db, ids)))
+        self.message: DataLoader[uuid.UUID, Row | None] = DataLoader(
+            by_key(lambda ids: messages_db.get_messages(db, ids)))
+        self.client: DataLoader[uuid.UUID, Row | None] = DataLoader(
+            by_key(lambda ids: clients_db.get_clients(db, ids)))
+        self.last_message: DataLoader[uuid.UUID, Row | None] = DataLoader(
+            by_key(lambda ids: messages_db.last_messages(db, ids), key="contact_id"))
+
+        async def unread(ids: list[uuid.UUID]) -> list[int]:
+            if principal is None:
+                return [0] * len(ids)
+            counts = await contacts_db.unread_counts(db, principal.profile_id, ids)
+            return [counts.get(i, 0) for i in ids]
+
+        self.unread_count: DataLoader[uuid.UUID, int] = DataLoader(unread)

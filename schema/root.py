@@ -9,12 +9,28 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from resolvers.conversations import (
+    ConversationMutations,
+    ConversationQueries,
+    ConversationSubscriptions,
+)
 from resolvers.errors import ErrorCodes, RequireAuthentication
+from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.viewer import ViewerQueries
 
 
 @strawberry.type
-class Query(ViewerQueries):
+class Query(ViewerQueries, InstanceQueries, ConversationQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(InstanceMutations, ConversationMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(InstanceSubscriptions, ConversationSubscriptions):
     pass
 
 
@@ -29,6 +45,8 @@ class AppSchema(strawberry.Schema):
 def build_schema(**options: Any) -> AppSchema:
     return AppSchema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             RequireAuthentication,
             ErrorCodes,

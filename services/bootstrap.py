@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from db.embedded import ensure_database, start_embedded
+from services.crypto import Vault, new_key
 from services.local_secrets import load_or_create
 from services.settings import Settings
 
@@ -19,3 +20,9 @@ def resolve_database_url(settings: Settings) -> str:
 
 def jwt_secret(settings: Settings) -> str:
     return settings.supabase_jwt_secret or load_or_create(settings.data_dir / "jwt_secret")
+
+
+def vault(settings: Settings) -> Vault:
+    key = settings.encryption_key or load_or_create(settings.data_dir / "encryption_key", new_key)
+    secret = settings.webhook_secret or load_or_create(settings.data_dir / "webhook_secret")
+    return Vault(key, secret)

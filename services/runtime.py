@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from broadcaster import Broadcast
 from databases import Database
 
+from services.crypto import Vault
+from services.events import EventBus
+from services.evolution import EvolutionClient
 from services.profiles import ProfileRegistry
 from services.settings import Settings
 
@@ -16,7 +18,9 @@ from services.settings import Settings
 class Runtime:
     settings: Settings
     db: Database
-    broadcast: Broadcast
+    bus: EventBus
+    evolution: EvolutionClient
+    vault: Vault
     jwt_secret: str
     profiles: ProfileRegistry = field(default_factory=ProfileRegistry)
     ready: bool = False

@@ -48,6 +48,7 @@ class Settings:
     send_interval_seconds: float = 1.0
     send_max_attempts: int = 5
     workers_enabled: bool = True
+    webhook_max_bytes: int = 32 * 1024 * 1024
     db_pool_min: int = 2
     db_pool_max: int = 10
     db_statement_cache_size: int | None = None
@@ -202,6 +203,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         send_interval_seconds=decimal("SEND_INTERVAL_SECONDS", 1.0, 0.0, 3600.0),
         send_max_attempts=integer("SEND_MAX_ATTEMPTS", 5, 1, 100),
         workers_enabled=boolean("WORKERS_ENABLED", True),
+        webhook_max_bytes=integer("WEBHOOK_MAX_BYTES", 32 * 1024 * 1024, 1024, 1024**3),
         db_pool_min=pool_min,
         db_pool_max=pool_max,
         db_statement_cache_size=(

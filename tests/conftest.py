@@ -20,8 +20,11 @@ import pytest
 from db.migrate import apply_migrations
 from server import create_app
 from services.auth import mint_token
+from services.crypto import Vault, new_key
 from services.settings import Settings
 from tests.helpers import GraphQLClient, ServerHandle, serve_app
+
+pytest_plugins = ["tests.standin.fixtures"]
 
 JWT_SECRET = "test-secret-" + "x" * 40
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,8 +102,16 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def server(pg: asyncpg.Connection, settings: Settings) -> AsyncIterator[ServerHandle]:
-    app = create_app(settings, JWT_SECRET)
+def vault(settings: Settings) -> Vault:
+    assert settings.webhook_secret
+    return Vault(new_key(), settings.webhook_secret)
+
+
+@pytest.fixture
+async def server(
+    pg: asyncpg.Connection, settings: Settings, vault: Vault
+) -> AsyncIterator[ServerHandle]:
+    app = create_app(settings, JWT_SECRET, vault)
     async with serve_app(app) as handle:
         yield handle
 

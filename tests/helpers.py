@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -155,3 +156,45 @@ class Subscription:
         if payload.get("errors"):
             raise GraphQLError(payload["errors"])
         return payload["data"]  # type: ignore[no-any-return]
+
+
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
+WEBHOOK = "/api/webhooks/evolution"
+
+
+def load_payload(name: str, instance_name: str = "acme-support",
+                 token: str | None = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C") -> dict[str, Any]:
+    """One of the real Evolution payloads, addressed to our test instance."""
+    payload: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
+    payload["instance"] = instance_name
+    payload["apikey"] = token
+    return payload
+
+
+async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
+                              token: str = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C",
+                              members: list[Any] = ()) -> dict[str, Any]:
+    """An instance stored directly, as if created through Evolution (for webhook tests)."""
+    row = await pg.fetchrow(
+        "INSERT INTO whatsapp_instances (instance_name, instance_token, display_name, status) "
+        "VALUES ($1, $2, $3, 'connected') RETURNING *",
+        name, vault.encrypt(token), name.replace("-", " ").title())
+    await pg.execute("INSERT INTO whatsapp_instance_settings (instance_id) VALUES ($1)", row["id"])
+    for profile_id in members:
+        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') ON CONFLICT DO NOTHING",
+                         profile_id)
+        await pg.execute("INSERT INTO whatsapp_instance_members (instance_id, profile_id) "
+                         "VALUES ($1, $2)", row["id"], profile_id)
+    return dict(row)
+
+
+async def post_webhook(http: httpx.AsyncClient, payload: dict[str, Any] | bytes, secret: str | None,
+                       suffix: str | None = None, headers: dict[str, str] | None = None
+                       ) -> httpx.Response:
+    all_headers = {"content-type": "application/json"}
+    if secret is not None:
+        all_headers["x-atendimento-secret"] = secret
+    all_headers.update(headers or {})
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return await http.post(WEBHOOK + (f"/{suffix}" if suffix else ""), content=body,
+                           headers=all_headers)

@@ -6,12 +6,12 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- Instances ---------------------------------------------------------------------------------
 ALTER TABLE whatsapp_instances
-  ADD COLUMN webhook_secret TEXT,                 -- encrypted, like instance_token
   ADD COLUMN evolution_instance_id TEXT,
   ADD COLUMN profile_name TEXT,
   ADD COLUMN profile_picture_url TEXT,
   ADD COLUMN status_reason INTEGER,
   ADD COLUMN status_detail TEXT,                  -- e.g. "QR code limit reached"
+  ADD COLUMN qr_code_text TEXT,                   -- the raw QR string, for clients that draw it
   ADD COLUMN pairing_code TEXT,
   ADD COLUMN disconnected_at TIMESTAMPTZ,
   -- Per-instance event counter; bumped under the row lock so sequence order is commit order.
@@ -53,7 +53,9 @@ ALTER TABLE whatsapp_contacts
   ADD COLUMN push_name TEXT,
   ADD COLUMN name_locked BOOLEAN NOT NULL DEFAULT false,   -- an agent named it; pushName won't overwrite
   ADD COLUMN client_match_ambiguous BOOLEAN NOT NULL DEFAULT false,
-  ADD COLUMN activity_at TIMESTAMPTZ GENERATED ALWAYS AS (COALESCE(last_message_at, created_at)) STORED;
+  -- "Newest conversation first": contacts known only from an address-book sync sort last.
+  ADD COLUMN activity_at TIMESTAMPTZ GENERATED ALWAYS AS
+    (COALESCE(last_message_at, '-infinity'::timestamptz)) STORED;
 
 CREATE UNIQUE INDEX idx_whatsapp_contacts_lid ON whatsapp_contacts(instance_id, lid_jid)
   WHERE lid_jid IS NOT NULL;
@@ -84,6 +86,16 @@ CREATE INDEX idx_whatsapp_messages_outbox ON whatsapp_messages(instance_id, crea
   WHERE status = 'pending' AND from_me;
 CREATE UNIQUE INDEX idx_whatsapp_messages_idempotency ON whatsapp_messages(sent_by, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
+
+-- Receipts (`messages.update`) that arrived before their message: applied when it is stored.
+CREATE TABLE whatsapp_message_receipts (
+  instance_id UUID NOT NULL REFERENCES whatsapp_instances(id) ON DELETE CASCADE,
+  message_id TEXT NOT NULL,
+  status TEXT CHECK (status IN ('sent', 'delivered', 'read', 'failed')),
+  deleted BOOLEAN NOT NULL DEFAULT false,
+  received_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+  PRIMARY KEY (instance_id, message_id)
+);
 
 -- Per-agent read marks: unread counts belong to the agent, not to the WhatsApp number.
 CREATE TABLE whatsapp_contact_reads (

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from databases import Database
+
+from db.sql import Row, execute, fetch_all, fetch_one
+
+MESSAGE_COLUMNS = """
+  m.id, m.instance_id, m.contact_id, m.message_id, m.remote_jid, m.from_me, m.message_type,
+  m.text_content, m.media_url, m.media_mime_type, m.media_size, m.media_filename,
+  m.media_seconds, m.quoted_message_id, m.status, m.timestamp, m.created_at, m.updated_at,
+  m.sender_jid, m.sender_name, m.metadata, m.deleted_at, m.error, m.attempts, m.sent_by,
+  m.idempotency_key
+"""
+
+
+async def insert_message(db: Database, **values: Any) -> Row | None:
+    """Insert a message; None when (instance_id, message_id) is already stored."""
+    columns = ", ".join(values)
+    params = ", ".join(f":{k}" for k in values)
+    return await fetch_one(
+        db,
+        f"""
+        INSERT INTO whatsapp_messages AS m ({columns}) VALUES ({params})
+        ON CONFLICT (instance_id, message_id) DO NOTHING
+        RETURNING {MESSAGE_COLUMNS}
+        """,
+        **values,
+    )
+
+
+async def lock_by_message_id(db: Database, instance_id: uuid.UUID, message_id: str) -> Row | None:
+    return await fetch_one(
+        db,
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
+        WHERE m.instance_id = :instance_id AND m.message_id = :message_id
+        FOR UPDATE
+        """,
+        instance_id=instance_id, message_id=message_id,
+    )
+
+
+async def update_message(db: Database, message_pk: uuid.UUID, **changes: Any) -> Row | None:
+    assignments = ", ".join(f"{column} = :{column}" for column in changes)
+    return await fetch_one(
+        db,
+        f"""
+        UPDATE whatsapp_messages m SET {assignments}, updated_at = NOW()
+        WHERE m.id = :message_pk RETURNING {MESSAGE_COLUMNS}
+        """,
+        message_pk=message_pk, **changes,
+    )
+
+
+async def get_message(db: Database, message_pk: uuid.UUID) -> Row | None:
+    return await fetch_one(
+        db, f"SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m WHERE m.id = :id", id=message_pk
+    )
+
+
+async def get_messages(db: Database, ids: list[uuid.UUID]) -> list[Row]:
+    return await fetch_all(
+        db, f"SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m WHERE m.id = ANY(:ids)", ids=ids
+    )
+
+
+async def page_for_contact(
+    db: Database, contact_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Row]:
+    """Newest first, keyset on (timestamp, id): stable while new messages arrive."""
+    return await fetch_all(
+        db,
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
+        WHERE m.contact_id = :contact_id
+          AND (CAST(:after_ts AS timestamptz) IS NULL
+               OR (m.timestamp, m.id) < (:after_ts, CAST(:after_id AS uuid)))
+        ORDER BY m.timestamp DESC, m.id DESC
+        LIMIT :limit
+        """,
+        contact_id=contact_id, after_ts=after[0] if after else None,
+        after_id=after[1] if after else None, limit=limit,
+    )
+
+
+async def last_messages(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]:
+    return await fetch_all(
+        db,
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM unnest(CAST(:ids AS uuid[])) AS k(id)
+        CROSS JOIN LATERAL (
+          SELECT * FROM whatsapp_messages m
+          WHERE m.contact_id = k.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
+          ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+        ) m
+        """,
+        ids=contact_ids,
+    )
+
+
+async def take_receipt(db: Database, instance_id: uuid.UUID, message_id: str) -> Row | None:
+    """A receipt that arrived before its message, removed as it is applied."""
+    return await fetch_one(
+        db,
+        "DELETE FROM whatsapp_message_receipts WHERE instance_id = :instance_id "
+        "AND message_id = :message_id RETURNING status, deleted",
+        instance_id=instance_id, message_id=message_id,
+    )
+
+
+async def save_receipt(
+    db: Database, instance_id: uuid.UUID, message_id: str, status: str | None, deleted: bool
+) -> None:
+    await execute(
+        db,
+        """
+        INSERT INTO whatsapp_message_receipts (instance_id, message_id, status, deleted)
+        VALUES (:instance_id, :message_id, :status, :deleted)
+        ON CONFLICT (instance_id, message_id) DO UPDATE SET
+          status = COALESCE(EXCLUDED.status, whatsapp_message_receipts.status),
+          deleted = whatsapp_message_receipts.deleted OR EXCLUDED.deleted
+        """,
+        instance_id=instance_id, message_id=message_id, status=status, deleted=deleted,
+    )
+
+
+async def get_receipt(db: Database, instance_id: uuid.UUID, message_id: str) -> Row | None:
+    return await fetch_one(
+        db,
+        "SELECT status, deleted FROM whatsapp_message_receipts WHERE instance_id = :instance_id "
+        "AND message_id = :message_id FOR UPDATE",
+        instance_id=instance_id, message_id=message_id,
+    )

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from resolvers.context import Info
+from resolvers.inputs import parse_id, parse_seq
+from schema.conversation import (
+    Contact,
+    ContactConnection,
+    ContactEdge,
+    ContactEvent,
+    ContactType,
+    Message,
+    MessageConnection,
+    MessageEdge,
+    MessageEvent,
+    StreamEventKind,
+    page_info,
+)
+from services import access, conversations as service
+from services.errors import NotFound
+from services.events import StreamEvent, instance_stream
+
+# How long a subscription trusts its last membership check before asking again.
+ACCESS_RECHECK_SECONDS = 5.0
+
+
+@strawberry.type
+class ConversationQueries:
+    @strawberry.field(description="Contacts of a number, newest conversation first. `search` "
+                                  "matches names and phone numbers in any format.")
+    async def contacts(
+        self, info: Info, instance_id: strawberry.ID, type: ContactType | None = None,
+        search: str | None = None, first: int | None = 50, after: str | None = None,
+    ) -> ContactConnection:
+        page = await service.list_contacts(
+            info.context.runtime, info.context.viewer, parse_id(instance_id, "instanceId"),
+            contact_type=type.value if type else None, search=search, first=first, after=after,
+        )
+        return ContactConnection(
+            edges=[ContactEdge(cursor=c, node=Contact.from_row(r))
+                   for r, c in zip(page.items, page.cursors, strict=True)],
+            page_info=page_info(page.cursors, page.has_next),
+        )
+
+    @strawberry.field
+    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+        try:
+            row = await service.visible_contact(info.context.runtime, info.context.viewer,
+                                                parse_id(id))
+        except NotFound:
+            return None
+        return Contact.from_row(row)
+
+    @strawberry.field(description="A contact's messages, newest first; `after` goes back in "
+                                  "time.")
+    async def messages(
+        self, info: Info, contact_id: strawberry.ID, first: int | None = 50,
+        after: str | None = None,
+    ) -> MessageConnection:
+        page = await service.list_messages(
+            info.context.runtime, info.context.viewer, parse_id(contact_id, "contactId"),
+            first=first, after=after,
+        )
+        return MessageConnection(
+            edges=[MessageEdge(cursor=c, node=Message.from_row(r))
+                   for r, c in zip(page.items, page.cursors, strict=True)],
+            page_info=page_info(page.cursors, page.has_next),
+        )
+
+
+@strawberry.type
+class ConversationMutations:
+    @strawberry.mutation(description="Mark the contact read for the viewer only.")
+    async def mark_contact_read(self, info: Info, contact_id: strawberry.ID) -> Contact:
+        row = await service.mark_contact_read(info.context.runtime, info.context.viewer,
+                                              parse_id(contact_id, "contactId"))
+        return Contact.from_row(row)
+
+
+async def _stream(info: Info, instance_id: strawberry.ID,
+                  after_seq: str | None) -> AsyncGenerator[StreamEvent, None]:
+    """The instance's ordered events for a viewer who may see it, re-checking membership."""
+    context = info.context
+    runtime, viewer = context.runtime, context.viewer
+    target = parse_id(instance_id, "instanceId")
+    after = parse_seq(after_seq)
+    await access.visible_instance(runtime.db, viewer, target)
+    checked = time.monotonic()
+    async for event in instance_stream(runtime.bus, runtime.db, target, after):
+        if time.monotonic() - checked > ACCESS_RECHECK_SECONDS:
+            if not await access.can_access_instance(runtime.db, viewer, target):
+                return  # membership removed: stop delivering
+            checked = time.monotonic()
+        context.fresh_loaders()
+        yield event
+
+
+def _kind(event: StreamEvent) -> StreamEventKind:
+    if event.topic is None:
+        return StreamEventKind.RELOAD_REQUIRED
+    return StreamEventKind.CREATED if event.op == "created" else StreamEventKind.UPDATED
+
+
+@strawberry.type
+class ConversationSubscriptions:
+    @strawberry.subscription(description="New messages and status changes of a number (one "
+                                         "contact with contactId). Pass the last seq you saw "
+                                         "as afterSeq to resume without gaps or duplicates.")
+    async def message_events(
+        self, info: Info, instance_id: strawberry.ID, contact_id: strawberry.ID | None = None,
+        after_seq: str | None = None,
+    ) -> AsyncGenerator[MessageEvent, None]:
+        only = parse_id(contact_id, "contactId") if contact_id is not None else None
+        async for event in _stream(info, instance_id, after_seq):
+            if event.topic is None:
+                yield MessageEvent(seq=str(event.seq), kind=_kind(event), message=None)
+                continue
+            if event.topic != "message" or (only is not None and event.contact_id != only):
+                continue
+            assert event.entity_id is not None
+            row = await info.context.loaders.message.load(event.entity_id)
+            if row is not None:
+                yield MessageEvent(seq=str(event.seq), kind=_kind(event),
+                                   message=Message.from_row(row))
+
+    @strawberry.subscription(description="Contacts of a number that changed: new contact, new "
+                                         "last message, unread count, name or client link.")
+    async def contact_events(
+        self, info: Info, instance_id: strawberry.ID, after_seq: str | None = None
+    ) -> AsyncGenerator[ContactEvent, None]:
+        async for event in _stream(info, instance_id, after_seq):
+            if event.topic is None:
+                yield ContactEvent(seq=str(event.seq), kind=_kind(event), contact=None)
+                continue
+            if event.topic != "contact":
+                continue
+            assert event.entity_id is not None
+            row = await info.context.loaders.contact.load(event.entity_id)
+            if row is not None:
+                yield ContactEvent(seq=str(event.seq), kind=_kind(event),
+                                   contact=Contact.from_row(row))

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from db import instances as instances_db
+from resolvers.context import Info
+from resolvers.inputs import given_fields, parse_id
+from schema.instance import (
+    CreateInstanceInput,
+    Instance,
+    InstanceEvent,
+    InstanceEventKind,
+    InstanceSettings,
+    InstanceSettingsInput,
+    UpdateInstanceInput,
+)
+from services import access, instances as service
+from services.events import INSTANCES_CHANNEL
+from services.instances import clean_settings_input
+
+
+@strawberry.type
+class InstanceQueries:
+    @strawberry.field(description="The numbers the viewer can see (all of them for admins).")
+    async def instances(self, info: Info) -> list[Instance]:
+        viewer = info.context.viewer
+        rows = await instances_db.list_instances(info.context.runtime.db,
+                                                 access.visible_profile_filter(viewer))
+        return [Instance.from_row(r) for r in rows]
+
+    @strawberry.field
+    async def instance(self, info: Info, id: strawberry.ID) -> Instance | None:
+        viewer = info.context.viewer
+        row = await instances_db.get_instance(info.context.runtime.db, parse_id(id))
+        if row is None or not await access.can_access_instance(info.context.runtime.db, viewer,
+                                                               row["id"]):
+            return None
+        return Instance.from_row(row)
+
+    @strawberry.field
+    async def instance_settings(self, info: Info, instance_id: strawberry.ID) -> InstanceSettings:
+        runtime = info.context.runtime
+        row = await service.get_settings(runtime, info.context.viewer, parse_id(instance_id,
+                                                                            "instanceId"))
+        return InstanceSettings.from_row(row, runtime.settings.business_timezone)
+
+
+@strawberry.type
+class InstanceMutations:
+    @strawberry.mutation(description="Create a number on Evolution API (admins).")
+    async def create_instance(self, info: Info, input: CreateInstanceInput) -> Instance:
+        row = await service.create_instance(info.context.runtime, info.context.viewer,
+                                            input.display_name)
+        return Instance.from_row(row)
+
+    @strawberry.mutation
+    async def update_instance(self, info: Info, id: strawberry.ID,
+                              input: UpdateInstanceInput) -> Instance:
+        name = input.display_name if input.display_name is not strawberry.UNSET else None
+        row = await service.update_instance(info.context.runtime, info.context.viewer, parse_id(id),
+                                            name)
+        return Instance.from_row(row)
+
+    @strawberry.mutation(description="Ask for a QR code (or a pairing code with phoneNumber); "
+                                     "new QR codes then arrive through instanceEvents.")
+    async def connect_instance(self, info: Info, id: strawberry.ID,
+                               phone_number: str | None = None) -> Instance:
+        row = await service.connect_instance(info.context.runtime, info.context.viewer, parse_id(id),
+                                             phone_number)
+        return Instance.from_row(row)
+
+    @strawberry.mutation(description="Log the number out of WhatsApp; a new QR is needed after.")
+    async def disconnect_instance(self, info: Info, id: strawberry.ID) -> Instance:
+        row = await service.disconnect_instance(info.context.runtime, info.context.viewer,
+                                                parse_id(id))
+        return Instance.from_row(row)
+
+    @strawberry.mutation(description="Delete the number here and on Evolution API, with its "
+                                     "contacts and messages (admins).")
+    async def delete_instance(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        await service.delete_instance(info.context.runtime, info.context.viewer, parse_id(id))
+        return id
+
+    @strawberry.mutation(description="Validate, push to Evolution API what it enforces, store.")
+    async def update_instance_settings(
+        self, info: Info, instance_id: strawberry.ID, input: InstanceSettingsInput
+    ) -> InstanceSettings:
+        runtime = info.context.runtime
+        row = await service.update_settings(
+            runtime, info.context.viewer, parse_id(instance_id, "instanceId"),
+            clean_settings_input(given_fields(input)),
+        )
+        return InstanceSettings.from_row(row, runtime.settings.business_timezone)
+
+
+@strawberry.type
+class InstanceSubscriptions:
+    @strawberry.subscription(description="Status, QR code and settings changes of the numbers "
+                                         "the viewer can see; one number with instanceId.")
+    async def instance_events(
+        self, info: Info, instance_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[InstanceEvent, None]:
+        context = info.context
+        runtime, viewer = context.runtime, context.viewer
+        only = parse_id(instance_id, "instanceId") if instance_id is not None else None
+        if only is not None:
+            await access.visible_instance(runtime.db, viewer, only)
+        async with runtime.bus.subscribe(INSTANCES_CHANNEL) as events:
+            visible: set[uuid.UUID] = set()
+            async for payload in events:
+                target = uuid.UUID(payload["instance_id"])
+                if only is not None and target != only:
+                    continue
+                kind = InstanceEventKind(payload["kind"])
+                if kind is InstanceEventKind.DELETED:
+                    if viewer.is_admin or target in visible:
+                        yield InstanceEvent(kind=kind, instance_id=strawberry.ID(str(target)),
+                                            instance=None)
+                    continue
+                row = await instances_db.get_instance(runtime.db, target)
+                if row is None or not await access.can_access_instance(runtime.db, viewer,
+                                                                       target):
+                    continue
+                visible.add(target)
+                yield InstanceEvent(kind=kind, instance_id=strawberry.ID(str(target)),
+                                    instance=Instance.from_row(row))

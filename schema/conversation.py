@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from db.sql import Row
+from resolvers.context import Info
+from schema.common import PageInfo
+
+
+@strawberry.enum
+class ContactType(Enum):
+    CLIENTE = "cliente"
+    LEAD = "lead"
+    PROFISSIONAL = "profissional"
+    PRESTADOR = "prestador"
+    UNKNOWN = "unknown"
+
+
+@strawberry.enum
+class MessageType(Enum):
+    TEXT = "text"
+    AUDIO = "audio"
+    IMAGE = "image"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    OTHER = "other"
+
+
+@strawberry.enum(description="PENDING → SENT → DELIVERED → READ, or FAILED (then retryMessage).")
+class MessageStatus(Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@strawberry.type(description="A client of the company, from the client base.")
+class Client:
+    id: strawberry.ID
+    name: str
+    phone: str | None
+    email: str | None
+    document: str | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> Client:
+        return cls(
+            id=strawberry.ID(str(row["id"])), name=row["name"], phone=row["phone"],
+            email=row["email"], document=row["document"], notes=row["notes"],
+            created_at=row["created_at"], updated_at=row["updated_at"],
+        )
+
+
+@strawberry.type(description="A WhatsApp message, incoming or outgoing.")
+class Message:
+    id: strawberry.ID
+    instance_id: strawberry.ID
+    contact_id: strawberry.ID
+    message_id: str = strawberry.field(
+        description="WhatsApp's id (a local id until the message has been sent).")
+    remote_jid: str
+    from_me: bool
+    message_type: MessageType
+    text_content: str | None
+    media_url: str | None
+    media_mime_type: str | None
+    media_size: int | None
+    media_filename: str | None
+    media_seconds: int | None = strawberry.field(description="Length of audio and video.")
+    quoted_message_id: str | None = strawberry.field(
+        description="WhatsApp id of the message this one replies to.")
+    status: MessageStatus
+    error: str | None = strawberry.field(description="Why sending failed, when FAILED.")
+    sender_name: str | None = strawberry.field(description="Author inside a group.")
+    metadata: JSON | None = strawberry.field(
+        description="Details of locations, contact cards and reactions.")
+    deleted: bool = strawberry.field(description="Deleted for everyone by its author.")
+    timestamp: datetime
+    created_at: datetime
+    sent_by_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: Row) -> Message:
+        return cls(
+            id=strawberry.ID(str(row["id"])), instance_id=strawberry.ID(str(row["instance_id"])),
+            contact_id=strawberry.ID(str(row["contact_id"])), message_id=row["message_id"],
+            remote_jid=row["remote_jid"], from_me=row["from_me"],
+            message_type=MessageType(row["message_type"]), text_content=row["text_content"],
+            media_url=row["media_url"], media_mime_type=row["media_mime_type"],
+            media_size=row["media_size"], media_filename=row["media_filename"],
+            media_seconds=row["media_seconds"], quoted_message_id=row["quoted_message_id"],
+            status=MessageStatus(row["status"]), error=row["error"],
+            sender_name=row["sender_name"], metadata=row["metadata"],
+            deleted=row["deleted_at"] is not None, timestamp=row["timestamp"],
+            created_at=row["created_at"], sent_by_id=row["sent_by"],
+        )
+
+
+@strawberry.type(description="A person (or group) talking to one of our numbers.")
+class Contact:
+    id: strawberry.ID
+    instance_id: strawberry.ID
+    remote_jid: str
+    phone_number: str | None = strawberry.field(
+        description="Digits with country code; null while WhatsApp only shows a privacy id.")
+    name: str | None
+    push_name: str | None = strawberry.field(description="The name the person set on WhatsApp.")
+    profile_picture_url: str | None
+    contact_type: ContactType
+    is_group: bool
+    client_match_ambiguous: bool = strawberry.field(
+        description="More than one client has this phone number; link one by hand.")
+    last_message_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    client_id: strawberry.Private[uuid.UUID | None]
+    pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: Row) -> Contact:
+        return cls(
+            id=strawberry.ID(str(row["id"])), instance_id=strawberry.ID(str(row["instance_id"])),
+            remote_jid=row["remote_jid"], phone_number=row["phone_number"] or None,
+            name=row["name"], push_name=row["push_name"],
+            profile_picture_url=row["profile_picture_url"],
+            contact_type=ContactType(row["contact_type"] or "unknown"), is_group=row["is_group"],
+            client_match_ambiguous=row["client_match_ambiguous"],
+            last_message_at=row["last_message_at"], created_at=row["created_at"],
+            updated_at=row["updated_at"], client_id=row["client_id"], pk=row["id"],
+        )
+
+    @strawberry.field(description="The linked client, if any.")
+    async def client(self, info: Info) -> Client | None:
+        if self.client_id is None:
+            return None
+        row = await info.context.loaders.client.load(self.client_id)
+        return Client.from_row(row) if row else None
+
+    @strawberry.field(description="Incoming messages after the viewer's own read mark.")
+    async def unread_count(self, info: Info) -> int:
+        return await info.context.loaders.unread_count.load(self.pk)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def last_message(self, info: Info) -> Message | None:
+        row = await info.context.loaders.last_message.load(self.pk)
+        return Message.from_row(row) if row else None
+
+
+@strawberry.type
+class ContactEdge:
+    cursor: str
+    node: Contact
+
+
+@strawberry.type
+class ContactConnection:
+    edges: list[ContactEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo
+
+
+@strawberry.enum(description="RELOAD_REQUIRED: events were missed beyond the retention window; "
+                             "refetch and subscribe again without afterSeq.")
+class StreamEventKind(Enum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    RELOAD_REQUIRED = "RELOAD_REQUIRED"
+
+
+@strawberry.type
+class MessageEvent:
+    seq: str = strawberry.field(description="Pass it back as afterSeq to resume after it.")
+    kind: StreamEventKind
+    message: Message | None
+
+
+@strawberry.type
+class ContactEvent:
+    seq: str = strawberry.field(description="Pass it back as afterSeq to resume after it.")
+    kind: StreamEventKind
+    contact: Contact | None
+
+
+def page_info(cursors: list[str], has_next: bool) -> PageInfo:
+    return PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None)
+
+

@@ -1,0 +1,69 @@
+"""Reading conversations: the contact list and a contact's message history, per agent."""
+
+from __future__ import annotations
+
+import uuid
+
+from db import contacts as contacts_db, messages as messages_db
+from db.sql import Row
+from services import access
+from services.auth import Principal
+from services.errors import NotFound
+from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.phones import search_digits
+from services.runtime import Runtime
+
+CONTACT_TYPES = ("cliente", "lead", "profissional", "prestador", "unknown")
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def visible_contact(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
+    row = await contacts_db.get_contact(runtime.db, contact_id)
+    if row is None or not await access.can_access_instance(runtime.db, principal,
+                                                           row["instance_id"]):
+        raise NotFound("Contact not found", id=str(contact_id))
+    return row
+
+
+async def list_contacts(
+    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, *, contact_type: str | None,
+    search: str | None, first: int | None, after: str | None,
+) -> Page[Row]:
+    await access.visible_instance(runtime.db, principal, instance_id)
+    size = page_size(first)
+    name_pattern = phone_pattern = None
+    term = (search or "").strip()
+    if term:
+        name_pattern = _like(term)
+        digits = search_digits(term)
+        phone_pattern = _like(digits) if digits else None
+    rows = await contacts_db.list_contacts(
+        runtime.db, instance_id, contact_type=contact_type, name_pattern=name_pattern,
+        phone_pattern=phone_pattern, after=decode_cursor(after), limit=size + 1,
+    )
+    items = rows[:size]
+    return Page(items, len(rows) > size,
+                [encode_cursor(r["activity_at"], r["id"]) for r in items])
+
+
+async def list_messages(
+    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, *, first: int | None,
+    after: str | None,
+) -> Page[Row]:
+    await visible_contact(runtime, principal, contact_id)
+    size = page_size(first)
+    rows = await messages_db.page_for_contact(runtime.db, contact_id, decode_cursor(after),
+                                              size + 1)
+    items = rows[:size]
+    return Page(items, len(rows) > size, [encode_cursor(r["timestamp"], r["id"]) for r in items])
+
+
+async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
+    """Move the viewer's own read mark; other agents' unread counts are untouched."""
+    contact = await visible_contact(runtime, principal, contact_id)
+    await contacts_db.mark_read(runtime.db, principal.profile_id, contact_id)
+    return contact

@@ -1,0 +1,34 @@
+"""The background tasks of one process: started with the app, stopped before it exits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.processor import WebhookProcessor
+from services.runtime import Runtime
+
+log = logging.getLogger("atendimento.workers")
+
+
+class Workers:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.stop_event = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.tasks.append(asyncio.create_task(WebhookProcessor(self.runtime).run(self.stop_event),
+                                              name="webhook-processor"))
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.tasks:
+            done, pending = await asyncio.wait(self.tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in done:
+                if task.exception():
+                    log.error("worker %s ended with an error", task.get_name(),
+                              exc_info=task.exception())
