@@ -16,7 +16,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 
-from broadcaster import Broadcast
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,10 +27,12 @@ from resolvers.view import GraphQLView
 from schema.root import schema
 from services import bootstrap
 from services.auth import LOCAL_ADMIN_ID, mint_token
+from services.broadcast_backends import create_broadcast
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
 from services.instances import WEBHOOK_PATH
+from services.media_store import LocalMediaStore
 from services.logs import configure_logging, register_secrets
 from services.runtime import Runtime
 from services.settings import Settings, SettingsError, load_settings
@@ -46,7 +47,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     assert settings.database_url, "resolve the database URL before creating the app"
     register_secrets([jwt_secret, settings.evolution_api_key, settings.webhook_secret,
                       settings.supabase_service_role_key, settings.encryption_key])
-    broadcast = Broadcast(settings.broadcast_url)
+    broadcast = create_broadcast(settings.broadcast_url)
     runtime = Runtime(
         settings=settings,
         db=create_database(
@@ -62,6 +63,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             retry_seconds=settings.evolution_retry_seconds,
         ),
         vault=vault or bootstrap.vault(settings),
+        media=LocalMediaStore(settings.data_dir / "media"),
         jwt_secret=jwt_secret,
     )
     receiver = WebhookReceiver(runtime)

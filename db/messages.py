@@ -135,3 +135,35 @@ async def get_receipt(db: Database, instance_id: uuid.UUID, message_id: str) -> 
         "AND message_id = :message_id FOR UPDATE",
         instance_id=instance_id, message_id=message_id,
     )
+
+
+async def by_idempotency_key(db: Database, sent_by: uuid.UUID, key: str) -> Row | None:
+    return await fetch_one(
+        db,
+        f"SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m "
+        "WHERE m.sent_by = :sent_by AND m.idempotency_key = :key",
+        sent_by=sent_by, key=key,
+    )
+
+
+async def unread_on_whatsapp(db: Database, contact_id: uuid.UUID, limit: int) -> list[Row]:
+    """Incoming messages not yet marked read on WhatsApp itself (blue ticks not sent)."""
+    return await fetch_all(
+        db,
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
+        WHERE m.contact_id = :contact_id AND NOT m.from_me AND m.status = 'delivered'
+          AND m.deleted_at IS NULL
+        ORDER BY m.timestamp DESC LIMIT :limit
+        """,
+        contact_id=contact_id, limit=limit,
+    )
+
+
+async def mark_status(db: Database, ids: list[uuid.UUID], status: str) -> list[Row]:
+    return await fetch_all(
+        db,
+        f"UPDATE whatsapp_messages m SET status = :status, updated_at = NOW() "
+        f"WHERE m.id = ANY(:ids) RETURNING {MESSAGE_COLUMNS}",
+        ids=ids, status=status,
+    )

@@ -16,16 +16,17 @@ from resolvers.conversations import (
 )
 from resolvers.errors import ErrorCodes, RequireAuthentication
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
+from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 
 
 @strawberry.type
-class Query(ViewerQueries, InstanceQueries, ConversationQueries):
+class Query(ViewerQueries, InstanceQueries, ConversationQueries, SendingQueries):
     pass
 
 
 @strawberry.type
-class Mutation(InstanceMutations, ConversationMutations):
+class Mutation(InstanceMutations, ConversationMutations, SendingMutations):
     pass
 
 

@@ -11,6 +11,7 @@ from services.auth import Principal
 from services.errors import NotFound
 from services.pagination import Page, decode_cursor, encode_cursor, page_size
 from services.phones import search_digits
+from services.read_receipts import send_read_receipts
 from services.runtime import Runtime
 
 CONTACT_TYPES = ("cliente", "lead", "profissional", "prestador", "unknown")
@@ -66,4 +67,5 @@ async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: 
     """Move the viewer's own read mark; other agents' unread counts are untouched."""
     contact = await visible_contact(runtime, principal, contact_id)
     await contacts_db.mark_read(runtime.db, principal.profile_id, contact_id)
+    runtime.spawn(send_read_receipts(runtime, contact))
     return contact

@@ -61,7 +61,7 @@ class EvolutionApiError(EvolutionFailed):
 
     def __init__(self, status: int, message: str, response: Any = None) -> None:
         super().__init__(message, status=status)
-        self.status: int = status
+        self.status: int = status  # always known here, unlike in EvolutionFailed
         self.response = response
 
     @property
@@ -387,7 +387,9 @@ class EvolutionClient:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    async def _send(self, route: str, name: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _send(
+        self, route: str, name: str, token: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
             "POST", route, name, key=token, json=body, repeatable=False
         )
@@ -461,10 +463,10 @@ class EvolutionClient:
             self.on_call(method, route, status, elapsed)
 
     def _reason(self, failure: httpx.TransportError) -> str:
+        # No URL: the message reaches API clients, and a base URL may carry credentials.
         if isinstance(failure, httpx.TimeoutException):
-            return f"no answer from {self._base_url} within {self._timeout:g} s"
-        detail = str(failure) or type(failure).__name__
-        return f"{detail} ({self._base_url})"
+            return f"no answer within {self._timeout:g} s"
+        return str(failure) or type(failure).__name__
 
 
 def _retryable(status: int | None, failure: httpx.TransportError | None, repeatable: bool) -> bool:

@@ -13,7 +13,12 @@ from typing import Any
 
 from databases import Database
 
-from db import contacts as contacts_db, instances as instances_db, messages as messages_db
+from db import (
+    contacts as contacts_db,
+    instances as instances_db,
+    messages as messages_db,
+    outbox as outbox_db,
+)
 from db.sql import Row
 from services import events, instances as instances_service
 from services.contacts import Identity, identity_of, sync_contact, usable_name
@@ -27,6 +32,12 @@ log = logging.getLogger("atendimento.ingest")
 MESSAGE_EVENTS = {"messages.upsert", "send.message"}
 LIFECYCLE_EVENTS = {"connection.update", "qrcode.updated", "logout.instance", "remove.instance"}
 CONTACT_EVENTS = {"contacts.upsert", "contacts.update"}
+
+
+class Postpone(Exception):
+    """Not applicable yet: retry this event shortly, without counting a failed attempt."""
+
+
 HANDLED_EVENTS = MESSAGE_EVENTS | LIFECYCLE_EVENTS | CONTACT_EVENTS | {
     "messages.update", "messages.delete"}
 
@@ -93,6 +104,10 @@ async def store_message(
     existing = await messages_db.lock_by_message_id(db, instance["id"], message_id)
     if existing is not None:
         return published + await _advance(db, instance, existing, status, content.media_url)
+    if from_api and await outbox_db.in_flight_for_contact(db, contact["id"]):
+        # Probably the echo of our own send, whose answer (with this id) is not stored yet;
+        # storing it now would make a second row for one message.
+        raise Postpone()
 
     sender_jid = key.get("participantAlt") or key.get("participant") if identity.is_group else None
     row = await messages_db.insert_message(

@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from db import events as stream_db, instances as instances_db, webhook_events as events_db
 from services.events import Publication
-from services.ingest import LIFECYCLE_EVENTS, apply_event
+from services.ingest import LIFECYCLE_EVENTS, Postpone, apply_event
 from services.runtime import Runtime
+from services.waiting import wait_any
 
 log = logging.getLogger("atendimento.processor")
 
@@ -27,6 +28,7 @@ POLL_SECONDS = 1.0
 DONE_RETENTION_HOURS = 72.0
 STREAM_RETENTION_HOURS = 7 * 24.0
 HOUSEKEEPING_SECONDS = 3600.0
+POSTPONE = timedelta(seconds=1)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -51,10 +53,10 @@ class WebhookProcessor:
                 failures += 1
                 log.exception("webhook processing failed; retrying")
                 processed = 0
-                await _wait(stop, min(2 ** failures, 30))
+                await wait_any(stop, timeout=min(2 ** failures, 30))
                 continue
             if not processed:
-                await _wait_any(stop, wakeup, POLL_SECONDS)
+                await wait_any(stop, wakeup, timeout=POLL_SECONDS)
 
     async def drain(self) -> int:
         """Process everything that is due; return how many events were handled."""
@@ -88,6 +90,9 @@ class WebhookProcessor:
                     async with db.transaction():
                         published += await apply_event(self.runtime, instance, row["event"],
                                                        payload.get("data"))
+                except Postpone:
+                    await events_db.postpone(db, row["id"], now + POSTPONE)
+                    break
                 except Exception as error:
                     attempts = row["attempts"] + 1
                     give_up = attempts >= MAX_ATTEMPTS
@@ -119,19 +124,3 @@ class WebhookProcessor:
         stream = await stream_db.prune_events(db, STREAM_RETENTION_HOURS)
         if done or stream:
             log.info("pruned %s processed webhook events and %s stream events", done, stream)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
-
-
-async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

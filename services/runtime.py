@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from databases import Database
 
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
+from services.media_store import LocalMediaStore
 from services.profiles import ProfileRegistry
 from services.settings import Settings
 
@@ -21,9 +25,18 @@ class Runtime:
     bus: EventBus
     evolution: EvolutionClient
     vault: Vault
+    media: LocalMediaStore
     jwt_secret: str
     profiles: ProfileRegistry = field(default_factory=ProfileRegistry)
     ready: bool = False
     # Set when work arrives so the local workers start at once instead of at their next poll.
     webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    presence_sent: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run fire-and-forget work, keeping a reference so it is not garbage collected."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.outbox import OutboxWorker
 from services.processor import WebhookProcessor
 from services.runtime import Runtime
 
@@ -20,11 +21,13 @@ class Workers:
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(WebhookProcessor(self.runtime).run(self.stop_event),
                                               name="webhook-processor"))
+        self.tasks.append(asyncio.create_task(OutboxWorker(self.runtime).run(self.stop_event),
+                                              name="outbox"))
 
     async def stop(self) -> None:
         self.stop_event.set()
         if self.tasks:
-            done, pending = await asyncio.wait(self.tasks, timeout=10)
+            done, pending = await asyncio.wait(self.tasks, timeout=30)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

@@ -23,6 +23,7 @@ from services.auth import mint_token
 from services.crypto import Vault, new_key
 from services.settings import Settings
 from tests.helpers import GraphQLClient, ServerHandle, serve_app
+from tests.standin.evolution import EvolutionStandIn
 
 pytest_plugins = ["tests.standin.fixtures"]
 
@@ -91,13 +92,19 @@ async def pg(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, evolution: EvolutionStandIn) -> Settings:
+    """Settings of a server wired to the Evolution stand-in, with short timeouts and intervals
+    so failure paths and rate limits stay quick."""
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
         supabase_jwt_secret=JWT_SECRET,
-        app_url="http://127.0.0.1:9",
         webhook_secret="test-webhook-secret-0123456789",
+        evolution_api_base_url=evolution.url,
+        evolution_api_key=evolution.api_key,
+        evolution_timeout_seconds=2.0,
+        evolution_retry_seconds=0.5,
+        send_interval_seconds=0.05,
     )
 
 
@@ -113,6 +120,10 @@ async def server(
 ) -> AsyncIterator[ServerHandle]:
     app = create_app(settings, JWT_SECRET, vault)
     async with serve_app(app) as handle:
+        # Evolution must call this server back: its URL is known only now.
+        runtime = app.state.runtime
+        runtime.settings = runtime.settings.with_overrides(app_url=handle.url)
+        handle.runtime = runtime
         yield handle
 
 

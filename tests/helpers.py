@@ -23,6 +23,7 @@ T = TypeVar("T")
 class ServerHandle:
     url: str
     server: uvicorn.Server
+    runtime: Any = None
 
     @property
     def ws_url(self) -> str:

@@ -56,14 +56,19 @@ async def test_server_starts_embedded_postgres_and_stops_it(tmp_path: Path, stop
 
 
 async def test_embedded_data_survives_a_restart(tmp_path: Path):
-    from db.embedded import ensure_database, start_embedded
+    from db.embedded import ensure_database, start_embedded, stop_embedded
 
     base = await asyncio.to_thread(start_embedded, tmp_path)
-    url = await ensure_database(base, "keep")
-    conn = await asyncpg.connect(url)
-    await conn.execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
-    await conn.close()
-    assert await ensure_database(base, "keep") == url  # a second start re-creates nothing
-    conn = await asyncpg.connect(url)
-    assert await conn.fetchval("SELECT v FROM kept") == 42
-    await conn.close()
+    try:
+        url = await ensure_database(base, "keep")
+        conn = await asyncpg.connect(url)
+        await conn.execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+        await conn.close()
+        await asyncio.to_thread(stop_embedded, tmp_path)
+        again = await asyncio.to_thread(start_embedded, tmp_path)
+        assert await ensure_database(again, "keep") == url  # a restart re-creates nothing
+        conn = await asyncpg.connect(url)
+        assert await conn.fetchval("SELECT v FROM kept") == 42
+        await conn.close()
+    finally:
+        await asyncio.to_thread(stop_embedded, tmp_path)

@@ -11,7 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from services.errors import EvolutionNotConfigured, EvolutionUnavailable
 from services.evolution import EvolutionApiError, EvolutionClient, error_message
@@ -21,6 +26,7 @@ from tests.standin.evolution import PAYLOADS_DIR, EvolutionStandIn, Instance, We
 
 TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 CUSTOMER = "5511999990002"
+JWT_KEY = "jwt-secret-for-webhooks-0123456789abcdef"  # HS256 wants 32+ bytes
 EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "CONNECTION_UPDATE",
           "QRCODE_UPDATED"]
 
@@ -37,12 +43,11 @@ MakeClient = Callable[..., tuple[EvolutionClient, Sleeps]]
 
 @pytest.fixture
 async def make_client(evolution: EvolutionStandIn) -> AsyncIterator[MakeClient]:
+    """Clients of the stand-in (or of `base_url`) whose backoff waits are recorded, not slept."""
     clients: list[EvolutionClient] = []
 
-    def make(base_url: str | None = None, api_key: str | None = "",
-             **options: Any) -> tuple[EvolutionClient, Sleeps]:
-        client = EvolutionClient(base_url or evolution.url,
-                                 evolution.api_key if api_key == "" else api_key, **options)
+    def make(base_url: str | None = None, **options: Any) -> tuple[EvolutionClient, Sleeps]:
+        client = EvolutionClient(base_url or evolution.url, evolution.api_key, **options)
         client._sleep = sleeps = Sleeps()
         clients.append(client)
         return client, sleeps
@@ -452,6 +457,15 @@ async def test_connect_failures_answered_with_http_200(evolution, evolution_clie
     assert (raised.value.status, raised.value.message) == (200, expected)
 
 
+async def test_a_success_that_is_not_json_is_an_error(evolution, evolution_client, line):
+    evolution.fail_next("/instance/connectionState", 200, "<html>Welcome to nginx!</html>")
+    with pytest.raises(EvolutionApiError) as raised:
+        await evolution_client.connection_state("acme-support", TOKEN)
+    assert raised.value.status == 200
+    assert raised.value.message == ("Evolution API answered GET /instance/connectionState/"
+                                    "{instance} with a body that is not JSON")
+
+
 async def test_restart_of_a_closed_instance_raises(evolution, evolution_client, line):
     line.state = "close"
     with pytest.raises(EvolutionApiError) as raised:
@@ -552,15 +566,16 @@ CALLS: list[Callable[[EvolutionClient], Any]] = [
 
 
 @pytest.mark.parametrize("missing", ["base_url", "api_key"])
-async def test_not_configured_fails_before_any_request(evolution, make_client, missing):
-    client, _ = make_client(base_url=None if missing == "base_url" else evolution.url,
-                            api_key=None if missing == "api_key" else evolution.api_key)
-    if missing == "base_url":
-        client._base_url = ""
-    assert not client.configured
-    for call in CALLS:
-        with pytest.raises(EvolutionNotConfigured):
-            await call(client)
+async def test_not_configured_fails_before_any_request(evolution, missing):
+    client = EvolutionClient(None if missing == "base_url" else evolution.url,
+                             None if missing == "api_key" else evolution.api_key)
+    try:
+        assert not client.configured
+        for call in CALLS:
+            with pytest.raises(EvolutionNotConfigured):
+                await call(client)
+    finally:
+        await client.aclose()
     assert evolution.requests == []
 
 
@@ -579,6 +594,7 @@ async def test_unreachable_evolution_is_retried_within_the_budget(evolution, mak
     with pytest.raises(EvolutionUnavailable) as raised:
         await client.connection_state("acme-support", TOKEN)
     assert str(raised.value).startswith("Evolution API is unreachable: ")
+    assert evolution.down_url not in str(raised.value)
     assert raised.value.extensions["code"] == "EVOLUTION_UNAVAILABLE"
     assert len(sleeps) >= 1 and sum(sleeps) < 2.0
     assert len(calls) == len(sleeps) + 1
@@ -705,11 +721,6 @@ async def test_on_call_reports_route_templates(evolution, evolution_client, line
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[str, list[tuple[str, dict[str, str], Any]]]]:
     """A webhook receiver: its URL and what it got (path, headers, body)."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
     received: list[tuple[str, dict[str, str], Any]] = []
 
     async def hook(request: Request) -> JSONResponse:
@@ -752,9 +763,8 @@ async def test_webhooks_carry_the_envelope_and_headers(evolution, evolution_clie
 
 async def test_webhooks_by_event_and_a_permanent_close(evolution, receiver):
     url, received = receiver
-    evolution.add_instance("acme-support", token=TOKEN, state="open",
-                           webhook=WebhookConfig(url=url, by_events=True,
-                                                 headers={"jwt_key": "jwt-secret-for-webhooks-0123456789abcdef"}))
+    hook = WebhookConfig(url=url, by_events=True, headers={"jwt_key": JWT_KEY})
+    evolution.add_instance("acme-support", token=TOKEN, state="open", webhook=hook)
     assert await evolution.close_connection("acme-support") == 200
     assert [path for path, _, _ in received] == [
         "/hook/connection-update", "/hook/status-instance", "/hook/logout-instance"
@@ -762,9 +772,7 @@ async def test_webhooks_by_event_and_a_permanent_close(evolution, receiver):
     assert evolution.instances["acme-support"].state == "close"
     headers = received[0][1]
     assert "jwt_key" not in headers
-    import jwt
-
     claims = jwt.decode(headers["authorization"].removeprefix("Bearer "),
-                        "jwt-secret-for-webhooks-0123456789abcdef", algorithms=["HS256"])
+                        JWT_KEY, algorithms=["HS256"])
     assert (claims["app"], claims["action"]) == ("evolution", "webhook")
     assert received[2][2]["data"] is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import json
 import mimetypes
@@ -39,7 +40,8 @@ from starlette.routing import Route
 
 from tests.helpers import serve_app
 
-PAYLOADS_DIR = Path("/work/shared/evolution/payloads")
+# shared/ sits beside the repository, on developer machines and in CI alike.
+PAYLOADS_DIR = Path(__file__).resolve().parents[3] / "shared" / "evolution" / "payloads"
 EVENTS = (
     "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT", "MESSAGES_EDITED",
     "MESSAGES_UPDATE", "MESSAGES_DELETE", "SEND_MESSAGE", "SEND_MESSAGE_UPDATE", "CONTACTS_SET",
@@ -58,8 +60,8 @@ REQUIRED_SETTINGS = ("rejectCall", "groupsIgnore", "alwaysOnline", "readMessages
 PRESENCES = ("composing", "recording", "paused", "available", "unavailable")
 MEDIA_TYPES = ("image", "video", "document", "audio")
 PERMANENT_CLOSE = (401, 402, 403, 406)  # §9.6: other codes reconnect silently
-PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5E"
-           "rkJggg==")
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJ"
+           "RU5ErkJggg==")
 CONNECTION_CLOSED = "Connection Closed"
 # Envelope fields filled in on delivery (§8.1).
 COMPUTED_ENVELOPE = ("destination", "date_time", "sender", "server_url", "apikey")
@@ -98,6 +100,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     json: Any
+    received_at: float  # time.monotonic(), to measure pacing between requests
 
 
 @dataclass
@@ -204,7 +207,8 @@ class EvolutionStandIn:
         self._media[message_id] = MediaFile(data, mimetype, media_type, file_name, caption)
 
     def fail_next(self, route: str, status: int, body: Any, times: int = 1) -> None:
-        """The next `times` requests whose path contains `route` answer `status` with `body`."""
+        """The next `times` requests whose path contains `route` answer `status` with `body`:
+        JSON, or a `str` sent as is (a proxy's HTML error page)."""
         self._failures.append(_Override(route, times, status=status, body=body))
 
     def delay_next(self, route: str, seconds: float, times: int = 1) -> None:
@@ -225,20 +229,21 @@ class EvolutionStandIn:
         """POST one event (dotted, e.g. "messages.upsert") to the instance webhook as Evolution
         does; `connection.update` and `qrcode.updated` also move the instance state. Answers the
         receiver's HTTP status, or None when the webhook would not get it (none configured,
-        disabled, or not subscribed to the event)."""
+        disabled, or not subscribed to the event); an unreachable receiver raises httpx's
+        error."""
         instance = self.instances[name]
         envelope: dict[str, Any] = {"event": event, "instance": name, "data": data}
         return await self._deliver(instance, envelope)
 
     async def emit_message(self, name: str, data: dict[str, Any]) -> int | None:
-        """A `messages.upsert` with `data` (its `instanceId` filled in when missing)."""
+        """A `messages.upsert` with `data`, its `instanceId` set to this instance's."""
         return await self.emit(name, "messages.upsert",
                                {**data, "instanceId": self.instances[name].instance_id})
 
     async def emit_qrcode(self, name: str) -> int | None:
         """A new QR code (`qrcode.updated`); the instance becomes `connecting`."""
         instance = self.instances[name]
-        qr = _next_qr(instance, instance.qrcode.get("pairingCode") if instance.qrcode else None)
+        qr = _next_qr(instance, pairing=bool(instance.qrcode and instance.qrcode["pairingCode"]))
         data = {"qrcode": {"instance": name, "pairingCode": qr["pairingCode"], "code": qr["code"],
                            "base64": qr["base64"]}}
         return await self.emit(name, "qrcode.updated", data)
@@ -340,18 +345,21 @@ class EvolutionStandIn:
             path = request.scope["path"]  # decoded, as instance names are compared
             self.requests.append(RecordedRequest(
                 request.method, path, dict(request.query_params), dict(request.headers), body,
+                time.monotonic(),
             ))
             delay = _take(self._delays, path)
             if delay is not None:
                 await self._pause(delay.seconds)
             failure = _take(self._failures, path)
             if failure is not None:
+                if isinstance(failure.body, str):
+                    return Response(failure.body, failure.status, media_type="text/html")
                 return JSONResponse(failure.body, failure.status)
             if self._down:
                 return Reject(503, ["Service Unavailable"]).response()
+            if body is None:
+                return Reject(400, ["Unexpected token in JSON"]).response()
             try:
-                if body is None:
-                    raise Reject(400, ["Unexpected token in JSON"])
                 status, payload = await handler(request, body if isinstance(body, dict) else {})
             except Reject as reject:
                 return reject.response()
@@ -441,7 +449,7 @@ class EvolutionStandIn:
             "settings": instance.settings,
         }
         if body.get("qrcode"):
-            answer["qrcode"] = _next_qr(instance, body.get("number"), first=True)
+            answer["qrcode"] = _next_qr(instance, pairing=bool(body.get("number")), first=True)
             answer["instance"]["status"] = "connecting"
         return 201, answer
 
@@ -481,7 +489,7 @@ class EvolutionStandIn:
             return 200, {"instance": {"instanceName": instance.name, "state": "open"}}
         if instance.state == "connecting" and instance.qrcode is not None:
             return 200, instance.qrcode
-        return 200, _next_qr(instance, request.query_params.get("number"), first=True)
+        return 200, _next_qr(instance, pairing="number" in request.query_params, first=True)
 
     async def _connection_state(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
         instance = self._instance(request)
@@ -539,7 +547,10 @@ class EvolutionStandIn:
         mimetype = ("image/jpeg" if mediatype == "image"
                     else (file_name and mimetypes.guess_type(file_name)[0])
                     or body.get("mimetype") or "application/octet-stream")
-        size = 1024 if is_url else len(base64.b64decode(media + "==", validate=False))
+        try:
+            size = 1024 if is_url else len(base64.b64decode(media, validate=True))
+        except binascii.Error:
+            raise Reject(400, ["Owned media must be a url or base64"]) from None
         content = _media_object(mimetype, size)
         content.update(_without_none({"caption": body.get("caption"), "fileName": file_name}))
         message = self._store(instance, "sendMedia", body, jid,
@@ -655,15 +666,15 @@ class EvolutionStandIn:
         self._instance(request)
         message = body.get("message")
         key = message.get("key") if isinstance(message, dict) else None
-        media = self._media.get(key.get("id")) if isinstance(key, dict) else None
+        message_id = str(key.get("id")) if isinstance(key, dict) else ""
+        media = self._media.get(message_id)
         if media is None:
             raise Reject(400, ["Message not found"])
-        assert isinstance(key, dict)
         audio_to_mp4 = body.get("convertToMp4") is True and media.media_type == "audioMessage"
         extension = (mimetypes.guess_extension(media.mimetype.split(";")[0]) or ".bin")[1:]
         return 201, {
             "mediaType": media.media_type,
-            "fileName": media.file_name or f"{key['id']}.{extension}",
+            "fileName": media.file_name or f"{message_id}.{extension}",
             "caption": media.caption,
             "size": {"fileLength": _long(len(media.data), unsigned=True)},
             "mimetype": "audio/mp4" if audio_to_mp4 else media.mimetype,
@@ -677,6 +688,8 @@ class EvolutionStandIn:
         if body["presence"] not in PRESENCES:
             raise Reject(400, [[f"instance.presence is not one of enum values: "
                                 f"{','.join(PRESENCES)}"]])
+        if not isinstance(body["delay"], int):
+            raise Reject(400, [["instance.delay is not of a type(s) integer"]])
         try:
             self._recipient(instance, body["number"])
         except Reject as reject:
@@ -684,7 +697,7 @@ class EvolutionStandIn:
                 raise
             # sendPresence re-wraps the plain object it caught (§1.4).
             raise Reject(400, ["[object Object]"]) from None
-        await self._pause(int(body["delay"]) / 1000)
+        await self._pause(body["delay"] / 1000)
         return 201, {"presence": body["presence"]}
 
     async def _unknown_route(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
@@ -723,12 +736,13 @@ def _jid(number: str) -> str:
     return f"{digits}@s.whatsapp.net"
 
 
-def _next_qr(instance: Instance, number: Any, first: bool = False) -> dict[str, Any]:
-    """A new QR for `instance`, which becomes `connecting`; `first` restarts the count."""
+def _next_qr(instance: Instance, *, pairing: bool, first: bool = False) -> dict[str, Any]:
+    """A new QR for `instance`, which becomes `connecting`; with `pairing` a pairing code too
+    (a number was given); `first` restarts the count."""
     count = 1 if first or instance.qrcode is None else instance.qrcode["count"] + 1
     instance.state = "connecting"
     instance.qrcode = {
-        "pairingCode": secrets.token_hex(4).upper() if number else None,
+        "pairingCode": secrets.token_hex(4).upper() if pairing else None,
         "code": f"2@{base64.b64encode(secrets.token_bytes(48)).decode()},"
                 f"{base64.b64encode(secrets.token_bytes(32)).decode()}",
         "base64": f"data:image/png;base64,{PNG_1PX}",

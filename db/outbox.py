@@ -1,0 +1,117 @@
+"""The outbox: PENDING outgoing messages, claimed one instance at a time under row locks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from databases import Database
+
+from db.messages import MESSAGE_COLUMNS
+from db.sql import Row, execute, fetch_one
+
+
+async def claim_next(db: Database, interval_seconds: float, lease_seconds: float) -> Row | None:
+    """Claim the oldest due message of an instance that may send now, or None.
+
+    Within one transaction: pick an instance whose rate-limit slot is open, with no message in
+    flight, whose oldest pending message is due; lock it (SKIP LOCKED, so replicas pick
+    different instances), claim that message for `lease_seconds`, and move the instance's next
+    slot `interval_seconds` ahead. A claimer that dies simply lets the lease run out.
+    """
+    async with db.transaction():
+        head = await fetch_one(
+            db,
+            """
+            SELECT i.id AS instance_id, h.id AS message_pk
+            FROM whatsapp_instances i
+            CROSS JOIN LATERAL (
+              SELECT m.id, m.next_attempt_at, m.claimed_until FROM whatsapp_messages m
+              WHERE m.instance_id = i.id AND m.status = 'pending' AND m.from_me
+              ORDER BY m.created_at, m.id LIMIT 1
+            ) h
+            WHERE i.next_send_at <= NOW()
+              AND COALESCE(h.next_attempt_at, '-infinity') <= NOW()
+              AND COALESCE(h.claimed_until, '-infinity') < NOW()
+            ORDER BY h.next_attempt_at NULLS FIRST
+            LIMIT 1
+            FOR UPDATE OF i SKIP LOCKED
+            """,
+        )
+        if head is None:
+            return None
+        await execute(
+            db,
+            "UPDATE whatsapp_instances SET next_send_at = NOW() + make_interval(secs => :gap) "
+            "WHERE id = :id",
+            id=head["instance_id"], gap=interval_seconds,
+        )
+        return await fetch_one(
+            db,
+            f"""
+            UPDATE whatsapp_messages m
+            SET claimed_until = NOW() + make_interval(secs => :lease), attempts = attempts + 1,
+                updated_at = NOW()
+            WHERE m.id = :id AND m.status = 'pending'
+            RETURNING {MESSAGE_COLUMNS}
+            """,
+            id=head["message_pk"], lease=lease_seconds,
+        )
+
+
+async def next_due_at(db: Database) -> datetime | None:
+    """When the outbox will next have something to do (for the worker's sleep)."""
+    row = await fetch_one(
+        db,
+        """
+        SELECT min(GREATEST(i.next_send_at, COALESCE(m.next_attempt_at, '-infinity'),
+                            COALESCE(m.claimed_until, '-infinity'))) AS due
+        FROM whatsapp_messages m JOIN whatsapp_instances i ON i.id = m.instance_id
+        WHERE m.status = 'pending' AND m.from_me
+        """,
+    )
+    return None if row is None else row["due"]
+
+
+async def release(db: Database, message_pk: uuid.UUID) -> None:
+    """Give a claimed message back untouched (shutdown before sending)."""
+    await execute(
+        db,
+        "UPDATE whatsapp_messages SET claimed_until = NULL, attempts = GREATEST(attempts - 1, 0) "
+        "WHERE id = :id AND status = 'pending'",
+        id=message_pk,
+    )
+
+
+async def in_flight_for_contact(db: Database, contact_id: uuid.UUID) -> bool:
+    row = await fetch_one(
+        db,
+        "SELECT 1 FROM whatsapp_messages WHERE contact_id = :id AND status = 'pending' "
+        "AND from_me AND claimed_until > NOW() LIMIT 1",
+        id=contact_id,
+    )
+    return row is not None
+
+
+async def take_over_echo(db: Database, instance_id: uuid.UUID, message_id: str,
+                         keep_pk: uuid.UUID) -> Row | None:
+    """Remove a row the `send.message` echo stored under our message's WhatsApp id, if any."""
+    return await fetch_one(
+        db,
+        "DELETE FROM whatsapp_messages WHERE instance_id = :instance_id "
+        "AND message_id = :message_id AND id <> :keep RETURNING status",
+        instance_id=instance_id, message_id=message_id, keep=keep_pk,
+    )
+
+
+async def requeue_failed(db: Database, message_pk: uuid.UUID) -> Row | None:
+    return await fetch_one(
+        db,
+        f"""
+        UPDATE whatsapp_messages m SET status = 'pending', attempts = 0, next_attempt_at = NOW(),
+          claimed_until = NULL, error = NULL, updated_at = NOW()
+        WHERE m.id = :id AND m.status = 'failed' AND m.from_me
+        RETURNING {MESSAGE_COLUMNS}
+        """,
+        id=message_pk,
+    )

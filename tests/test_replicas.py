@@ -1,0 +1,144 @@
+"""Several replicas: a subscriber on process B receives what a webhook brought to process A,
+through each shared broadcast backend; outbox workers on both never send one message twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.auth import mint_token
+from services.crypto import Vault, new_key
+from tests.conftest import JWT_SECRET
+from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+WEBHOOK_SECRET = "replica-webhook-secret-0123456789"
+LIVE = """subscription($i: ID!) { messageEvents(instanceId: $i) { seq message { textContent } } }"""
+
+
+def _redis_reachable() -> bool:
+    parts = httpx.URL(REDIS_URL)
+    try:
+        with socket.create_connection((parts.host, parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def replica(env: dict[str, str], tmp: Path) -> AsyncIterator[str]:
+    port = _free_port()
+    log = (tmp / f"replica-{port}.log").open("w")
+    proc = subprocess.Popen([sys.executable, "server.py", "serve"], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, env={**env, "PORT": str(port)})
+    url = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError((tmp / f"replica-{port}.log").read_text())
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(url + "/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        await wait_for(ready, timeout=60, interval=0.1)
+        yield url
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 30)
+        log.close()
+
+
+@pytest.fixture
+def key() -> str:
+    return new_key()
+
+
+@pytest.fixture
+def replica_env(database_url: str, tmp_path: Path, key: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TEST_"))}
+    env.update(DATABASE_URL=database_url, SUPABASE_JWT_SECRET=JWT_SECRET,
+               WEBHOOK_SECRET=WEBHOOK_SECRET, ENCRYPTION_KEY=key, DATA_DIR=str(tmp_path),
+               LOG_LEVEL="WARNING")
+    return env
+
+
+@pytest.mark.parametrize("backend", ["redis", "postgres"])
+async def test_subscriber_on_b_receives_a_webhook_sent_to_a(pg, database_url, replica_env, key,
+                                                            tmp_path, backend):
+    if backend == "redis" and not _redis_reachable():
+        pytest.skip(f"no Redis at {REDIS_URL} (set TEST_REDIS_URL); the postgres case still runs")
+    env = {**replica_env, "BROADCAST_URL": REDIS_URL if backend == "redis" else database_url}
+    vault = Vault(key, WEBHOOK_SECRET)
+    instance = await create_instance_row(pg, vault)
+    token = mint_token(JWT_SECRET, sub=uuid.uuid4(), role="admin")
+    async with replica(env, tmp_path) as a, replica(env, tmp_path) as b:
+        ws_url = b.replace("http://", "ws://") + "/graphql"
+        async with Subscription.connect(ws_url, token) as ws, httpx.AsyncClient(base_url=a) as http:
+            # Live only (no afterSeq): anything B yields came through the broadcast backend.
+            await ws.subscribe(LIVE, {"i": str(instance["id"])})
+            received = None
+            for attempt in range(10):  # the subscription may not be registered at first
+                payload = load_payload("messages_upsert_text")
+                payload["data"]["key"]["id"] = f"CROSS-{attempt}"
+                payload["data"]["message"] = {"conversation": f"via A #{attempt}"}
+                response = await post_webhook(http, payload, vault.webhook_secret("acme-support"))
+                assert response.status_code == 200
+                try:
+                    received = (await ws.next_data(timeout=2))["messageEvents"]
+                    break
+                except TimeoutError:
+                    continue
+    assert received is not None and received["message"]["textContent"].startswith("via A #")
+
+
+async def test_two_outbox_workers_never_send_a_message_twice(pg, replica_env, key, tmp_path,
+                                                             evolution):
+    vault = Vault(key, WEBHOOK_SECRET)
+    env = {**replica_env, "EVOLUTION_API_BASE_URL": evolution.url,
+           "EVOLUTION_API_KEY": evolution.api_key, "SEND_INTERVAL_SECONDS": "0"}
+    instances = []
+    for n in range(4):
+        name = f"replica-{n}"
+        instance = await create_instance_row(pg, vault, name=name, token=f"T-{n}")
+        evolution.add_instance(name, token=f"T-{n}", state="open")
+        contact = await pg.fetchval(
+            "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number) "
+            "VALUES ($1, '5511999990002@s.whatsapp.net', '5511999990002') RETURNING id",
+            instance["id"])
+        instances.append((instance["id"], contact))
+    await pg.executemany(
+        "INSERT INTO whatsapp_messages (instance_id, contact_id, message_id, remote_jid, "
+        "from_me, message_type, text_content, status, timestamp, created_at) VALUES ($1, $2, "
+        "$3, '5511999990002@s.whatsapp.net', true, 'text', $3, 'pending', NOW(), "
+        "NOW() + make_interval(secs => $4))",
+        [(i, c, f"local-{n}-{m}", m) for n, (i, c) in enumerate(instances) for m in range(15)])
+    async with replica(env, tmp_path), replica(env, tmp_path):
+        async def all_sent() -> bool:
+            return await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                     "WHERE status = 'pending'") == 0
+        await wait_for(all_sent, timeout=60)
+    texts = [m.request["text"] for m in evolution.sent]
+    assert len(texts) == 60 and len(set(texts)) == 60
+    for n in range(4):  # and each number's messages went out oldest first
+        assert [t for t in texts if t.startswith(f"local-{n}-")] == \
+            [f"local-{n}-{m}" for m in range(15)]
