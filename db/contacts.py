@@ -177,3 +177,21 @@ async def mark_read(db: Database, profile_id: uuid.UUID, contact_id: uuid.UUID) 
     )
     assert row is not None
     return row["read_at"]  # type: ignore[no-any-return]
+
+
+async def interaction_summaries(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]:
+    return await fetch_all(
+        db,
+        """
+        SELECT k.id AS contact_id,
+               min(m.timestamp) AS first_message_at, max(m.timestamp) AS last_message_at,
+               count(m.id) FILTER (WHERE NOT m.from_me) AS incoming,
+               count(m.id) FILTER (WHERE m.from_me) AS outgoing,
+               (SELECT max(a.sent_at) FROM whatsapp_auto_reply_log a
+                WHERE a.contact_id = k.id) AS last_auto_reply_at
+        FROM unnest(CAST(:ids AS uuid[])) AS k(id)
+        LEFT JOIN whatsapp_messages m ON m.contact_id = k.id
+        GROUP BY k.id
+        """,
+        ids=contact_ids,
+    )

@@ -115,3 +115,14 @@ async def requeue_failed(db: Database, message_pk: uuid.UUID) -> Row | None:
         """,
         id=message_pk,
     )
+
+
+async def pace(db: Database, instance_id: uuid.UUID, interval_seconds: float) -> None:
+    """Start the instance's next interval when a send ends, so two sends reach WhatsApp at
+    least `interval_seconds` apart however long each call took."""
+    await execute(
+        db,
+        "UPDATE whatsapp_instances SET next_send_at = NOW() + make_interval(secs => :gap) "
+        "WHERE id = :id",
+        id=instance_id, gap=interval_seconds,
+    )

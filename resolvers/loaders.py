@@ -47,6 +47,8 @@ class Loaders:
             by_key(lambda ids: messages_db.get_messages(db, ids)))
         self.client: DataLoader[uuid.UUID, Row | None] = DataLoader(
             by_key(lambda ids: clients_db.get_clients(db, ids)))
+        self.interactions: DataLoader[uuid.UUID, Row | None] = DataLoader(
+            by_key(lambda ids: contacts_db.interaction_summaries(db, ids), key="contact_id"))
         self.last_message: DataLoader[uuid.UUID, Row | None] = DataLoader(
             by_key(lambda ids: messages_db.last_messages(db, ids), key="contact_id"))
 

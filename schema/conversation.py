@@ -158,6 +158,15 @@ class Contact:
         row = await info.context.loaders.last_message.load(self.pk)
         return Message.from_row(row) if row else None
 
+    @strawberry.field(description="First and last message, counts, last auto-reply.")
+    async def interactions(self, info: Info) -> InteractionSummary:
+        row = await info.context.loaders.interactions.load(self.pk)
+        assert row is not None
+        return InteractionSummary(
+            first_message_at=row["first_message_at"], last_message_at=row["last_message_at"],
+            incoming_count=row["incoming"], outgoing_count=row["outgoing"],
+            last_auto_reply_at=row["last_auto_reply_at"])
+
 
 @strawberry.type
 class ContactEdge:
@@ -209,3 +218,50 @@ def page_info(cursors: list[str], has_next: bool) -> PageInfo:
     return PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None)
 
 
+
+
+@strawberry.type(description="How a contact and the company have talked so far.")
+class InteractionSummary:
+    first_message_at: datetime | None
+    last_message_at: datetime | None
+    incoming_count: int
+    outgoing_count: int
+    last_auto_reply_at: datetime | None
+
+
+@strawberry.type
+class ClientEdge:
+    cursor: str
+    node: Client
+
+
+@strawberry.type
+class ClientConnection:
+    edges: list[ClientEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class UpdateContactInput:
+    contact_type: ContactType | None = strawberry.UNSET
+    client_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="null unlinks the client.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null goes back to the WhatsApp name.")
+
+
+@strawberry.input
+class CreateClientInput:
+    name: str | None = strawberry.field(default=None,
+                                        description="Defaults to the contact's name.")
+    email: str | None = None
+    document: str | None = None
+    notes: str | None = None
+
+
+@strawberry.type(description="Business hours of a number, now.")
+class Availability:
+    is_available_now: bool
+    next_available_at: datetime | None = strawberry.field(
+        description="When the next opening starts (now when open; null when never).")
+    timezone: str

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from resolvers.clients import ClientMutations, ClientQueries
 from resolvers.conversations import (
     ConversationMutations,
     ConversationQueries,
@@ -21,12 +22,13 @@ from resolvers.viewer import ViewerQueries
 
 
 @strawberry.type
-class Query(ViewerQueries, InstanceQueries, ConversationQueries, SendingQueries):
+class Query(ViewerQueries, InstanceQueries, ConversationQueries, SendingQueries,
+            ClientQueries):
     pass
 
 
 @strawberry.type
-class Mutation(InstanceMutations, ConversationMutations, SendingMutations):
+class Mutation(InstanceMutations, ConversationMutations, SendingMutations, ClientMutations):
     pass
 
 

@@ -20,7 +20,7 @@ from db import (
     outbox as outbox_db,
 )
 from db.sql import Row
-from services import events, instances as instances_service
+from services import autoreply, events, instances as instances_service
 from services.contacts import Identity, identity_of, sync_contact, usable_name
 from services.events import Publication
 from services.message_content import message_timestamp, parse_content
@@ -141,6 +141,8 @@ async def store_message(
         await contacts_db.touch_last_message(db, contact["id"], timestamp)
         published.append(await events.record(db, instance["id"], "contact", "updated",
                                              contact["id"], contact["id"]))
+        if not from_api:
+            published += await autoreply.maybe_reply(runtime, instance, contact, row)
     return published
 
 

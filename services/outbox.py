@@ -127,6 +127,9 @@ class OutboxWorker:
             await self._failed(message, f"{type(error).__name__}: {error}", permanent=False)
         else:
             await self._sent(message, answer)
+        finally:
+            await outbox_db.pace(db, message["instance_id"],
+                                 self.runtime.settings.send_interval_seconds)
 
     async def _send(self, instance: Row, message: Row) -> dict[str, Any]:
         evolution = self.runtime.evolution

@@ -42,3 +42,19 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         return datetime.fromisoformat(at), uuid.UUID(row_id)
     except ValueError:
         raise BadInput("after is not a cursor this API returned", field="after") from None
+
+
+def encode_text_cursor(text: str, row_id: uuid.UUID) -> str:
+    raw = f"{row_id}|{text}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_text_cursor(cursor: str | None) -> tuple[str, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        row_id, _, text = raw.partition("|")
+        return text, uuid.UUID(row_id)
+    except ValueError:
+        raise BadInput("after is not a cursor this API returned", field="after") from None

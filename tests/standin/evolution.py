@@ -40,8 +40,8 @@ from starlette.routing import Route
 
 from tests.helpers import serve_app
 
-# shared/ sits beside the repository, on developer machines and in CI alike.
-PAYLOADS_DIR = Path(__file__).resolve().parents[3] / "shared" / "evolution" / "payloads"
+# Copies of the shared real payloads, kept with the tests so a fresh clone has them.
+PAYLOADS_DIR = Path(__file__).resolve().parents[1] / "payloads"
 EVENTS = (
     "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT", "MESSAGES_EDITED",
     "MESSAGES_UPDATE", "MESSAGES_DELETE", "SEND_MESSAGE", "SEND_MESSAGE_UPDATE", "CONTACTS_SET",
