@@ -165,7 +165,13 @@ def _node_text(node: dict[str, Any]) -> str:
     return text
 
 
+def is_pool_reset(sql: str) -> bool:
+    return "pg_advisory_unlock_all" in sql or sql.strip().upper().startswith("RESET ALL")
+
+
 def describe_statement(sql: str) -> str:
+    if is_pool_reset(sql):
+        return "pool reset on release (asyncpg Connection.reset: a round trip per query)"
     flat = re.sub(r"\s+", " ", sql).strip()
     tables = sorted(set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_]+)", flat, re.I)))
     verb = flat.split(" ", 1)[0].upper()
@@ -180,8 +186,8 @@ async def explain(db_url: str, statements: list[Statement]) -> list[dict[str, An
         for number, (sql, args) in enumerate(statements, 1):
             name = f"bench_plan_{number}"
             entry: dict[str, Any] = {"sql": sql, "what": describe_statement(sql)}
-            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                entry["skipped"] = "not a read"
+            if is_pool_reset(sql) or not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                entry["skipped"] = "not a query"
                 results.append(entry)
                 continue
             try:
@@ -218,7 +224,9 @@ async def explain(db_url: str, statements: list[Statement]) -> list[dict[str, An
 
 
 def render(label: str, results: list[dict[str, Any]]) -> list[str]:
-    lines = [f"{label}: {len(results)} SQL statement(s) per request"]
+    resets = sum(1 for e in results if is_pool_reset(e["sql"]))
+    lines = [f"{label}: {len(results)} SQL statement(s) per request"
+             + (f", {resets} of them pool resets" if resets else "")]
     for number, entry in enumerate(results, 1):
         head = f"  [{number}] {entry['what']}"
         if "skipped" in entry:

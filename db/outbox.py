@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from databases import Database
 
 from db.messages import MESSAGE_COLUMNS
-from db.sql import Row, execute, fetch_one
+from db.sql import Row, execute, fetch_one, fetch_val
 
 
 async def claim_next(db: Database, interval_seconds: float, lease_seconds: float) -> Row | None:
@@ -59,18 +58,19 @@ async def claim_next(db: Database, interval_seconds: float, lease_seconds: float
         )
 
 
-async def next_due_at(db: Database) -> datetime | None:
-    """When the outbox will next have something to do (for the worker's sleep)."""
-    row = await fetch_one(
+async def seconds_until_due(db: Database) -> float | None:
+    """How long until the outbox next has something to do (None: nothing queued)."""
+    value = await fetch_val(
         db,
         """
-        SELECT min(GREATEST(i.next_send_at, COALESCE(m.next_attempt_at, '-infinity'),
-                            COALESCE(m.claimed_until, '-infinity'))) AS due
+        SELECT EXTRACT(EPOCH FROM min(GREATEST(i.next_send_at,
+                                               COALESCE(m.next_attempt_at, NOW()),
+                                               COALESCE(m.claimed_until, NOW()), NOW())) - NOW())
         FROM whatsapp_messages m JOIN whatsapp_instances i ON i.id = m.instance_id
         WHERE m.status = 'pending' AND m.from_me
         """,
     )
-    return None if row is None else row["due"]
+    return None if value is None else float(value)
 
 
 async def release(db: Database, message_pk: uuid.UUID) -> None:

@@ -67,6 +67,8 @@ class OutboxWorker:
                 claimed = await outbox_db.claim_next(
                     self.runtime.db, self.runtime.settings.send_interval_seconds,
                     self.lease_seconds)
+                if claimed is None:
+                    idle = await outbox_db.seconds_until_due(self.runtime.db)
                 failures = 0
             except Exception:
                 self._slots.release()
@@ -80,7 +82,8 @@ class OutboxWorker:
                 task.add_done_callback(self._done)
                 continue
             self._slots.release()
-            await wait_any(stop, wakeup, timeout=await self._idle_seconds())
+            await wait_any(stop, wakeup, timeout=IDLE_POLL_SECONDS if idle is None
+                           else max(0.01, min(idle, IDLE_POLL_SECONDS)))
         await self.drain()
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -95,13 +98,6 @@ class OutboxWorker:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _idle_seconds(self) -> float:
-        due = await outbox_db.next_due_at(self.runtime.db)
-        if due is None:
-            return IDLE_POLL_SECONDS
-        wait = (due - datetime.now(UTC)).total_seconds()
-        return max(0.01, min(wait, IDLE_POLL_SECONDS))
 
     async def _deliver(self, message: Row) -> None:
         db = self.runtime.db
