@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# GraphiQL's files served by this server instead of a CDN, when npm can fetch them (else the CDN).
+GRAPHIQL_ASSETS := static/graphiql/manifest.json
+IDE_ASSETS := $(if $(shell command -v npm 2>/dev/null),$(GRAPHIQL_ASSETS))
 
-.PHONY: run test migrate token bench schema clean
+.PHONY: run test migrate token bench schema clean graphiql-assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,10 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(IDE_ASSETS)
 	exec $(PY) server.py serve
 
-test: $(STAMP)
+test: $(STAMP) $(IDE_ASSETS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 migrate: $(STAMP)
@@ -26,6 +29,11 @@ token: $(STAMP)
 
 schema: $(STAMP)
 	$(PY) server.py export-schema > schema.graphql
+
+$(GRAPHIQL_ASSETS): $(STAMP) scripts/vendor_graphiql.py
+	$(PY) scripts/vendor_graphiql.py
+
+graphiql-assets: $(GRAPHIQL_ASSETS)
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -4,6 +4,8 @@
     python server.py migrate        apply database migrations and exit
     python server.py token          print a bearer token signed with the configured secret
     python server.py export-schema  print the GraphQL schema (SDL)
+    python server.py events list|replay    the webhook event log
+    python server.py instances reconcile   ask Evolution for every number's real state
 """
 
 from __future__ import annotations
@@ -17,23 +19,30 @@ import uuid
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from db.migrate import apply_migrations, pending_migrations
 from db.sql import connection, create_database
+from resolvers.graphiql import graphiql_assets_route
+from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
-from schema.root import schema
-from services import bootstrap
+from schema.root import build_schema, schema
+from services import bootstrap, cli
 from services.auth import LOCAL_ADMIN_ID, mint_token
 from services.broadcast_backends import create_broadcast
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
-from services.instances import WEBHOOK_PATH
-from services.media_store import LocalMediaStore
+from services.instances import WEBHOOK_PATH, encrypt_stored_tokens
 from services.logs import configure_logging, register_secrets
+from services.media_store import create_media_store
+from services.metrics import record_evolution_call, render as render_metrics
+from services.rate_limit import RateLimiter
+from services.request_log import RequestLog
 from services.runtime import Runtime
 from services.settings import Settings, SettingsError, load_settings
 from services.webhooks import WebhookReceiver
@@ -63,13 +72,19 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             retry_seconds=settings.evolution_retry_seconds,
         ),
         vault=vault or bootstrap.vault(settings),
-        media=LocalMediaStore(settings.data_dir / "media"),
+        media=create_media_store(settings),
         jwt_secret=jwt_secret,
     )
+    # Per profile: a burst of 20 messages, then the configured pace (on top of each number's).
+    runtime.send_limiter = RateLimiter(settings.send_rate_per_minute / 60, 20)
+    # Per instance and source: Evolution's bursts pass, a flood does not drown the others.
+    runtime.webhook_limiter = RateLimiter(settings.webhook_rate_per_second,
+                                          settings.webhook_rate_per_second * 2)
+    runtime.evolution.on_call = record_evolution_call
     receiver = WebhookReceiver(runtime)
     view = GraphQLView(
         runtime,
-        schema=schema,
+        schema=schema if settings.graphiql else build_schema(introspection=False),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins,
@@ -80,6 +95,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         assert settings.database_url
         await apply_migrations(settings.database_url)
         async with runtime.db, broadcast:
+            await encrypt_stored_tokens(runtime)
             await runtime.bus.start()
             workers = Workers(runtime)
             if settings.workers_enabled:
@@ -93,6 +109,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
                 await workers.stop()
                 await runtime.bus.stop()
                 await runtime.evolution.aclose()
+                await runtime.media.aclose()
 
     async def webhook(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
@@ -103,9 +120,14 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             body += chunk
             if len(body) > settings.webhook_max_bytes:
                 return JSONResponse({"error": "body too large"}, status_code=413)
+        source = request.client.host if request.client else "unknown"
         outcome = await receiver.receive(request.headers, bytes(body),
-                                         request.path_params.get("event"))
+                                         request.path_params.get("event"), source)
         return JSONResponse(outcome.body, status_code=outcome.status)
+
+    async def metrics(request: Request) -> Response:
+        body, content_type = await render_metrics(runtime)
+        return Response(body, media_type=content_type)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -133,7 +155,13 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             Route(WEBHOOK_PATH + "/{event}", webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            media_route(runtime),
+            graphiql_assets_route(),
         ],
+        middleware=[Middleware(RequestLog), Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                               allow_methods=["GET", "POST", "OPTIONS"],
+                               allow_headers=["authorization", "content-type"], max_age=600)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -175,6 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--email")
     token.add_argument("--days", type=float, default=7.0, help="validity in days (default 7)")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    events = commands.add_parser("events", help="the webhook event log").add_subparsers(
+        dest="action", required=True)
+    listing = events.add_parser("list", help="recent events (newest first)")
+    listing.add_argument("--failed", action="store_true", help="only failed ones")
+    listing.add_argument("--limit", type=int, default=50)
+    replay = events.add_parser("replay", help="queue failed events again")
+    target = replay.add_mutually_exclusive_group(required=True)
+    target.add_argument("--failed", action="store_true", help="every failed event")
+    target.add_argument("--id", type=int, help="one event")
+    instances = commands.add_parser("instances", help="WhatsApp numbers").add_subparsers(
+        dest="action", required=True)
+    instances.add_parser("reconcile", help="ask Evolution for every number's real state")
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
@@ -192,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         print(mint_token(bootstrap.jwt_secret(settings), sub=sub, role=args.role,
                          name=args.name, email=args.email, ttl_seconds=int(args.days * 86400)))
         return 0
+    if args.command == "events":
+        if args.action == "list":
+            return cli.events_list(settings, args.failed, args.limit)
+        return cli.events_replay(settings, args.id)
+    if args.command == "instances":
+        return cli.instances_reconcile(settings)
     if args.command == "migrate":
         import asyncio
 

@@ -75,6 +75,7 @@ async def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
     described = await machine.describe(ctx.admin_url)
+    described["code"] = machine.code_version(str(ROOT))
     print(f"machine: {machine.one_line(described)}", flush=True)
     await seed.prepare(ctx, tempfile.mkdtemp(prefix="bench-migrate-"))
     selected = args.parts or list(PARTS)

@@ -101,6 +101,8 @@ class Figure:
     def shown(self) -> str:
         if self.value is None or self.value != self.value:
             return "n/a"
+        if self.value == float("inf"):
+            return f"∞ {self.unit}"
         v = self.value
         if self.unit in ("ms",):
             text = f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"

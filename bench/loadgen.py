@@ -435,17 +435,27 @@ async def run_subscribers(spec: dict[str, Any], idle: bool) -> dict[str, Any]:
         await _warm(spec, got_warm)
     print("READY " + json.dumps({"subscribers": n, "live": sum(got_warm)}), flush=True)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.readline)  # "stop"
-    if not idle:
-        # Grace for events still in flight is the caller's: it says stop when done.
-        pass
+    # "stop" or "stop EXPECTED GRACE": wait up to GRACE seconds for every subscriber to have
+    # EXPECTED events; what is still missing then counts as never delivered.
+    words = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+    expected = int(words[1]) if len(words) > 1 else 0
+    grace = float(words[2]) if len(words) > 2 else 0.0
+    deadline = time.monotonic() + grace
+    while expected and time.monotonic() < deadline and min(len(s) for s in seen) < expected:
+        await asyncio.sleep(0.1)
+    waited = grace - max(0.0, deadline - time.monotonic())
     for ws in sockets:
         await ws.close()
     for task in readers:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     unique = [len(s) for s in seen]
+    missing = max(0, expected * n - sum(unique))
+    with_missing = latencies + [float("inf")] * missing
     return {
+        "expected": expected * n, "missing": missing, "waited": waited,
+        "p50_all_ms": percentile(with_missing, 50) * 1000,
+        "p99_all_ms": percentile(with_missing, 99) * 1000,
         "subscribers": n, "received": sum(counts), "unique": sum(unique),
         "duplicates": sum(counts) - sum(unique),
         "min_per_subscriber": min(unique) if unique else 0,

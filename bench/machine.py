@@ -41,6 +41,26 @@ async def describe(db_url: str) -> dict[str, Any]:
     }
 
 
+def code_version(root: str) -> str:
+    """The commit measured (BENCH_COMMIT overrides), with a note when the tree differs."""
+    import subprocess
+
+    given = os.environ.get("BENCH_COMMIT", "").strip()
+    if given:
+        return given
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", ".",
+                                  ":!bench", ":!BENCHMARKS.md"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        return "unknown"
+    if not head:
+        return "unknown"
+    return head + (" with uncommitted changes" if changed else "")
+
+
 def one_line(machine: dict[str, Any]) -> str:
     return (f"{machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']} GiB RAM, "
             f"{machine['os']}, Python {machine['python']}, PostgreSQL {machine['postgresql']}")

@@ -10,14 +10,15 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from bench import procs
-from bench.common import Context, Figure, env_flag, free_port, median
-from bench.part_ingest import drain, make_instances, store_instances
+from bench.common import PYTHON, ROOT, Context, Figure, env_flag, free_port, median
+from bench.part_ingest import make_instances, store_instances
 from bench.profile import profiled
 from bench.queries import MESSAGE_EVENTS
 
 SINGLE_P99_MS = 50.0
 DOUBLE_P99_MS = 100.0
 BYTES_PER_SUBSCRIBER = 50 * 1024
+GRACE = {"full": 10.0, "quick": 5.0}
 
 
 def _ws(proc: procs.Proc) -> str:
@@ -42,7 +43,7 @@ async def _redis_ok(url: str) -> str | None:
 
 
 async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[str, Any],
-                        subscribers: int) -> dict[str, Any]:
+                        subscribers: int, rate: float) -> dict[str, Any]:
     sizes = ctx.sizes
     subs = procs.Background("subscribers", {
         "urls": [_ws(s) for s in servers], "n": subscribers, "token": ctx.token,
@@ -53,10 +54,10 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
         await subs.start()
         posted = await procs.loadgen("poster", {
             "targets": [_target(s) for s in servers], "instance": instance,
-            "rate": sizes.live_rate, "duration": sizes.live_seconds, "conns": 8})
-        await drain(ctx.db_url, [instance["id"]], 60)
-        await asyncio.sleep(2.0)  # the last events reach the sockets
-        received = await subs.finish()
+            "rate": rate, "duration": sizes.live_seconds, "conns": 8})
+        # Every subscriber should get every accepted event; what has not arrived GRACE seconds
+        # after the last post counts as not delivered (an infinite latency in the percentiles).
+        received = await subs.finish(f"stop {posted['accepted']} {GRACE[sizes.name]}")
     except BaseException:
         subs.kill()
         raise
@@ -69,33 +70,46 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
 
 
 async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
-                    instance: dict[str, Any], target_ms: float, profile_name: str) -> None:
+                    instance: dict[str, Any], target_ms: float | None, profile_name: str,
+                    rate: float | None = None) -> None:
     sizes = ctx.sizes
+    rate = rate or sizes.live_rate
     runs = []
     async with AsyncExitStack() as stack:
         for server in servers:
             await stack.enter_async_context(server)
         for run in range(sizes.runs):
-            result = await _one_live_run(ctx, servers, instance, sizes.live_subscribers)
+            result = await _one_live_run(ctx, servers, instance, sizes.live_subscribers, rate)
             runs.append(result)
-            print(f"    run {run + 1}/{sizes.runs} {label}: p50 {result['p50_ms']:.1f} ms, "
-                  f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.0f} ms, delivered "
+            print(f"    run {run + 1}/{sizes.runs} {label}: p50 {result['p50_all_ms']:.1f} ms, "
+                  f"p99 {result['p99_all_ms']:.1f} ms (of delivered: p50 "
+                  f"{result['p50_ms']:.1f}, p99 {result['p99_ms']:.1f}, max "
+                  f"{result['max_ms']:.0f} ms), delivered "
                   f"{result['delivered'] * 100:.1f}% of {result['posted']} events × "
                   f"{result['subscribers']} subscribers, duplicates {result['duplicates']}"
                   + (f", errors {result['errors'][:2]}" if result["errors"] else ""), flush=True)
-        p99 = median([r["p99_ms"] for r in runs])
+        p50 = median([r["p50_all_ms"] for r in runs])
+        p99 = median([r["p99_all_ms"] for r in runs])
         delivered = median([r["delivered"] for r in runs])
-        ctx.add(Figure("live", f"{label}: p50", median([r["p50_ms"] for r in runs]), "ms",
-                       runs=[r["p50_ms"] for r in runs]))
-        ctx.add(Figure("live", f"{label}: p99", p99, "ms", f"≤ {target_ms:g} ms",
-                       p99 <= target_ms, runs=[r["p99_ms"] for r in runs]))
-        ctx.add(Figure("live", f"{label}: delivered", delivered * 100, "%", "100 %",
-                       delivered >= 0.9999,
+        grace = GRACE[sizes.name]
+        late = f"undelivered {grace:g} s after the last post count as infinitely late"
+        ctx.add(Figure("live", f"{label}: p50", p50, "ms",
+                       note="" if p50 != float("inf") else late,
+                       runs=[r["p50_all_ms"] for r in runs]))
+        ctx.add(Figure("live", f"{label}: p99", p99, "ms",
+                       f"≤ {target_ms:g} ms" if target_ms else "",
+                       (p99 <= target_ms) if target_ms else None,
+                       "" if p99 != float("inf") else
+                       f"{late}; p99 of those delivered: "
+                       f"{median([r['p99_ms'] for r in runs]):.0f} ms",
+                       runs=[r["p99_all_ms"] for r in runs]))
+        ctx.add(Figure("live", f"{label}: delivered within {grace:g} s", delivered * 100, "%",
+                       "100 %" if target_ms else "", (delivered >= 0.9999) if target_ms else None,
                        f"duplicates {sum(r['duplicates'] for r in runs)}"))
-        if ctx.profile and p99 > target_ms and profile_name:
+        if ctx.profile and target_ms and p99 > target_ms and profile_name:
             _, lines = await profiled(profile_name, servers[0].pid,
                                       _one_live_run(ctx, servers, instance,
-                                                    sizes.live_subscribers))
+                                                    sizes.live_subscribers, rate))
             ctx.plans += lines + [""]
             print("\n".join("  " + line for line in lines), flush=True)
 
@@ -109,6 +123,12 @@ async def live(ctx: Context) -> None:
     await _scenario(ctx, "1 process (memory)",
                     [procs.server(ctx, "app-live", free_port())],
                     instance, SINGLE_P99_MS, "live-1-process")
+    # Informational: the same subscribers at a rate one process can follow, to separate the
+    # cost of one delivery from the saturation above.
+    light = max(1.0, sizes.live_rate / 20)
+    await _scenario(ctx, f"1 process (memory), {light:g} webhooks/s",
+                    [procs.server(ctx, "app-live-light", free_port())],
+                    instance, None, "", rate=light)
     redis_url = env_flag("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
     problem = await _redis_ok(redis_url)
     if problem:
@@ -152,3 +172,41 @@ async def memory(ctx: Context) -> None:
     ctx.add(Figure("memory", f"RSS per idle subscriber ({n} subscribers)", per / 1024, "KB",
                    f"≤ {BYTES_PER_SUBSCRIBER // 1024} KB", per <= BYTES_PER_SUBSCRIBER,
                    f"RSS {before / 2**20:.0f} → {after / 2**20:.0f} MiB"))
+    if ctx.profile and per > BYTES_PER_SUBSCRIBER:
+        lines = await _heap_profile(ctx, spec, n)
+        ctx.plans += lines + [""]
+        print("\n".join("  " + line for line in lines), flush=True)
+
+
+async def _heap_profile(ctx: Context, spec: dict[str, Any], n: int) -> list[str]:
+    """The same subscribers against the application under tracemalloc (bench/memprofile.py)."""
+    import httpx
+
+    proc = procs.server(ctx, "app-memprofile", free_port())
+    proc.argv = [PYTHON, "-m", "bench.memprofile"]
+    proc.env["PYTHONPATH"] = str(ROOT)
+    spec = {**spec, "urls": [_ws(proc)], "targets": [_target(proc)]}
+    async with proc, httpx.AsyncClient(base_url=proc.url, timeout=900) as http:
+        warm = procs.Background("idle", {**spec, "n": 20})
+        await warm.start()
+        await warm.finish()
+        await http.get("/_bench/heap/baseline")
+        idle = procs.Background("idle", {**spec, "n": n})
+        try:
+            await idle.start(timeout=900)
+            report = (await http.get("/_bench/heap/report")).json()
+            await idle.finish()
+        except BaseException:
+            idle.kill()
+            raise
+    lines = [f"heap profile (tracemalloc) of {n} idle subscribers: Python heap grew "
+             f"{report['growth'] / n / 1024:.1f} KB per subscriber (RSS adds allocator and "
+             "buffer overhead)"]
+    lines.append("  by package (where the memory was allocated): " + ", ".join(
+        f"{p} {size / n / 1024:.1f} KB" for p, size in report["by_package"]))
+    lines.append("  by file:")
+    lines += [f"    {size / n / 1024:6.1f} KB  {where}" for where, size in report["top_files"]]
+    lines.append("  top allocation sites (growth per subscriber, objects per subscriber):")
+    lines += [f"    {size / n / 1024:6.1f} KB  {count / n:6.1f}  {where}"
+              for where, size, count in report["top_lines"]]
+    return lines

@@ -20,7 +20,7 @@ from bench.common import Context, Figure, free_port, median
 from bench.part_ingest import make_instances, store_instances
 from bench.profile import profiled
 
-RATE_TARGET = 45.0
+RATE_TARGET_PER_NUMBER = 0.9  # 45 msg/s with 50 numbers, as the issue asks
 MIN_GAP_SECONDS = 0.95  # 1 s interval, less delivery jitter between the claim and the stand-in
 
 
@@ -81,11 +81,16 @@ def _rates(sends: list[tuple[str, float]], instances: int) -> dict[str, Any]:
         return {"overall": float("nan"), "steady": float("nan"), "min_gap": float("nan"),
                 "max_in_1s": 0, "sends": len(times)}
     first, last = times[0], times[-1]
-    # Steady state: the middle of the run, away from the start (all numbers send at once)
-    # and the tail (numbers running out of queued messages).
-    margin = min(2.0, (last - first) / 4)
-    window = [t for t in times if first + margin <= t <= last - margin]
-    steady = len(window) / (last - first - 2 * margin) if last - first > 2 * margin else 0.0
+    overall = len(times) / (last - first + 1.0)
+    # Steady state: a whole number of seconds in the middle of the run, away from the start
+    # (every number sends at once) and the tail (numbers running out of queued messages).
+    # Sends come in bursts about a second apart, so an integer window holds whole bursts.
+    whole = int(last - first - 3.0)
+    if whole >= 3:
+        start = first + 1.5
+        steady = sum(1 for t in times if start <= t < start + whole) / whole
+    else:
+        steady = overall
     max_in_1s = 0
     for ts in by_instance.values():
         ts.sort()
@@ -94,7 +99,7 @@ def _rates(sends: list[tuple[str, float]], instances: int) -> dict[str, Any]:
             while ts[j] < t - 1.0 + 1e-9:
                 j += 1
             max_in_1s = max(max_in_1s, i - j + 1)
-    return {"overall": len(times) / (last - first + 1.0), "steady": steady,
+    return {"overall": overall, "steady": steady,
             "min_gap": min(gaps) if gaps else float("nan"), "max_in_1s": max_in_1s,
             "sends": len(times), "instances": len(by_instance)}
 
@@ -126,8 +131,9 @@ async def outbox(ctx: Context) -> None:
                       f"{rates['min_gap']:.3f} s, max {rates['max_in_1s']} in any 1 s; "
                       f"statuses {counts}", flush=True)
             steady = median([r["steady"] for r in runs])
+            rate_target = RATE_TARGET_PER_NUMBER * n
             ctx.add(Figure("outbox", f"messages sent/s ({n} numbers, steady state)", steady,
-                           "msg/s", f"≥ {RATE_TARGET:g}", steady >= RATE_TARGET,
+                           "msg/s", f"≥ {rate_target:g}", steady >= rate_target,
                            runs=[r["steady"] for r in runs]))
             ctx.add(Figure("outbox", "messages sent/s (whole run, first to last send)",
                            median([r["overall"] for r in runs]), "msg/s"))
@@ -141,7 +147,7 @@ async def outbox(ctx: Context) -> None:
             ctx.add(Figure("outbox", "queued messages not sent / sent twice",
                            unsent + duplicates, "", "0", unsent == 0 and duplicates == 0,
                            f"{unsent} unsent, {duplicates} extra sends"))
-            if ctx.profile and steady < RATE_TARGET:
+            if ctx.profile and steady < rate_target:
                 async def one_more() -> None:
                     await _queue(ctx, instances, k, 99)
                     await _wait_sent(ctx, [i["id"] for i in instances], k * 3 + 60)

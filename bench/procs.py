@@ -170,9 +170,9 @@ class Background:
             raise RuntimeError(f"loadgen {self.mode} did not start: {line!r} {err.decode()[-3000:]}")
         return json.loads(line[5:] or b"{}")  # type: ignore[no-any-return]
 
-    async def finish(self, timeout: float = 120.0) -> dict[str, Any]:
+    async def finish(self, command: str = "stop", timeout: float = 300.0) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdin is not None
-        self.proc.stdin.write(b"stop\n")
+        self.proc.stdin.write(command.encode() + b"\n")
         await self.proc.stdin.drain()
         self.proc.stdin.close()
         assert self.proc.stdout is not None and self.proc.stderr is not None

@@ -59,8 +59,48 @@ def _short(frame: str) -> tuple[str, str]:
         return frame, "?"
     path = match.group("file")
     package = _package(path)
+    if match.group("func") == "run" and path.endswith("asyncio/runners.py"):
+        # uvloop's loop is C code: its own time (socket I/O, callbacks) shows up here.
+        return "event loop itself (uvloop: sockets, scheduling)", "event loop (uvloop)"
     short = path.split("site-packages/", 1)[-1].replace(str(ROOT) + "/", "")
     return f"{match.group('func')} ({short})", package
+
+
+# Phases of the work, by a file (and optionally a function) anywhere on the stack; a sample
+# counts for every phase whose frame it holds, so phases may overlap (nested).
+PHASES: tuple[tuple[str, str, str], ...] = (
+    ("HTTP request → GraphQL view (all of a query)", "strawberry/http/async_base_view.py", "run"),
+    ("  authentication and context (get_context)", "resolvers/view.py", "get_context"),
+    ("  parsing the document (graphql-core)", "graphql/language/parser.py", "parse"),
+    ("  validating the document (graphql-core rules)", "graphql/validation/validate.py", ""),
+    ("  Strawberry extensions (depth / alias limits…)", "strawberry/extensions/", ""),
+    ("  executing: resolvers and result completion", "graphql/execution/execute.py", ""),
+    ("  JSON encoding of the answer", "json/encoder.py", ""),
+    ("SQL: asyncpg calls (client side)", "asyncpg/", ""),
+    ("subscriptions: running a subscription", "strawberry/subscriptions/", ""),
+    ("  sending on the websocket", "starlette/websockets.py", "send"),
+    ("  permessage-deflate compression", "permessage_deflate.py", ""),
+    ("webhook receiver (POST /api/webhooks/evolution)", "services/webhooks.py", "receive"),
+    ("webhook processor (applying stored events)", "services/processor.py", ""),
+    ("outbox worker", "services/outbox.py", ""),
+    ("event bus publish/dispatch", "services/events.py", ""),
+)
+
+
+def _phase_shares(stacks: list[tuple[list[str], int]], total: int) -> list[tuple[str, float]]:
+    shares = []
+    for label, path, func in PHASES:
+        hits = 0
+        for frames, count in stacks:
+            for frame in frames:
+                match = FRAME.match(frame)
+                if match and path in match.group("file") and (
+                        not func or match.group("func").split(".")[-1] == func):
+                    hits += count
+                    break
+        if hits:
+            shares.append((label, hits / total * 100))
+    return shares
 
 
 def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
@@ -80,16 +120,16 @@ def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
         leaf, package = _short(frames[-1])
         self_by_package[package] += count
         self_by_func[leaf] += count
-        for name in {_short(f)[0] for f in frames}:
+        for name in {_short(f)[0] for f in frames if _short(f)[1].startswith("app:")}:
             inclusive[name] += count
     interesting = [(n, c) for n, c in inclusive.most_common()
-                   if not n.startswith(("run (", "_run_once (", "run_forever (", "<module> (",
-                                        "main (", "serve (", "_run (", "run_until_complete ("))]
+                   if not n.startswith(("<module> (", "main (", "serve ("))]
     return {
         "samples": total,
+        "phases": _phase_shares(stacks, total) if total else [],
         "by_package": [(p, c / total * 100) for p, c in self_by_package.most_common(top)],
         "self": [(f, c / total * 100) for f, c in self_by_func.most_common(top)],
-        "inclusive": [(f, c / total * 100) for f, c in interesting[:top * 2]],
+        "inclusive": [(f, c / total * 100) for f, c in interesting[:top + 4]],
     }
 
 
@@ -98,9 +138,12 @@ def render(name: str, summary: dict[str, Any], raw: Path) -> list[str]:
              f"stacks in {raw.relative_to(ROOT)}"]
     lines.append("  self time by package: " + ", ".join(
         f"{p} {share:.0f}%" for p, share in summary["by_package"]))
+    if summary.get("phases"):
+        lines.append("  where the time goes (share of CPU samples with that phase on the stack):")
+        lines += [f"    {share:5.1f}%  {label}" for label, share in summary["phases"]]
     lines.append("  hottest functions (self):")
     lines += [f"    {share:5.1f}%  {func}" for func, share in summary["self"]]
-    lines.append("  inclusive (on the stack):")
+    lines.append("  application frames, inclusive (share of samples with the frame on the stack):")
     lines += [f"    {share:5.1f}%  {func}" for func, share in summary["inclusive"]]
     return lines
 

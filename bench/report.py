@@ -73,6 +73,7 @@ def write_markdown(path: Path, ctx: Context, machine: dict[str, Any], command: s
         f"- **date**: {started}",
         f"- **command**: `{command}` ({sizes.name} sizes, {elapsed / 60:.1f} min)",
         f"- **machine**: {one_line(machine)}",
+        f"- **code measured**: {machine.get('code', 'unknown')}",
         f"- **data**: {seeded.get('messages', 0):,} messages, {seeded.get('contacts', 0):,} "
         f"contacts, hot chat {seeded.get('hot_messages', 0):,} messages (seed {seeded.get('seed')},"
         f" COPY in {seeded.get('seconds')} s)",

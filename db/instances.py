@@ -162,3 +162,14 @@ async def update_settings(db: Database, instance_id: uuid.UUID, **changes: Any) 
         """,
         instance_id=instance_id, **changes,
     )
+
+
+async def plaintext_tokens(db: Database) -> list[Row]:
+    return await fetch_all(
+        db, "SELECT id, instance_token FROM whatsapp_instances "
+            "WHERE instance_token NOT LIKE 'fernet:%'")
+
+
+async def set_token(db: Database, instance_id: uuid.UUID, stored: str) -> None:
+    await execute(db, "UPDATE whatsapp_instances SET instance_token = :token WHERE id = :id",
+                  id=instance_id, token=stored)

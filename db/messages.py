@@ -13,7 +13,8 @@ MESSAGE_COLUMNS = """
   m.text_content, m.media_url, m.media_mime_type, m.media_size, m.media_filename,
   m.media_seconds, m.quoted_message_id, m.status, m.timestamp, m.created_at, m.updated_at,
   m.sender_jid, m.sender_name, m.metadata, m.deleted_at, m.error, m.attempts, m.sent_by,
-  m.idempotency_key
+  m.idempotency_key, m.media_state, m.media_key, m.media_sha256, m.media_error,
+  m.media_source_url, m.media_attempts
 """
 
 

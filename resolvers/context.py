@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from resolvers.loaders import Loaders
+from services import media_links
 from services.auth import Principal
 from services.errors import AppError, Unauthenticated
 from services.runtime import Runtime
@@ -29,6 +31,13 @@ class Context:
         if self.principal is None:
             raise self.auth_error or Unauthenticated("Authentication required")
         return self.principal
+
+    def media_url(self, message_pk: uuid.UUID, fmt: str = "original") -> str:
+        """A signed, short-lived URL of this server for the message's media (media_links)."""
+        runtime = self.runtime
+        expires = media_links.expiry(runtime.settings.media_url_ttl_seconds)
+        path = media_links.signed_path(runtime.vault.media_url_key(), message_pk, fmt, expires)
+        return media_links.absolute(runtime.settings.app_url or str(self.request.base_url), path)
 
     def fresh_loaders(self) -> Loaders:
         """New loaders for a long-lived context (a subscription), so no event sees stale data."""

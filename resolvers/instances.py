@@ -17,9 +17,14 @@ from schema.instance import (
     InstanceSettingsInput,
     UpdateInstanceInput,
 )
-from services import access, instances as service
+from services import access, instances as service, members
 from services.events import INSTANCES_CHANNEL
 from services.instances import clean_settings_input
+
+
+async def _reload(info: Info, instance_id: uuid.UUID) -> Instance:
+    row = await access.visible_instance(info.context.runtime.db, info.context.viewer, instance_id)
+    return Instance.from_row(row)
 
 
 @strawberry.type
@@ -83,6 +88,25 @@ class InstanceMutations:
     async def delete_instance(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         await service.delete_instance(info.context.runtime, info.context.viewer, parse_id(id))
         return id
+
+    @strawberry.mutation(description="Let a profile answer this number (admins).")
+    async def add_instance_member(self, info: Info, instance_id: strawberry.ID,
+                                  profile_id: strawberry.ID) -> Instance:
+        runtime = info.context.runtime
+        target = parse_id(instance_id, "instanceId")
+        await members.add_member(runtime, info.context.viewer, target,
+                                 parse_id(profile_id, "profileId"))
+        return await _reload(info, target)
+
+    @strawberry.mutation(description="Stop a profile answering this number; its live "
+                                     "subscriptions stop delivering within seconds (admins).")
+    async def remove_instance_member(self, info: Info, instance_id: strawberry.ID,
+                                     profile_id: strawberry.ID) -> Instance:
+        runtime = info.context.runtime
+        target = parse_id(instance_id, "instanceId")
+        await members.remove_member(runtime, info.context.viewer, target,
+                                    parse_id(profile_id, "profileId"))
+        return await _reload(info, target)
 
     @strawberry.mutation(description="Validate, push to Evolution API what it enforces, store.")
     async def update_instance_settings(

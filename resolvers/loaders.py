@@ -12,6 +12,7 @@ from db import (
     clients as clients_db,
     contacts as contacts_db,
     instances as instances_db,
+    members as members_db,
     messages as messages_db,
     profiles as profiles_db,
 )
@@ -51,6 +52,12 @@ class Loaders:
             by_key(lambda ids: contacts_db.interaction_summaries(db, ids), key="contact_id"))
         self.last_message: DataLoader[uuid.UUID, Row | None] = DataLoader(
             by_key(lambda ids: messages_db.last_messages(db, ids), key="contact_id"))
+
+        async def members(ids: list[uuid.UUID]) -> list[list[Row]]:
+            rows = await members_db.list_members(db, ids)
+            return [[r for r in rows if r["instance_id"] == i] for i in ids]
+
+        self.members: DataLoader[uuid.UUID, list[Row]] = DataLoader(members)
 
         async def unread(ids: list[uuid.UUID]) -> list[int]:
             if principal is None:

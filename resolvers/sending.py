@@ -13,17 +13,17 @@ from schema.sending import (
     SendMessageInput,
     UpdateQuickMessageInput,
 )
-from services import quick_messages, sending
+from services import media_fetcher, quick_messages, sending
 from services.conversations import visible_contact
 from services.errors import BadInput
-from services.sending import MAX_AUDIO_BYTES, UploadedFile
+from services.sending import UploadedFile
 
 
-async def _read_upload(upload: object) -> UploadedFile:
+async def _read_upload(upload: object, field: str, limit: int) -> UploadedFile:
     if not isinstance(upload, UploadFile):
-        raise BadInput("audio must be a file upload", field="audio")
+        raise BadInput(f"{field} must be a file upload", field=field)
     try:
-        data = await upload.read(MAX_AUDIO_BYTES + 1)
+        data = await upload.read(limit + 1)  # one byte over the limit is enough to refuse it
     finally:
         await upload.close()  # the form's spooled temporary file is ours to close
     return UploadedFile(data, upload.filename, upload.content_type)
@@ -50,13 +50,17 @@ class SendingMutations:
     @strawberry.mutation(description="Queue a message: it returns at once as PENDING; status "
                                      "changes arrive through messageEvents.")
     async def send_message(self, info: Info, input: SendMessageInput) -> Message:
-        audio = await _read_upload(input.audio) if input.audio is not None else None
+        limit = info.context.runtime.settings.media_max_bytes
+        audio = await _read_upload(input.audio, "audio", limit) if input.audio else None
+        media = await _read_upload(input.media, "media", limit) if input.media else None
         row = await sending.send_message(
             info.context.runtime, info.context.viewer,
             instance_id=parse_id(input.instance_id, "instanceId"),
             contact_id=parse_id(input.contact_id, "contactId"),
             message_type=input.message_type.value, text=input.text_content,
-            audio_url=input.audio_url, audio=audio, quoted_message_id=input.quoted_message_id,
+            audio_url=input.audio_url, audio=audio, media=media, media_url=input.media_url,
+            caption=input.caption, file_name=input.file_name,
+            quoted_message_id=input.quoted_message_id,
             quick_message_shortcut=input.quick_message_shortcut,
             idempotency_key=input.idempotency_key,
         )
@@ -65,6 +69,14 @@ class SendingMutations:
     @strawberry.mutation(description="Send a FAILED message again.")
     async def retry_message(self, info: Info, id: strawberry.ID) -> Message:
         row = await sending.retry_message(info.context.runtime, info.context.viewer, parse_id(id))
+        return Message.from_row(row)
+
+    @strawberry.mutation(description="Fetch an UNAVAILABLE media file again (after Evolution "
+                                     "API was fixed, say): mediaState becomes PENDING, and "
+                                     "messageEvents tells when it is READY or UNAVAILABLE.")
+    async def retry_media(self, info: Info, id: strawberry.ID) -> Message:
+        row = await media_fetcher.fetch_again(info.context.runtime, info.context.viewer,
+                                              parse_id(id))
         return Message.from_row(row)
 
     @strawberry.mutation(description="Show 'typing…' or 'recording audio…' to the contact.")

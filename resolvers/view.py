@@ -6,13 +6,14 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
+from resolvers.graphiql import ASSETS_PATH, local_page
 from resolvers.loaders import Loaders
 from services.auth import Principal, bearer_value, verify_token
 from services.errors import AppError
@@ -25,6 +26,11 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self.runtime = runtime
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Vendored assets (make graphiql-assets) instead of the CDN, when present and verified.
+        prefix = request.scope.get("root_path", "") + ASSETS_PATH
+        return HTMLResponse(local_page(self.graphql_ide_html, prefix))
 
     async def authenticate(self, credential: str | None) -> Principal:
         principal = verify_token(bearer_value(credential), self.runtime.jwt_secret)

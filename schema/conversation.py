@@ -35,6 +35,24 @@ class MessageType(Enum):
     OTHER = "other"
 
 
+@strawberry.enum(description="Where a message's media file is: PENDING while it is being fetched "
+                             "from WhatsApp, READY to play (mediaUrl), or UNAVAILABLE (see "
+                             "mediaError).")
+class MediaState(Enum):
+    PENDING = "pending"
+    READY = "ready"
+    UNAVAILABLE = "unavailable"
+
+
+@strawberry.enum(description="How mediaUrl serves audio. ORIGINAL as received (WhatsApp voice "
+                             "notes are OGG/Opus, which Safari does not play); M4A (AAC) and MP3 "
+                             "play in every browser, converted on first use.")
+class AudioFormat(Enum):
+    ORIGINAL = "original"
+    M4A = "m4a"
+    MP3 = "mp3"
+
+
 @strawberry.enum(description="PENDING → SENT → DELIVERED → READ, or FAILED (then retryMessage).")
 class MessageStatus(Enum):
     PENDING = "pending"
@@ -75,11 +93,14 @@ class Message:
     from_me: bool
     message_type: MessageType
     text_content: str | None
-    media_url: str | None
     media_mime_type: str | None
     media_size: int | None
     media_filename: str | None
     media_seconds: int | None = strawberry.field(description="Length of audio and video.")
+    media_state: MediaState | None = strawberry.field(
+        description="null for messages without media.")
+    media_error: str | None = strawberry.field(
+        description="Why the media is UNAVAILABLE (or why the last attempt failed).")
     quoted_message_id: str | None = strawberry.field(
         description="WhatsApp id of the message this one replies to.")
     status: MessageStatus
@@ -91,6 +112,7 @@ class Message:
     timestamp: datetime
     created_at: datetime
     sent_by_id: strawberry.Private[uuid.UUID | None]
+    pk: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, row: Row) -> Message:
@@ -99,14 +121,27 @@ class Message:
             contact_id=strawberry.ID(str(row["contact_id"])), message_id=row["message_id"],
             remote_jid=row["remote_jid"], from_me=row["from_me"],
             message_type=MessageType(row["message_type"]), text_content=row["text_content"],
-            media_url=row["media_url"], media_mime_type=row["media_mime_type"],
+            media_mime_type=row["media_mime_type"],
             media_size=row["media_size"], media_filename=row["media_filename"],
             media_seconds=row["media_seconds"], quoted_message_id=row["quoted_message_id"],
             status=MessageStatus(row["status"]), error=row["error"],
             sender_name=row["sender_name"], metadata=row["metadata"],
             deleted=row["deleted_at"] is not None, timestamp=row["timestamp"],
-            created_at=row["created_at"], sent_by_id=row["sent_by"],
+            created_at=row["created_at"], sent_by_id=row["sent_by"], pk=row["id"],
+            media_state=MediaState(row["media_state"]) if row.get("media_state") else None,
+            media_error=row.get("media_error"),
         )
+
+    @strawberry.field(description="A URL of this server for the media file, for <audio src>, "
+                                  "<img src> or a download link: no header needed, signed, valid "
+                                  "for MEDIA_URL_TTL_SECONDS (ask again for a fresh one). Null "
+                                  "until mediaState is READY. audioFormat applies to audio only.")
+    def media_url(self, info: Info,
+                  audio_format: AudioFormat = AudioFormat.ORIGINAL) -> str | None:
+        if self.media_state is not MediaState.READY:
+            return None
+        audio = self.message_type is MessageType.AUDIO
+        return info.context.media_url(self.pk, audio_format.value if audio else "original")
 
 
 @strawberry.type(description="A person (or group) talking to one of our numbers.")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -8,6 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db.sql import Row
+from resolvers.context import Info
+from schema.profile import Profile
 
 
 @strawberry.enum(description="Connection state of a WhatsApp number.")
@@ -43,6 +46,12 @@ class Instance:
         description="When Evolution API last sent an event for this number.")
     created_at: datetime
     updated_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="Profiles that answer this number (admins see every number).")
+    async def members(self, info: Info) -> list[Profile]:
+        rows = await info.context.loaders.members.load(self.pk)
+        return [Profile.from_row(r) for r in rows]
 
     @classmethod
     def from_row(cls, row: Row) -> Instance:
@@ -56,7 +65,7 @@ class Instance:
             profile_picture_url=row["profile_picture_url"], webhook_url=row["webhook_url"],
             connected_at=row["connected_at"], disconnected_at=row["disconnected_at"],
             last_seen_at=row["last_seen_at"], created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            updated_at=row["updated_at"], pk=row["id"],
         )
 
 

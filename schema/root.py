@@ -6,7 +6,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.types import ExecutionContext
 
 from resolvers.clients import ClientMutations, ClientQueries
@@ -16,6 +22,8 @@ from resolvers.conversations import (
     ConversationSubscriptions,
 )
 from resolvers.errors import ErrorCodes, RequireAuthentication
+from resolvers.observability import OperationMetrics
+from resolvers.operations import OperationsMutations, OperationsQueries
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
@@ -23,12 +31,13 @@ from resolvers.viewer import ViewerQueries
 
 @strawberry.type
 class Query(ViewerQueries, InstanceQueries, ConversationQueries, SendingQueries,
-            ClientQueries):
+            ClientQueries, OperationsQueries):
     pass
 
 
 @strawberry.type
-class Mutation(InstanceMutations, ConversationMutations, SendingMutations, ClientMutations):
+class Mutation(InstanceMutations, ConversationMutations, SendingMutations, ClientMutations,
+               OperationsMutations):
     pass
 
 
@@ -45,20 +54,20 @@ class AppSchema(strawberry.Schema):
         return None
 
 
-def build_schema(**options: Any) -> AppSchema:
-    return AppSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        extensions=[
-            RequireAuthentication,
-            ErrorCodes,
-            lambda: QueryDepthLimiter(max_depth=12),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
-            lambda: MaxTokensLimiter(max_token_count=4000),
-        ],
-        **options,
-    )
+def build_schema(introspection: bool = True) -> AppSchema:
+    """The schema; without introspection for production (GRAPHIQL=false)."""
+    extensions: list[Any] = [
+        OperationMetrics,
+        RequireAuthentication,
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=4000),
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                     extensions=extensions)
 
 
 schema = build_schema()

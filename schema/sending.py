@@ -13,6 +13,9 @@ from db.sql import Row
 class OutgoingMessageType(Enum):
     TEXT = "text"
     AUDIO = "audio"
+    IMAGE = "image"
+    DOCUMENT = "document"
+    VIDEO = "video"
 
 
 @strawberry.enum
@@ -30,9 +33,25 @@ class SendMessageInput:
     text_content: str | None = None
     audio_url: str | None = strawberry.field(
         default=None, description="A public URL of the audio; Evolution converts it to a voice "
-                                  "note.")
+                                  "note. (mediaUrl works too.)")
     audio: Upload | None = strawberry.field(
-        default=None, description="The recording itself (GraphQL multipart upload, ≤ 16 MB).")
+        default=None, description="The recording itself, in any browser format (webm/opus, "
+                                  "mp4/aac, ogg, wav, mp3); GraphQL multipart upload. (media "
+                                  "works too.)")
+    media: Upload | None = strawberry.field(
+        default=None, description="The file of an IMAGE, DOCUMENT, VIDEO or AUDIO message "
+                                  "(GraphQL multipart upload, at most MEDIA_MAX_BYTES), checked "
+                                  "by its content: IMAGE JPEG/PNG/WebP/GIF, VIDEO MP4/3GP/MOV, "
+                                  "DOCUMENT any known type or plain text.")
+    media_url: str | None = strawberry.field(
+        default=None, description="Instead of an upload: a public http(s) URL that Evolution "
+                                  "API downloads.")
+    caption: str | None = strawberry.field(
+        default=None, description="Text shown under an IMAGE, DOCUMENT or VIDEO (textContent "
+                                  "is accepted instead).")
+    file_name: str | None = strawberry.field(
+        default=None, description="The name the contact sees for a DOCUMENT (default: the "
+                                  "upload's name).")
     quoted_message_id: str | None = strawberry.field(
         default=None, description="The message to reply to: its id or its WhatsApp messageId.")
     quick_message_shortcut: str | None = strawberry.field(

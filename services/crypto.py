@@ -49,6 +49,11 @@ class Vault:
         digest = hmac.new(self._webhook_secret, f"webhook:{instance_name}".encode(), hashlib.sha256)
         return digest.hexdigest()
 
+    def media_url_key(self) -> bytes:
+        """The key that signs media URLs (services/media_links.py): derived from the same
+        secret with its own label, so a media signature never works as a webhook secret."""
+        return hmac.new(self._webhook_secret, b"media-url:v1", hashlib.sha256).digest()
+
     @staticmethod
     def same(a: str | None, b: str | None) -> bool:
         """Constant-time comparison, so response timing reveals nothing about the secret."""

@@ -20,11 +20,12 @@ from db import (
     outbox as outbox_db,
 )
 from db.sql import Row
-from services import autoreply, events, instances as instances_service
+from services import autoreply, events, instances as instances_service, media_fetcher
 from services.contacts import Identity, identity_of, sync_contact, usable_name
 from services.events import Publication
 from services.message_content import message_timestamp, parse_content
 from services.message_status import from_evolution, next_status
+from services.metrics import MESSAGE_STATUS
 from services.runtime import Runtime
 
 log = logging.getLogger("atendimento.ingest")
@@ -120,10 +121,11 @@ async def store_message(
         quoted_message_id=content.quoted_message_id, status=status, timestamp=timestamp,
         sender_jid=sender_jid if isinstance(sender_jid, str) else None,
         sender_name=data.get("pushName") if identity.is_group and not from_me else None,
-        metadata=content.metadata or None,
+        metadata=content.metadata or None, **media_fetcher.incoming_columns(content),
     )
     if row is None:  # stored by a concurrent writer between our lock attempt and the insert
         return published
+    row = await media_fetcher.keep_inline(runtime, row, data)  # `message.base64`, if sent
     receipt = await messages_db.take_receipt(db, instance["id"], message_id)
     if receipt is not None:
         changes: dict[str, Any] = {}
@@ -176,6 +178,8 @@ async def _advance(
     if not changes:
         return []
     await messages_db.update_message(db, message["id"], **changes)
+    if message["from_me"] and "status" in changes:
+        MESSAGE_STATUS.labels(instance["instance_name"], changes["status"]).inc()
     return [await events.record(db, instance["id"], "message", "updated", message["id"],
                                 message["contact_id"])]
 

@@ -24,6 +24,7 @@ from services.errors import AppError, BadInput, EvolutionNotConfigured, Evolutio
 from services.evolution import EvolutionApiError
 from services.events import INSTANCES_CHANNEL, Publication
 from services.phones import parse_jid
+from services.metrics import DISCONNECTIONS
 from services.runtime import Runtime
 
 log = logging.getLogger("atendimento.instances")
@@ -256,6 +257,8 @@ async def apply_lifecycle_event(
         return []
     if changes.get("status") == "connected" and instance["status"] == "connected":
         changes.pop("connected_at")  # a repeated "open" is not a new connection
+    if changes.get("status") == "disconnected" and instance["status"] == "connected":
+        DISCONNECTIONS.labels(instance["instance_name"]).inc()
     await instances_db.update_instance(runtime.db, instance["id"], **changes)
     kind = "QR_CODE" if event == "qrcode.updated" and changes["status"] == "qr_code" else "STATUS"
     return [instance_event(instance["id"], kind)]
@@ -340,3 +343,15 @@ def clean_settings_input(raw: dict[str, Any]) -> dict[str, Any]:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+async def encrypt_stored_tokens(runtime: Runtime) -> int:
+    """Encrypt instance tokens stored in clear text (rows written before encryption at rest,
+    or imported by hand); return how many were."""
+    rows = await instances_db.plaintext_tokens(runtime.db)
+    for row in rows:
+        await instances_db.set_token(runtime.db, row["id"],
+                                     runtime.vault.encrypt(row["instance_token"]))
+    if rows:
+        log.info("encrypted %s instance token(s) stored in clear text", len(rows))
+    return len(rows)

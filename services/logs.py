@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from services.request_log import RequestIdFilter
+
 _secrets: set[str] = set()
 
 
@@ -50,13 +52,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        rid = getattr(record, "ctx_request_id", None)
+        return f"{line} [{rid}]" if rid else line
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
+    handler.addFilter(RequestIdFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    # Message texts are customers' words: they are logged at DEBUG at most, never at INFO.
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -66,3 +77,4 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     # One line per request comes from our own middleware; uvicorn's access log would double it.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("databases").setLevel(logging.WARNING)

@@ -20,7 +20,9 @@ from services import events
 from services.errors import EvolutionNotConfigured, EvolutionUnavailable
 from services.evolution import EvolutionApiError
 from services.instances import token_of
+from services.media_sending import SEND_MEDIA_TYPES
 from services.message_status import from_evolution, next_status
+from services.metrics import MESSAGE_STATUS
 from services.runtime import Runtime
 from services.waiting import wait_any
 
@@ -101,6 +103,7 @@ class OutboxWorker:
 
     async def _deliver(self, message: Row) -> None:
         db = self.runtime.db
+        instance = None
         try:
             instance = await instances_db.get_instance(db, message["instance_id"])
             if instance is None:
@@ -110,22 +113,24 @@ class OutboxWorker:
             await outbox_db.release(db, message["id"])  # shutting down: someone else sends it
             raise
         except PermanentFailure as failure:
-            await self._failed(message, str(failure), permanent=True)
+            status = await self._failed(message, str(failure), permanent=True)
         except EvolutionApiError as error:
             permanent = 400 <= error.status < 500 and error.status not in (408, 429)
-            await self._failed(message, error.message, permanent=permanent)
-        except EvolutionNotConfigured as error:
-            await self._failed(message, error.message, permanent=True)
-        except EvolutionUnavailable as error:
-            await self._failed(message, error.message, permanent=False)
+            status = await self._failed(message, error.message, permanent=permanent)
+        except (EvolutionNotConfigured, EvolutionUnavailable) as error:
+            status = await self._failed(message, error.message,
+                                        permanent=isinstance(error, EvolutionNotConfigured))
         except Exception as error:
             log.exception("sending message %s failed", message["id"])
-            await self._failed(message, f"{type(error).__name__}: {error}", permanent=False)
+            status = await self._failed(message, f"{type(error).__name__}: {error}",
+                                        permanent=False)
         else:
-            await self._sent(message, answer)
+            status = await self._sent(message, answer)
         finally:
             await outbox_db.pace(db, message["instance_id"],
                                  self.runtime.settings.send_interval_seconds)
+        if instance is not None and status != "pending":
+            MESSAGE_STATUS.labels(instance["instance_name"], status).inc()
 
     async def _send(self, instance: Row, message: Row) -> dict[str, Any]:
         evolution = self.runtime.evolution
@@ -145,7 +150,27 @@ class OutboxWorker:
             else:
                 audio = message["media_url"]
             return await evolution.send_whatsapp_audio(name, token, number=number, audio=audio)
+        if message["message_type"] in SEND_MEDIA_TYPES:
+            return await self._send_media(name, token, number, message)
         raise PermanentFailure(f"cannot send {message['message_type']} messages")
+
+    async def _send_media(self, name: str, token: str, number: str,
+                          message: Row) -> dict[str, Any]:
+        """IMAGE, DOCUMENT, VIDEO through sendMedia (§3.2): a URL as given, an upload as base64
+        from the media store."""
+        mimetype = None
+        if message["media_url"]:
+            media = message["media_url"]
+        else:
+            key = message["media_key"]
+            data = await self.runtime.media.get(key) if key else None
+            if data is None:
+                raise PermanentFailure("the uploaded file is no longer available")
+            media, mimetype = base64.b64encode(data).decode(), message["media_mime_type"]
+        return await self.runtime.evolution.send_media(
+            name, token, number=number, mediatype=message["message_type"], media=media,
+            mimetype=mimetype, file_name=message["media_filename"],
+            caption=message["text_content"], quoted=await self._quoted(message))
 
     async def _quoted(self, message: Row) -> dict[str, Any] | None:
         if not message["quoted_message_id"]:
@@ -158,7 +183,7 @@ class OutboxWorker:
             quoted["message"] = {"conversation": original["text_content"]}
         return quoted
 
-    async def _sent(self, message: Row, answer: dict[str, Any]) -> None:
+    async def _sent(self, message: Row, answer: dict[str, Any]) -> str:
         db = self.runtime.db
         key = answer.get("key") if isinstance(answer.get("key"), dict) else {}
         wa_id = key.get("id") if isinstance(key.get("id"), str) else None
@@ -188,8 +213,10 @@ class OutboxWorker:
             published = [await events.record(db, row["instance_id"], "message", "updated",
                                              row["id"], row["contact_id"])]
         await self.runtime.bus.publish(published)
+        return str(row["status"])
+        return str(row["status"])
 
-    async def _failed(self, message: Row, reason: str, permanent: bool) -> None:
+    async def _failed(self, message: Row, reason: str, permanent: bool) -> str:
         db = self.runtime.db
         give_up = permanent or message["attempts"] >= self.runtime.settings.send_max_attempts
         changes: dict[str, Any] = {"claimed_until": None, "error": reason[:1000]}
@@ -206,3 +233,4 @@ class OutboxWorker:
             published = [await events.record(db, row["instance_id"], "message", "updated",
                                              row["id"], row["contact_id"])]
         await self.runtime.bus.publish(published)
+        return str(row["status"])

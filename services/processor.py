@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from db import events as stream_db, instances as instances_db, webhook_events as events_db
 from services.events import Publication
 from services.ingest import LIFECYCLE_EVENTS, Postpone, apply_event
+from services.metrics import WEBHOOK_PROCESSING, WEBHOOKS_PROCESSED
 from services.runtime import Runtime
 from services.waiting import wait_any
 
@@ -86,6 +87,7 @@ class WebhookProcessor:
                 if row["next_attempt_at"] > now:
                     break  # a retry is due later; later events wait for it, keeping order
                 payload = row["payload"] if isinstance(row["payload"], dict) else {}
+                started = time.perf_counter()
                 try:
                     async with db.transaction():
                         published += await apply_event(self.runtime, instance, row["event"],
@@ -101,12 +103,16 @@ class WebhookProcessor:
                     await events_db.mark_attempt_failed(
                         db, row["id"], f"{type(error).__name__}: {error}", give_up,
                         now + retry_delay(attempts))
+                    WEBHOOKS_PROCESSED.labels(row["event"], "failed" if give_up
+                                              else "retry").inc()
                     handled += 1
                     if not give_up:
                         break
                     continue
                 done.append(row["id"])
                 handled += 1
+                WEBHOOKS_PROCESSED.labels(row["event"], "done").inc()
+                WEBHOOK_PROCESSING.labels(row["event"]).observe(time.perf_counter() - started)
                 if row["event"] in LIFECYCLE_EVENTS:
                     instance = await instances_db.get_instance(db, instance_id) or instance
             await events_db.mark_done(db, done)

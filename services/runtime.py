@@ -13,8 +13,9 @@ from databases import Database
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
-from services.media_store import LocalMediaStore
+from services.media_store import MediaStore
 from services.profiles import ProfileRegistry
+from services.rate_limit import RateLimiter
 from services.settings import Settings
 
 
@@ -25,13 +26,16 @@ class Runtime:
     bus: EventBus
     evolution: EvolutionClient
     vault: Vault
-    media: LocalMediaStore
+    media: MediaStore
     jwt_secret: str
     profiles: ProfileRegistry = field(default_factory=ProfileRegistry)
     ready: bool = False
     # Set when work arrives so the local workers start at once instead of at their next poll.
     webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    media_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    send_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
+    webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     presence_sent: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 

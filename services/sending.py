@@ -12,16 +12,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from db import contacts as contacts_db, messages as messages_db, outbox as outbox_db
 from db.sql import Row
-from services import access, events
+from services import access, events, media_sending
 from services.auth import Principal
 from services.conversations import visible_contact
-from services.errors import AppError, BadInput, Conflict, NotFound
+from services.errors import AppError, BadInput, Conflict, NotFound, RateLimited
 from services.instances import token_of
 from services.quick_messages import render_for_contact
 from services.runtime import Runtime
@@ -29,7 +28,6 @@ from services.runtime import Runtime
 log = logging.getLogger("atendimento.sending")
 
 MAX_TEXT = 4096
-MAX_AUDIO_BYTES = 16 * 1024 * 1024
 PRESENCE_DEBOUNCE_SECONDS = 3.0
 PRESENCES = ("composing", "recording", "paused")
 
@@ -39,31 +37,6 @@ class UploadedFile:
     data: bytes
     filename: str | None
     content_type: str | None
-
-
-def sniff_audio(data: bytes) -> str | None:
-    """The audio type of some bytes by their signature (the declared type can lie)."""
-    head = data[:16]
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
-    if head.startswith(b"\x1aE\xdf\xa3"):
-        return "audio/webm"
-    if head[4:8] == b"ftyp":
-        return "audio/mp4"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/aac" if head[1] & 0x06 == 0 and head[1] & 0xF0 == 0xF0 else "audio/mpeg"
-    if head.startswith(b"#!AMR"):
-        return "audio/amr"
-    return None
-
-
-def _check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadInput("audioUrl must be an http(s) URL", field="audioUrl")
-    return url.strip()
 
 
 class ConnectionRequired(Conflict):
@@ -76,10 +49,15 @@ class ConnectionRequired(Conflict):
 async def send_message(
     runtime: Runtime, principal: Principal, *, instance_id: uuid.UUID, contact_id: uuid.UUID,
     message_type: str, text: str | None = None, audio_url: str | None = None,
-    audio: UploadedFile | None = None, quoted_message_id: str | None = None,
+    audio: UploadedFile | None = None, media: UploadedFile | None = None,
+    media_url: str | None = None, caption: str | None = None, file_name: str | None = None,
+    quoted_message_id: str | None = None,
     quick_message_shortcut: str | None = None, idempotency_key: str | None = None,
 ) -> Row:
     db = runtime.db
+    wait = runtime.send_limiter.take(principal.profile_id)
+    if wait:
+        raise RateLimited(f"Too many messages; try again in {wait:.1f}s", retry_after=wait)
     instance = await access.visible_instance(db, principal, instance_id)
     contact = await visible_contact(runtime, principal, contact_id)
     if contact["instance_id"] != instance_id:
@@ -95,9 +73,11 @@ async def send_message(
         raise ConnectionRequired(instance["status"])
 
     values: dict[str, Any] = {}
+    outgoing: media_sending.OutgoingMedia | None = None
     if message_type == "text":
-        if audio_url is not None or audio is not None:
-            raise BadInput("a TEXT message takes no audio", field="messageType")
+        if any(v is not None for v in (audio_url, audio, media, media_url, caption, file_name)):
+            raise BadInput("a TEXT message takes no media, caption or fileName",
+                           field="messageType")
         if quick_message_shortcut is not None:
             if text is not None:
                 raise BadInput("give textContent or quickMessageShortcut, not both",
@@ -110,35 +90,23 @@ async def send_message(
             raise BadInput(f"textContent must be at most {MAX_TEXT} characters",
                            field="textContent")
         values["text_content"] = body
-    elif message_type == "audio":
-        if (audio_url is None) == (audio is None):
-            raise BadInput("an AUDIO message takes either audioUrl or an audio upload",
-                           field="audio")
-        if audio_url is not None:
-            values["media_url"] = _check_url(audio_url)
-        else:
-            assert audio is not None
-            if len(audio.data) > MAX_AUDIO_BYTES:
-                raise BadInput(f"audio must be at most {MAX_AUDIO_BYTES // (1024 * 1024)} MB",
-                               field="audio")
-            mime = sniff_audio(audio.data)
-            if mime is None:
-                raise BadInput("audio is not a recognised audio file (ogg, webm, mp4/m4a, wav, "
-                               "mp3, aac or amr)", field="audio")
-            values.update(media_mime_type=mime, media_size=len(audio.data),
-                          media_filename=audio.filename)
+    elif message_type in media_sending.MEDIA_MESSAGE_TYPES:
+        outgoing = await media_sending.prepare(
+            runtime, message_type, text=text, caption=caption, media=media, media_url=media_url,
+            audio=audio, audio_url=audio_url, file_name=file_name)
+        values.update(outgoing.values)
     else:
-        raise BadInput("messageType must be TEXT or AUDIO", field="messageType")
+        raise BadInput("messageType must be TEXT, AUDIO, IMAGE, DOCUMENT or VIDEO",
+                       field="messageType")
 
     if quoted_message_id is not None:
         quoted = await _quoted(db, contact, quoted_message_id)
         values["quoted_message_id"] = quoted["message_id"]
 
     local_id = uuid.uuid4()
-    if audio is not None:
-        key = f"outgoing/{instance_id}/{local_id}"
-        await runtime.media.put(key, audio.data)
-        values["metadata"] = {"upload": key}
+    if outgoing is not None:
+        values.update(await media_sending.store(runtime, instance_id, local_id, message_type,
+                                                outgoing))
 
     try:
         async with db.transaction():

@@ -7,6 +7,7 @@ discovers a typo hours later through odd behaviour.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
+S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+|auto")
 
 
 class SettingsError(ValueError):
@@ -49,9 +52,18 @@ class Settings:
     send_max_attempts: int = 5
     workers_enabled: bool = True
     webhook_max_bytes: int = 32 * 1024 * 1024
+    webhook_rate_per_second: float = 300.0
+    send_rate_per_minute: float = 60.0
     db_pool_min: int = 2
     db_pool_max: int = 10
     db_statement_cache_size: int | None = None
+    media_max_bytes: int = 64 * 1024 * 1024
+    media_url_ttl_seconds: int = 3600
+    media_s3_bucket: str | None = None
+    media_s3_endpoint_url: str | None = None
+    media_s3_region: str | None = None
+    media_s3_access_key_id: str | None = field(default=None, repr=False)
+    media_s3_secret_access_key: str | None = field(default=None, repr=False)
 
     @property
     def evolution_configured(self) -> bool:
@@ -179,6 +191,28 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         raise SettingsError("DB_POOL_MAX must be greater than or equal to DB_POOL_MIN")
     cache = text("DB_STATEMENT_CACHE_SIZE")
 
+    bucket = text("MEDIA_S3_BUCKET")
+    if bucket is not None and not S3_BUCKET.fullmatch(bucket):
+        raise SettingsError(f"MEDIA_S3_BUCKET must be an S3 bucket name (3 to 63 lower-case "
+                            f"letters, digits, dots and hyphens), got {bucket!r}")
+    s3_region = text("MEDIA_S3_REGION")
+    if s3_region is not None and not S3_REGION.fullmatch(s3_region):
+        raise SettingsError(f"MEDIA_S3_REGION must be a region name such as us-east-1, "
+                            f"got {s3_region!r}")
+    s3_key_id, s3_secret = text("MEDIA_S3_ACCESS_KEY_ID"), text("MEDIA_S3_SECRET_ACCESS_KEY")
+    if (s3_key_id is None) != (s3_secret is None):
+        given, missing = (("MEDIA_S3_ACCESS_KEY_ID", "MEDIA_S3_SECRET_ACCESS_KEY")
+                          if s3_secret is None
+                          else ("MEDIA_S3_SECRET_ACCESS_KEY", "MEDIA_S3_ACCESS_KEY_ID"))
+        raise SettingsError(f"{missing} must be set too when {given} is set")
+    s3_endpoint = url("MEDIA_S3_ENDPOINT_URL", ("http", "https"))
+    if bucket is None:
+        for name, value in (("MEDIA_S3_ENDPOINT_URL", s3_endpoint), ("MEDIA_S3_REGION", s3_region),
+                            ("MEDIA_S3_ACCESS_KEY_ID", s3_key_id)):
+            if value is not None:
+                raise SettingsError(f"{name} is set but MEDIA_S3_BUCKET is not: set the bucket "
+                                    f"to keep media in S3, or unset {name}")
+
     return Settings(
         database_url=database_url,
         broadcast_url=broadcast_url or "memory://",
@@ -204,9 +238,18 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         send_max_attempts=integer("SEND_MAX_ATTEMPTS", 5, 1, 100),
         workers_enabled=boolean("WORKERS_ENABLED", True),
         webhook_max_bytes=integer("WEBHOOK_MAX_BYTES", 32 * 1024 * 1024, 1024, 1024**3),
+        webhook_rate_per_second=decimal("WEBHOOK_RATE_PER_SECOND", 300.0, 1.0, 100000.0),
+        send_rate_per_minute=decimal("SEND_RATE_PER_MINUTE", 60.0, 1.0, 100000.0),
         db_pool_min=pool_min,
         db_pool_max=pool_max,
         db_statement_cache_size=(
             integer("DB_STATEMENT_CACHE_SIZE", 0, 0, 10000) if cache is not None else None
         ),
+        media_max_bytes=integer("MEDIA_MAX_BYTES", 64 * 1024 * 1024, 1024, 2 * 1024**3),
+        media_url_ttl_seconds=integer("MEDIA_URL_TTL_SECONDS", 3600, 10, 7 * 86400),
+        media_s3_bucket=bucket,
+        media_s3_endpoint_url=s3_endpoint,
+        media_s3_region=s3_region,
+        media_s3_access_key_id=s3_key_id,
+        media_s3_secret_access_key=s3_secret,
     )

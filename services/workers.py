@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.media_fetcher import MediaFetcher
 from services.outbox import OutboxWorker
 from services.processor import WebhookProcessor
+from services.reconciler import Reconciler
 from services.runtime import Runtime
 
 log = logging.getLogger("atendimento.workers")
@@ -23,6 +25,10 @@ class Workers:
                                               name="webhook-processor"))
         self.tasks.append(asyncio.create_task(OutboxWorker(self.runtime).run(self.stop_event),
                                               name="outbox"))
+        self.tasks.append(asyncio.create_task(MediaFetcher(self.runtime).run(self.stop_event),
+                                              name="media-fetcher"))
+        self.tasks.append(asyncio.create_task(Reconciler(self.runtime).run(self.stop_event),
+                                              name="reconciler"))
 
     async def stop(self) -> None:
         self.stop_event.set()

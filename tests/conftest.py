@@ -105,6 +105,7 @@ def settings(database_url: str, tmp_path: Path, evolution: EvolutionStandIn) -> 
         evolution_timeout_seconds=2.0,
         evolution_retry_seconds=0.5,
         send_interval_seconds=0.05,
+        send_rate_per_minute=100_000,
     )
 
 

@@ -16,12 +16,13 @@ from tests.helpers import (
     post_webhook,
     wait_for,
 )
+from tests.media_samples import voice_note_ogg
 
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   id messageId status fromMe textContent messageType quotedMessageId error } }"""
 MESSAGE = "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node { " \
           "id messageId status error textContent } } } }"
-TINY_OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"OpusHead" + b"\x01" * 30
+TINY_OGG = voice_note_ogg()  # a real, decodable voice note: uploads are decoded to check them
 
 
 async def make_conversation(pg, vault, evolution, gql, name="acme-support",
