@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from db.migrate import apply_migrations, pending_migrations
-from db.sql import connection, create_database
+from db.sql import close_database, connection, create_database
 from resolvers.graphiql import graphiql_assets_route
 from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
@@ -94,22 +94,26 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         assert settings.database_url
         await apply_migrations(settings.database_url)
-        async with runtime.db, broadcast:
-            await encrypt_stored_tokens(runtime)
-            await runtime.bus.start()
-            workers = Workers(runtime)
-            if settings.workers_enabled:
-                workers.start()
-            runtime.ready = True
-            log.info("GraphQL API at http://%s:%s/graphql", settings.host, settings.port)
-            try:
-                yield
-            finally:
-                runtime.ready = False
-                await workers.stop()
-                await runtime.bus.stop()
-                await runtime.evolution.aclose()
-                await runtime.media.aclose()
+        await runtime.db.connect()
+        try:
+            async with broadcast:
+                await encrypt_stored_tokens(runtime)
+                await runtime.bus.start()
+                workers = Workers(runtime)
+                if settings.workers_enabled:
+                    workers.start()
+                runtime.ready = True
+                log.info("GraphQL API at http://%s:%s/graphql", settings.host, settings.port)
+                try:
+                    yield
+                finally:
+                    runtime.ready = False
+                    await workers.stop()
+                    await runtime.bus.stop()
+                    await runtime.evolution.aclose()
+                    await runtime.media.aclose()
+        finally:
+            await close_database(runtime.db)
 
     async def webhook(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")

@@ -8,10 +8,12 @@ Creates (drops first) the bench database on the local PostgreSQL, migrates it wi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import importlib
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -51,6 +53,18 @@ def _runner(name: str) -> Callable[[Context], Awaitable[None]]:
     return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
 
 
+async def _wait_idle(limit: float) -> None:
+    """Wait (at most `limit` seconds) for the machine to be quiet before measuring."""
+    deadline = time.monotonic() + limit
+    told = False
+    while os.getloadavg()[0] > 0.7 and time.monotonic() < deadline:
+        if not told:
+            print(f"waiting for the machine to be idle (load {os.getloadavg()[0]:.1f})…",
+                  flush=True)
+            told = True
+        await asyncio.sleep(10)
+
+
 def _raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
@@ -61,6 +75,9 @@ async def run(args: argparse.Namespace) -> int:
     from services.auth import mint_token
 
     sizes = QUICK if args.quick else FULL
+    if args.runs or args.duration:
+        sizes = dataclasses.replace(sizes, runs=args.runs or sizes.runs,
+                                    duration=args.duration or sizes.duration)
     db_url = (env_flag("BENCH_DATABASE_URL") or DEFAULT_DB).replace("postgres://",
                                                                      "postgresql://", 1)
     ctx = Context(
@@ -77,13 +94,22 @@ async def run(args: argparse.Namespace) -> int:
     described = await machine.describe(ctx.admin_url)
     described["code"] = machine.code_version(str(ROOT))
     print(f"machine: {machine.one_line(described)}", flush=True)
+    if described["load_at_start"] > 0.5:
+        print(f"warning: load average {described['load_at_start']} before starting: something "
+              "else is using the CPU, and the figures will show it", flush=True)
     await seed.prepare(ctx, tempfile.mkdtemp(prefix="bench-migrate-"))
+    if args.wait_idle:
+        await _wait_idle(args.wait_idle)
     selected = args.parts or list(PARTS)
     failed = []
     try:
         for name in PARTS:
             if name not in selected:
                 continue
+            load = os.getloadavg()[0]
+            if load > 1.0:
+                ctx.note(f"part {name} started with a 1-minute load average of {load:.1f}: "
+                         "other work was competing for the two cores")
             try:
                 await _runner(name)(ctx)
             except Exception as error:
@@ -94,9 +120,11 @@ async def run(args: argparse.Namespace) -> int:
         if not args.keep_db:
             await seed.drop_database(ctx.admin_url, seed.database_name(ctx.db_url))
     elapsed = time.monotonic() - t0
+    described["load_at_end"] = round(os.getloadavg()[0], 2)
     report.print_table(ctx, described)
     command = "make bench" if not sys.argv[1:] else "python -m bench " + " ".join(sys.argv[1:])
-    complete = set(selected) == set(PARTS) and not args.quick
+    complete = set(selected) == set(PARTS) and not args.quick and not args.runs \
+        and not args.duration
     target = Path(args.output) if args.output else (
         ROOT / "BENCHMARKS.md" if complete else CACHE / "last-run.md")
     report.write_markdown(target, ctx, described, command, started, elapsed)
@@ -113,6 +141,10 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
     parser.add_argument("--no-profile", action="store_true",
                         help="don't run py-spy on figures that miss their targets")
+    parser.add_argument("--runs", type=int, help="repetitions per figure (median reported)")
+    parser.add_argument("--duration", type=float, help="seconds recorded per HTTP figure")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                        help="first wait up to SECONDS for the load average to fall below 0.7")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database")
     parser.add_argument("--output", help="write the report here (default: BENCHMARKS.md after "
                                          "a full run of every part, else .data/bench/last-run.md)")
@@ -121,6 +153,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown part(s) {' '.join(unknown)}; choose from {' '.join(PARTS)}")
     _raise_fd_limit()
+    # SIGTERM stops the bench like Ctrl-C: servers and load generators are stopped on the way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     os.chdir(ROOT)
     return asyncio.run(run(args))
 

@@ -23,10 +23,17 @@ def _cpu_model() -> str:
 
 async def describe(db_url: str) -> dict[str, Any]:
     pg_version = "unknown"
+    pg_settings = ""
     try:
         conn = await asyncpg.connect(db_url)
         try:
             pg_version = str(await conn.fetchval("SHOW server_version"))
+            rows = await conn.fetch(
+                "SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name",
+                ["shared_buffers", "synchronous_commit", "fsync", "max_wal_size", "work_mem",
+                 "max_connections", "jit"])
+            pg_settings = ", ".join(
+                f"{r['name']}={_pg_value(r['setting'], r['unit'])}" for r in rows)
         finally:
             await conn.close()
     except Exception as error:  # the description never stops the bench
@@ -38,7 +45,24 @@ async def describe(db_url: str) -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "postgresql": pg_version,
+        "postgresql_settings": pg_settings,
+        "disk": _disk(),
+        "load_at_start": round(os.getloadavg()[0], 2),
     }
+
+
+def _pg_value(setting: str, unit: str | None) -> str:
+    if unit == "8kB" and setting.isdigit():
+        return f"{int(setting) * 8 // 1024}MB"
+    return f"{setting}{unit or ''}"
+
+
+def _disk() -> str:
+    try:
+        usage = psutil.disk_usage("/")
+        return f"{usage.total / 2**30:.0f} GiB root volume"
+    except OSError:
+        return "unknown"
 
 
 def code_version(root: str) -> str:

@@ -125,7 +125,7 @@ async def live(ctx: Context) -> None:
                     instance, SINGLE_P99_MS, "live-1-process")
     # Informational: the same subscribers at a rate one process can follow, to separate the
     # cost of one delivery from the saturation above.
-    light = max(1.0, sizes.live_rate / 20)
+    light = max(1.0, sizes.live_rate / 100)
     await _scenario(ctx, f"1 process (memory), {light:g} webhooks/s",
                     [procs.server(ctx, "app-live-light", free_port())],
                     instance, None, "", rate=light)

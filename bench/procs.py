@@ -139,7 +139,12 @@ async def loadgen(mode: str, spec: dict[str, Any], timeout: float = 600.0) -> di
         PYTHON, "-m", "bench.loadgen", mode, cwd=ROOT,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    out, err = await asyncio.wait_for(proc.communicate(json.dumps(spec).encode()), timeout)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(json.dumps(spec).encode()), timeout)
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+        raise
     if proc.returncode != 0:
         raise RuntimeError(f"loadgen {mode} failed ({proc.returncode}): {err.decode()[-3000:]}")
     return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]

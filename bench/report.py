@@ -73,7 +73,12 @@ def write_markdown(path: Path, ctx: Context, machine: dict[str, Any], command: s
         f"- **date**: {started}",
         f"- **command**: `{command}` ({sizes.name} sizes, {elapsed / 60:.1f} min)",
         f"- **machine**: {one_line(machine)}",
+        f"- **PostgreSQL settings**: {machine.get('postgresql_settings') or 'unknown'} "
+        "(stock configuration, same server for the application and the peer)",
         f"- **code measured**: {machine.get('code', 'unknown')}",
+        f"- **machine load**: 1-minute load average {machine.get('load_at_start')} at the start, "
+        f"{machine.get('load_at_end')} at the end (anything else running on the two cores "
+        "shows up in the figures)",
         f"- **data**: {seeded.get('messages', 0):,} messages, {seeded.get('contacts', 0):,} "
         f"contacts, hot chat {seeded.get('hot_messages', 0):,} messages (seed {seeded.get('seed')},"
         f" COPY in {seeded.get('seconds')} s)",

@@ -8,6 +8,7 @@ hot paths.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -101,3 +102,18 @@ def affected(status: str) -> int:
     """Row count from a status tag such as ``UPDATE 3`` or ``INSERT 0 1``."""
     tail = status.rsplit(" ", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+async def close_database(db: Database, timeout: float = 10.0) -> None:
+    """Disconnect, waiting at most `timeout` seconds for connections in use.
+
+    asyncpg's graceful close waits forever for a connection that is never given back (one
+    stranded by a database outage); past the timeout the pool is terminated instead.
+    """
+    try:
+        await asyncio.wait_for(db.disconnect(), timeout)
+    except TimeoutError:
+        pool = getattr(db._backend, "_pool", None)  # noqa: SLF001 - databases exposes no API
+        if pool is not None:
+            pool.terminate()
+        db.is_connected = False

@@ -24,7 +24,7 @@ from services.media_sending import SEND_MEDIA_TYPES
 from services.message_status import from_evolution, next_status
 from services.metrics import MESSAGE_STATUS
 from services.runtime import Runtime
-from services.waiting import wait_any
+from services.waiting import in_own_task, wait_any
 
 log = logging.getLogger("atendimento.outbox")
 
@@ -66,11 +66,11 @@ class OutboxWorker:
             wakeup.clear()
             await self._slots.acquire()
             try:
-                claimed = await outbox_db.claim_next(
+                claimed = await in_own_task(outbox_db.claim_next(
                     self.runtime.db, self.runtime.settings.send_interval_seconds,
-                    self.lease_seconds)
+                    self.lease_seconds))
                 if claimed is None:
-                    idle = await outbox_db.seconds_until_due(self.runtime.db)
+                    idle = await in_own_task(outbox_db.seconds_until_due(self.runtime.db))
                 failures = 0
             except Exception:
                 self._slots.release()

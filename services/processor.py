@@ -19,7 +19,7 @@ from services.events import Publication
 from services.ingest import LIFECYCLE_EVENTS, Postpone, apply_event
 from services.metrics import WEBHOOK_PROCESSING, WEBHOOKS_PROCESSED
 from services.runtime import Runtime
-from services.waiting import wait_any
+from services.waiting import in_own_task, wait_any
 
 log = logging.getLogger("atendimento.processor")
 
@@ -47,14 +47,15 @@ class WebhookProcessor:
         while not stop.is_set():
             wakeup.clear()
             try:
-                processed = await self.drain()
-                await self._housekeeping()
+                processed = await in_own_task(self.drain())
+                await in_own_task(self._housekeeping())
                 failures = 0
             except Exception:
                 failures += 1
                 log.exception("webhook processing failed; retrying")
                 processed = 0
-                await wait_any(stop, timeout=min(2 ** failures, 30))
+                # A new webhook means the database may be back: try again then, too.
+                await wait_any(stop, wakeup, timeout=min(2 ** failures, 30))
                 continue
             if not processed:
                 await wait_any(stop, wakeup, timeout=POLL_SECONDS)

@@ -12,7 +12,7 @@ from db.sql import Row
 from services.errors import AppError
 from services.instances import STATUS_OF_STATE, instance_event, token_of
 from services.runtime import Runtime
-from services.waiting import wait_any
+from services.waiting import in_own_task, wait_any
 
 log = logging.getLogger("atendimento.reconciler")
 
@@ -32,7 +32,7 @@ class Reconciler:
             log.exception("could not schedule the start-up reconciliation")
         while not stop.is_set():
             try:
-                await self.reconcile_due()
+                await in_own_task(self.reconcile_due())
             except Exception:
                 log.exception("reconciliation failed")
             await wait_any(stop, timeout=INTERVAL_SECONDS)

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def wait_any(*events: asyncio.Event, timeout: float) -> None:
@@ -11,3 +15,14 @@ async def wait_any(*events: asyncio.Event, timeout: float) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def in_own_task(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` in a task of its own and wait for it.
+
+    `databases` keeps one connection wrapper per task, and a release that fails (the database
+    went away mid-query) leaves that wrapper unusable for the rest of the task's life. Workers
+    loop forever in one task, so each unit of their work runs in a fresh task: after an outage
+    the next attempt starts clean.
+    """
+    return await asyncio.create_task(work)

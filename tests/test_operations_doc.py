@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,6 @@ class World:
     message_id: str = ""
     quick_message_id: str = ""
     client_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     async def run(self, name: str, variables: dict[str, Any]) -> dict[str, Any]:
         """A query or mutation of the document over HTTP; uploads go as GraphQL multipart."""
@@ -129,7 +128,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 @pytest.fixture
-async def world(server, gql, pg, vault, evolution, admin_token, agent_token, agent_id) -> World:
+async def world(server, gql, pg, vault, evolution, admin_token, agent_token, agent_id):
     w = World(server, gql, pg, vault, evolution, admin_token, agent_id)
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     instance = await create_instance_row(pg, vault, name="acme-support", token=TOKEN)
