@@ -208,12 +208,8 @@ class OutboxWorker:
             if answer_status and answer_status != "pending":
                 status = next_status(status, answer_status)
             changes["status"] = next_status(message["status"], status)
-            row = await messages_db.update_message(db, message["id"], **changes)
-            assert row is not None
-            published = [await events.record(db, row["instance_id"], "message", "updated",
-                                             row["id"], row["contact_id"])]
+            row, published = await self._update(message, changes)
         await self.runtime.bus.publish(published)
-        return str(row["status"])
         return str(row["status"])
 
     async def _failed(self, message: Row, reason: str, permanent: bool) -> str:
@@ -228,9 +224,14 @@ class OutboxWorker:
         log.info("message %s %s: %s", message["id"], "failed" if give_up else "will retry",
                  reason)
         async with db.transaction():
-            row = await messages_db.update_message(db, message["id"], **changes)
-            assert row is not None
-            published = [await events.record(db, row["instance_id"], "message", "updated",
-                                             row["id"], row["contact_id"])]
+            row, published = await self._update(message, changes)
         await self.runtime.bus.publish(published)
         return str(row["status"])
+
+    async def _update(self, message: Row, changes: dict[str, Any]) -> tuple[Row, list[Any]]:
+        """Apply the changes and record the event, in the caller's transaction."""
+        db = self.runtime.db
+        row = await messages_db.update_message(db, message["id"], **changes)
+        assert row is not None
+        return row, [await events.record(db, row["instance_id"], "message", "updated", row["id"],
+                                         row["contact_id"])]
