@@ -106,10 +106,10 @@ async def run(args: argparse.Namespace) -> int:
         for name in PARTS:
             if name not in selected:
                 continue
-            load = os.getloadavg()[0]
-            if load > 1.0:
-                ctx.note(f"part {name} started with a 1-minute load average of {load:.1f}: "
-                         "other work was competing for the two cores")
+            busy = await asyncio.to_thread(machine.foreign_cpu, seed.database_name(ctx.db_url))
+            if busy > 0.2:
+                ctx.note(f"when part {name} started, other processes used {busy:.1f} of the "
+                         "2 cores: its figures are lower than on a quiet machine")
             try:
                 await _runner(name)(ctx)
             except Exception as error:

@@ -133,7 +133,6 @@ class Context:
     plans: list[str] = field(default_factory=list)
     profile: bool = True
     peer: bool = True
-    misses: list[dict[str, Any]] = field(default_factory=list)  # what to profile
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)

@@ -65,6 +65,38 @@ def _disk() -> str:
         return "unknown"
 
 
+def foreign_cpu(db_name: str, seconds: float = 1.0) -> float:
+    """CPU (in cores) used over `seconds` by processes that are not this bench's: neither this
+    process and its children nor PostgreSQL backends of the bench database."""
+    import time
+
+    mine = {os.getpid()}
+    try:
+        mine |= {p.pid for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        pass
+    procs = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        if proc.info["pid"] in mine:
+            continue
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if cmdline.startswith("postgres:") and f" {db_name} " in f" {cmdline} ":
+            continue
+        try:
+            proc.cpu_percent(None)
+            procs.append(proc)
+        except psutil.Error:
+            pass
+    time.sleep(seconds)
+    total = 0.0
+    for proc in procs:
+        try:
+            total += proc.cpu_percent(None)
+        except psutil.Error:
+            pass
+    return total / 100
+
+
 def code_version(root: str) -> str:
     """The commit measured (BENCH_COMMIT overrides), with a note when the tree differs."""
     import subprocess
