@@ -8,8 +8,8 @@ Creates (drops first) the bench database on the local PostgreSQL, migrates it wi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import importlib
 import os
 import resource

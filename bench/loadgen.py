@@ -304,17 +304,25 @@ async def run_poster(spec: dict[str, Any]) -> dict[str, Any]:
             pool.put_nowait(conn)
         pools.append(pool)
     latencies: list[float] = []
-    counts = {"posted": 0, "accepted": 0, "errors": 0}
+    counts = {"posted": 0, "accepted": 0, "errors": 0, "not_sent": 0}
     total = int(rate * duration)
+    tag = spec.get("tag", "0")
     start = time.perf_counter()
+    # A server that answers too slowly cannot take the rate: what could not leave within
+    # 5 s of the end of the schedule is not sent (and so not expected by the subscribers).
+    cutoff = start + duration + 5.0
     tasks = []
 
     async def post(i: int) -> None:
         free = pools[i % len(pools)]
         conn = await free.get()
+        if time.perf_counter() > cutoff:
+            counts["not_sent"] += 1
+            free.put_nowait(conn)
+            return
         try:
             _, body = upserts.make(instance, instance["jids"][i % len(instance["jids"])],
-                                   text=f"live {i} {time.monotonic_ns()}")
+                                   text=f"live {tag} {i} {time.monotonic_ns()}")
             t0 = time.perf_counter()
             status, answer = await conn.request(webhook_request(conn.host, conn.port, instance,
                                                                 body))
@@ -385,7 +393,7 @@ async def _warm(spec: dict[str, Any], got_warm: list[bool], timeout: float = 120
             raise RuntimeError(f"only {sum(got_warm)}/{len(got_warm)} subscriptions live")
         target = targets[i % len(targets)]
         conn = HttpConn(target["host"], target["port"])
-        _, body = upserts.make(instance, instance["jids"][0], text=f"warm {i}")
+        _, body = upserts.make(instance, instance["jids"][0], text=f"warm {spec.get('tag', '0')}")
         await conn.request(webhook_request(conn.host, conn.port, instance, body))
         conn.close()
         i += 1
@@ -393,6 +401,7 @@ async def _warm(spec: dict[str, Any], got_warm: list[bool], timeout: float = 120
 
 
 async def run_subscribers(spec: dict[str, Any], idle: bool) -> dict[str, Any]:
+    tag = spec.get("tag", "0")
     sockets = await _open_all(spec)
     n = len(sockets)
     got_warm = [False] * n
@@ -416,13 +425,13 @@ async def run_subscribers(spec: dict[str, Any], idle: bool) -> dict[str, Any]:
                     continue
                 event = (message["payload"].get("data") or {}).get("messageEvents") or {}
                 text = (event.get("message") or {}).get("textContent") or ""
-                if text.startswith("live "):
+                if text.startswith(f"live {tag} "):
                     now = time.monotonic_ns()
-                    _, number, sent = text.split(" ")
+                    _, _, number, sent = text.split(" ")
                     latencies.append((now - int(sent)) / 1e9)
                     counts[i] += 1
                     seen[i].add(int(number))
-                elif text.startswith("warm"):
+                elif text == f"warm {tag}":
                     got_warm[i] = True
                 elif message["payload"].get("errors") and len(errors) < 5:
                     errors.append(str(message["payload"]["errors"])[:300])

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
 from bench import procs
 from bench.common import PYTHON, ROOT, Context, Figure, env_flag, free_port, median
-from bench.part_ingest import make_instances, store_instances
+from bench.part_ingest import drain, make_instances, store_instances
 from bench.profile import profiled
 from bench.queries import MESSAGE_EVENTS
 
@@ -45,7 +46,13 @@ async def _redis_ok(url: str) -> str | None:
 async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[str, Any],
                         subscribers: int, rate: float) -> dict[str, Any]:
     sizes = ctx.sizes
+    # Start from a quiet server: the previous run's backlog processed, its sockets gone.
+    if not await drain(ctx.db_url, [instance["id"]], 300):
+        ctx.note("live: the previous run's webhooks were still pending after 300 s")
+    await asyncio.sleep(2.0)
+    tag = uuid.uuid4().hex[:8]
     subs = procs.Background("subscribers", {
+        "tag": tag,
         "urls": [_ws(s) for s in servers], "n": subscribers, "token": ctx.token,
         "query": MESSAGE_EVENTS, "instance_id": instance["id"], "instance": instance,
         "targets": [_target(s) for s in servers],
@@ -53,7 +60,7 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
     try:
         await subs.start()
         posted = await procs.loadgen("poster", {
-            "targets": [_target(s) for s in servers], "instance": instance,
+            "tag": tag, "targets": [_target(s) for s in servers], "instance": instance,
             "rate": rate, "duration": sizes.live_seconds, "conns": 8})
         # Every subscriber should get every accepted event; what has not arrived GRACE seconds
         # after the last post counts as not delivered (an infinite latency in the percentiles).
@@ -66,6 +73,8 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
     received["posted"] = posted["posted"]
     received["post_p99_ms"] = posted["p99_ms"]
     received["post_errors"] = posted["errors"]
+    received["post_rate"] = posted["accepted"] / posted["seconds"] if posted["seconds"] else 0
+    received["not_sent"] = posted["not_sent"]
     return received
 
 
@@ -86,7 +95,10 @@ async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
                   f"{result['p50_ms']:.1f}, p99 {result['p99_ms']:.1f}, max "
                   f"{result['max_ms']:.0f} ms), delivered "
                   f"{result['delivered'] * 100:.1f}% of {result['posted']} events × "
-                  f"{result['subscribers']} subscribers, duplicates {result['duplicates']}"
+                  f"{result['subscribers']} subscribers (posted at {result['post_rate']:.0f}/s"
+                  + (f", {result['not_sent']} not sent: the server answered too slowly"
+                     if result["not_sent"] else "") + "), "
+                  f"duplicates {result['duplicates']}"
                   + (f", errors {result['errors'][:2]}" if result["errors"] else ""), flush=True)
         p50 = median([r["p50_all_ms"] for r in runs])
         p99 = median([r["p99_all_ms"] for r in runs])
@@ -103,6 +115,8 @@ async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
                        f"{late}; p99 of those delivered: "
                        f"{median([r['p99_ms'] for r in runs]):.0f} ms",
                        runs=[r["p99_all_ms"] for r in runs]))
+        ctx.add(Figure("live", f"{label}: webhooks accepted/s", median(
+            [r["post_rate"] for r in runs]), "ev/s", note=f"offered {rate:g}/s"))
         ctx.add(Figure("live", f"{label}: delivered within {grace:g} s", delivered * 100, "%",
                        "100 %" if target_ms else "", (delivered >= 0.9999) if target_ms else None,
                        f"duplicates {sum(r['duplicates'] for r in runs)}"))

@@ -172,7 +172,8 @@ class Background:
         line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
         if not line.startswith(b"READY"):
             err = await self.proc.stderr.read() if self.proc.stderr else b""
-            raise RuntimeError(f"loadgen {self.mode} did not start: {line!r} {err.decode()[-3000:]}")
+            raise RuntimeError(f"loadgen {self.mode} did not start: {line!r} "
+                               f"{err.decode()[-3000:]}")
         return json.loads(line[5:] or b"{}")  # type: ignore[no-any-return]
 
     async def finish(self, command: str = "stop", timeout: float = 300.0) -> dict[str, Any]:

@@ -24,7 +24,8 @@ query ChatPage($contactId: ID!) {{
 # placeholders are filled in by bench/peer.py).
 PEER_MESSAGES_PAGE = """
 query ChatPage($contactId: UUID!) {
-  %(field)s(condition: {contactId: $contactId}, orderBy: [TIMESTAMP_DESC, %(id_order)s], first: 50) {
+  %(field)s(condition: {contactId: $contactId}, orderBy: [TIMESTAMP_DESC, %(id_order)s],
+            first: 50) {
     edges { cursor node {
       %(id)s messageId fromMe messageType textContent mediaUrl mediaMimeType mediaSeconds
       mediaFilename quotedMessageId status senderName deletedAt timestamp

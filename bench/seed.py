@@ -227,7 +227,8 @@ async def seed(ctx: Context) -> None:
         contacts = make_contacts(rng, sizes.contacts)
         messages = _messages(rng, sizes, main_id, contacts)
         generated = time.monotonic()
-        await conn.copy_records_to_table("whatsapp_contacts", columns=list(CONTACT_COLUMNS), records=[
+        await conn.copy_records_to_table("whatsapp_contacts", columns=list(CONTACT_COLUMNS),
+                                         records=[
             (c["id"], main_id, f"{c['phone']}@s.whatsapp.net", c["phone"], phone_key(c["phone"]),
              c["name"], c["push_name"], c["type"], c["last"],
              c["created_at"], c["last"] or c["created_at"])

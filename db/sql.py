@@ -45,6 +45,14 @@ def _args(names: tuple[str, ...], params: Mapping[str, Any]) -> list[Any]:
         raise TypeError(f"query parameter {missing} was not given") from None
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset on release (UNLISTEN, RESET ALL, unlock …): a round trip per query.
+
+    Nothing here leaves session state on a pooled connection: advisory locks are transaction
+    scoped, LISTEN uses dedicated connections, and open transactions are still rolled back.
+    """
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -56,7 +64,8 @@ def create_database(
     """A `databases.Database` for `url`; a `host` query parameter (a socket folder) is honoured."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    options: dict[str, Any] = {"min_size": min_size, "max_size": max_size, "init": _init_connection}
+    options: dict[str, Any] = {"min_size": min_size, "max_size": max_size,
+                               "init": _init_connection, "reset": _no_reset}
     if "host" in query:
         # databases ignores ?host=; asyncpg needs it for unix sockets (embedded PostgreSQL).
         options["host"] = query.pop("host")

@@ -51,6 +51,14 @@ def with_code(error: GraphQLError) -> GraphQLError:
     )
 
 
+def add_code_in_place(error: GraphQLError) -> None:
+    """The same rule for errors Strawberry reports outside the operation's extensions (a
+    failure in a parsing or execution hook), where the list cannot be replaced."""
+    coded = with_code(error)
+    error.message = coded.message
+    error.extensions = coded.extensions
+
+
 class ErrorCodes(MaskErrors):
     def __init__(self) -> None:
         super().__init__()

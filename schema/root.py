@@ -11,7 +11,9 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -21,7 +23,7 @@ from resolvers.conversations import (
     ConversationQueries,
     ConversationSubscriptions,
 )
-from resolvers.errors import ErrorCodes, RequireAuthentication
+from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_place
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
@@ -50,22 +52,33 @@ class AppSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # resolvers.errors logs unexpected errors once; expected ones are answers, not incidents.
-        return None
+        # Errors that reach this hook have not passed through ErrorCodes (they were raised by
+        # an extension hook): give them their code here. Unexpected ones are logged there.
+        for error in errors:
+            if not (error.extensions and "code" in error.extensions):
+                add_code_in_place(error)
+
+
+# The limiters' rule classes are built once: a rule class made per request would make every
+# validation-cache key new, and validation is a quarter of a request's CPU (BENCHMARKS.md).
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+]
 
 
 def build_schema(introspection: bool = True) -> AppSchema:
     """The schema; without introspection for production (GRAPHIQL=false)."""
+    rules = [*LIMIT_RULES] if introspection else [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
     extensions: list[Any] = [
         OperationMetrics,
         RequireAuthentication,
         ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
         lambda: MaxTokensLimiter(max_token_count=4000),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
     ]
-    if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      extensions=extensions)
 
