@@ -73,7 +73,7 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
     received["posted"] = posted["posted"]
     received["post_p99_ms"] = posted["p99_ms"]
     received["post_errors"] = posted["errors"]
-    received["post_rate"] = posted["accepted"] / posted["seconds"] if posted["seconds"] else 0
+    received["post_rate"] = posted["accepted"] / max(posted["seconds"], sizes.live_seconds)
     received["not_sent"] = posted["not_sent"]
     return received
 
