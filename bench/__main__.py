@@ -53,16 +53,19 @@ def _runner(name: str) -> Callable[[Context], Awaitable[None]]:
     return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
 
 
-async def _wait_idle(limit: float) -> None:
-    """Wait (at most `limit` seconds) for the machine to be quiet before measuring."""
+async def _wait_idle(limit: float, db_name: str) -> None:
+    """Wait (at most `limit` seconds) until other processes use less than a third of a core."""
     deadline = time.monotonic() + limit
     told = False
-    while os.getloadavg()[0] > 0.7 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        busy = await asyncio.to_thread(machine.foreign_cpu, db_name, 3.0)
+        if busy < 0.33:
+            return
         if not told:
-            print(f"waiting for the machine to be idle (load {os.getloadavg()[0]:.1f})…",
-                  flush=True)
+            print(f"waiting for the machine to be quiet (other processes use {busy:.1f} "
+                  "cores)…", flush=True)
             told = True
-        await asyncio.sleep(10)
+        await asyncio.sleep(5)
 
 
 def _raise_fd_limit() -> None:
@@ -85,7 +88,7 @@ async def run(args: argparse.Namespace) -> int:
         encryption_key=Fernet.generate_key().decode(),
         token=mint_token(JWT_SECRET, sub=ADMIN_ID, role="admin", name="Bench Admin",
                          ttl_seconds=2 * 24 * 3600),
-        profile=not args.no_profile, peer=not args.no_peer,
+        profile=not args.no_profile and not args.quick, peer=not args.no_peer,
     )
     ctx.seeded["seed"] = SEED
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -94,12 +97,13 @@ async def run(args: argparse.Namespace) -> int:
     described = await machine.describe(ctx.admin_url)
     described["code"] = machine.code_version(str(ROOT))
     print(f"machine: {machine.one_line(described)}", flush=True)
-    if described["load_at_start"] > 0.5:
-        print(f"warning: load average {described['load_at_start']} before starting: something "
-              "else is using the CPU, and the figures will show it", flush=True)
+    busy = await asyncio.to_thread(machine.foreign_cpu, seed.database_name(ctx.db_url))
+    if busy > 0.2:
+        print(f"warning: other processes use {busy:.1f} of the {described['cores']} cores: the "
+              "figures will show it (--wait-idle SECONDS waits for a quiet machine)", flush=True)
     await seed.prepare(ctx, tempfile.mkdtemp(prefix="bench-migrate-"))
     if args.wait_idle:
-        await _wait_idle(args.wait_idle)
+        await _wait_idle(args.wait_idle, seed.database_name(ctx.db_url))
     selected = args.parts or list(PARTS)
     failed = []
     try:
@@ -137,14 +141,15 @@ def main() -> int:
     parser.add_argument("parts", nargs="*", metavar="PART",
                         help=f"parts to run (default: all): {' '.join(PARTS)}")
     parser.add_argument("--quick", action="store_true",
-                        help="small data and short runs, to check the suite works (~1-2 min)")
+                        help="small data, short runs and no profiles, to check that the suite "
+                             "works (a few minutes)")
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
     parser.add_argument("--no-profile", action="store_true",
                         help="don't run py-spy on figures that miss their targets")
     parser.add_argument("--runs", type=int, help="repetitions per figure (median reported)")
     parser.add_argument("--duration", type=float, help="seconds recorded per HTTP figure")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                        help="first wait up to SECONDS for the load average to fall below 0.7")
+                        help="first wait up to SECONDS for other processes to leave the CPU")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database")
     parser.add_argument("--output", help="write the report here (default: BENCHMARKS.md after "
                                          "a full run of every part, else .data/bench/last-run.md)")

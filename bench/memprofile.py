@@ -20,10 +20,15 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
+from bench.common import ROOT  # noqa: E402
 from bench.profile import _package  # noqa: E402
 from server import create_app  # noqa: E402
 from services import bootstrap  # noqa: E402
 from services.settings import load_settings  # noqa: E402
+
+
+def _short(path: str) -> str:
+    return path.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
 
 
 def main() -> None:
@@ -47,10 +52,9 @@ def main() -> None:
         return JSONResponse({
             "growth": total,
             "by_package": by_package.most_common(10),
-            "top_files": [[s.traceback[0].filename.split("site-packages/")[-1], s.size_diff]
-                          for s in by_file[:10]],
-            "top_lines": [[f"{s.traceback[0].filename.split('site-packages/')[-1]}:"
-                           f"{s.traceback[0].lineno}", s.size_diff, s.count_diff] for s in top],
+            "top_files": [[_short(s.traceback[0].filename), s.size_diff] for s in by_file[:10]],
+            "top_lines": [[f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
+                           s.size_diff, s.count_diff] for s in top],
         })
 
     app.router.routes[:0] = [Route("/_bench/heap/baseline", baseline),
