@@ -24,9 +24,9 @@ from resolvers.conversations import (
     ConversationSubscriptions,
 )
 from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_place
+from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
-from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 

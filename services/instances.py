@@ -21,10 +21,10 @@ from services import access
 from services.auth import Principal
 from services.availability import parse_schedule, schedule_to_json
 from services.errors import AppError, BadInput, EvolutionNotConfigured, EvolutionUnavailable
-from services.evolution import EvolutionApiError
 from services.events import INSTANCES_CHANNEL, Publication
-from services.phones import parse_jid
+from services.evolution import EvolutionApiError
 from services.metrics import DISCONNECTIONS
+from services.phones import parse_jid
 from services.runtime import Runtime
 
 log = logging.getLogger("atendimento.instances")

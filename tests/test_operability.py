@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from services.crypto import Vault, new_key
 from services.logs import JsonFormatter
 from tests.conftest import JWT_SECRET
