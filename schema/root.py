@@ -29,6 +29,7 @@ from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
+from schema.executor import Executor
 
 
 @strawberry.type
@@ -80,7 +81,7 @@ def build_schema(introspection: bool = True) -> AppSchema:
         lambda: ValidationCache(maxsize=512),
     ]
     return AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                     extensions=extensions)
+                     extensions=extensions, execution_context_class=Executor)
 
 
 schema = build_schema()

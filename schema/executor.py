@@ -1,0 +1,116 @@
+"""The GraphQL executor: graphql-core's, with a short path for plain leaf fields.
+
+A chat page resolves about 800 fields, nearly all of them plain attributes of a row object
+(`text`, `status`, `timestamp`...). For each one graphql-core builds a path, a resolve-info
+object, calls Strawberry's attribute resolver and walks `complete_value`; that bookkeeping was
+the largest part of a page's CPU (BENCHMARKS.md). A plain field — no resolver, no arguments, a
+scalar or enum type — gives the same answer from `getattr` and the type's own output coercion,
+so that is all this path does. Anything else, and anything unusual on a plain field (a null for
+a non-null field, a value the type refuses), takes graphql-core's path unchanged, so results
+and errors are exactly what they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
+
+DEFINITION = "strawberry-definition"
+
+
+class PlainField(NamedTuple):
+    attribute: str
+    coerce: Callable[[Any], Any]
+    non_null: bool
+
+
+# Per object type (keyed by id: types live as long as the schema, which is built once).
+_plain_by_type: dict[int, dict[str, PlainField]] = {}
+
+
+def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
+    """The fields of a type that are plain attributes with a leaf type, by GraphQL name."""
+    known = _plain_by_type.get(id(parent_type))
+    if known is not None:
+        return known
+    found: dict[str, PlainField] = {}
+    for name, field in parent_type.fields.items():
+        definition = (field.extensions or {}).get(DEFINITION)
+        return_type = field.type
+        non_null = isinstance(return_type, GraphQLNonNull)
+        if non_null:
+            return_type = return_type.of_type
+        if (isinstance(definition, StrawberryField) and definition.is_basic_field
+                and getattr(field.resolve, "_is_default", False) and not field.args
+                and is_leaf_type(return_type)):
+            found[name] = PlainField(definition.python_name, return_type.coerce_output_value,
+                                     non_null)
+    _plain_by_type[id(parent_type)] = found
+    return found
+
+
+class Executor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A resolver middleware (an extension with a `resolve` hook) must see every field.
+        manager = self.middleware_manager
+        self.short_path = manager is None or manager.get_field_resolver(_probe) is _probe
+
+    def execute_fields(
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
+        grouped_field_set: GroupedFieldSet, position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        if not self.short_path:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set,
+                                          position_context)
+        plain = plain_fields(parent_type)
+        done: dict[str, Any] = {}
+        rest: GroupedFieldSet = {}
+        for response_name, details in grouped_field_set.items():
+            node = details[0].node
+            field = plain.get(node.name.value)
+            if field is not None and not node.arguments:
+                value = getattr(source_value, field.attribute, Undefined)
+                if value is None:
+                    if not field.non_null:
+                        done[response_name] = None
+                        continue
+                elif value is not Undefined:
+                    try:
+                        coerced = field.coerce(value)
+                    except Exception:
+                        coerced = None  # graphql-core's path reports it
+                    if coerced is not None and coerced is not Undefined:
+                        done[response_name] = coerced
+                        continue
+            rest[response_name] = details
+        if not rest:
+            return done
+        if not done:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set,
+                                          position_context)
+        others = super().execute_fields(parent_type, source_value, path, rest,
+                                        position_context)
+        if self.is_awaitable(others):
+            async def merged() -> dict[str, Any]:
+                return _in_order(grouped_field_set, done, await others)  # type: ignore[misc]
+
+            return merged()
+        return _in_order(grouped_field_set, done, others)  # type: ignore[arg-type]
+
+
+def _in_order(grouped_field_set: GroupedFieldSet, done: dict[str, Any],
+              others: dict[str, Any]) -> dict[str, Any]:
+    # A response keeps the order of the selection (GraphQL spec, "Ordering of fields").
+    return {name: done[name] if name in done else others[name]
+            for name in grouped_field_set if name in done or name in others}
+
+
+def _probe() -> None:
+    """A resolver no middleware has wrapped (see Executor.__init__)."""
