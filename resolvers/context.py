@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,12 @@ class Context:
         expires = media_links.expiry(runtime.settings.media_url_ttl_seconds)
         path = media_links.signed_path(runtime.vault.media_url_key(), message_pk, fmt, expires)
         return media_links.absolute(runtime.settings.app_url or str(self.request.base_url), path)
+
+    def shared_result_key(self, per_viewer: bool) -> Hashable:
+        """What, besides the selection, a shared live-event result depends on (the executor):
+        the base of media URLs and, for per-viewer fields, the viewer."""
+        viewer = self.principal.profile_id if per_viewer and self.principal else None
+        return (self.runtime.settings.app_url or str(self.request.base_url), viewer)
 
     def fresh_loaders(self) -> Loaders:
         """New loaders for a long-lived context (a subscription), so no event sees stale data."""

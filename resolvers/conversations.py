@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TypeVar
 
 import strawberry
+from databases import Database
 
+from db import contacts as contacts_db, messages as messages_db
 from resolvers.context import Info
 from resolvers.inputs import parse_id, parse_seq
 from schema.conversation import (
@@ -20,9 +23,12 @@ from schema.conversation import (
     StreamEventKind,
     page_info,
 )
+from schema.executor import SharedResults
 from services import access, conversations as service
 from services.errors import NotFound
 from services.events import StreamEvent, instance_stream
+
+T = TypeVar("T")
 
 # How long a subscription trusts its last membership check before asking again.
 ACCESS_RECHECK_SECONDS = 5.0
@@ -99,6 +105,29 @@ async def _stream(info: Info, instance_id: strawberry.ID,
         yield event
 
 
+async def _shared_event(info: Info, event: StreamEvent,
+                        build: Callable[[Database, StreamEvent], Awaitable[T | None]]) -> T | None:
+    """The event's payload, built once per process for all its subscribers (SharedLoads);
+    the executor then shares the execution of identical selections (schema/executor.py)."""
+    db = info.context.runtime.db
+    key = (event.topic, event.entity_id, event.seq)
+    return await info.context.runtime.live_loads.get(key, lambda: build(db, event))
+
+
+async def _message_event(db: Database, event: StreamEvent) -> MessageEvent | None:
+    assert event.entity_id is not None
+    row = await messages_db.get_message(db, event.entity_id)
+    return MessageEvent(seq=str(event.seq), kind=_kind(event), message=Message.from_row(row),
+                        shared_results=SharedResults()) if row else None
+
+
+async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | None:
+    assert event.entity_id is not None
+    row = await contacts_db.get_contact(db, event.entity_id)
+    return ContactEvent(seq=str(event.seq), kind=_kind(event), contact=Contact.from_row(row),
+                        shared_results=SharedResults()) if row else None
+
+
 def _kind(event: StreamEvent) -> StreamEventKind:
     if event.topic is None:
         return StreamEventKind.RELOAD_REQUIRED
@@ -121,11 +150,9 @@ class ConversationSubscriptions:
                 continue
             if event.topic != "message" or (only is not None and event.contact_id != only):
                 continue
-            assert event.entity_id is not None
-            row = await info.context.loaders.message.load(event.entity_id)
-            if row is not None:
-                yield MessageEvent(seq=str(event.seq), kind=_kind(event),
-                                   message=Message.from_row(row))
+            payload = await _shared_event(info, event, _message_event)
+            if payload is not None:
+                yield payload
 
     @strawberry.subscription(description="Contacts of a number that changed: new contact, new "
                                          "last message, unread count, name or client link.")
@@ -138,8 +165,6 @@ class ConversationSubscriptions:
                 continue
             if event.topic != "contact":
                 continue
-            assert event.entity_id is not None
-            row = await info.context.loaders.contact.load(event.entity_id)
-            if row is not None:
-                yield ContactEvent(seq=str(event.seq), kind=_kind(event),
-                                   contact=Contact.from_row(row))
+            payload = await _shared_event(info, event, _contact_event)
+            if payload is not None:
+                yield payload

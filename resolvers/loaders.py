@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -36,33 +37,59 @@ def by_key(
 
 
 class Loaders:
-    def __init__(self, runtime: Runtime, principal: Principal | None) -> None:
-        db = runtime.db
-        self.profile: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: profiles_db.get_profiles(db, ids)))
-        self.instance: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: instances_db.get_instances(db, ids)))
-        self.contact: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: contacts_db.get_contacts(db, ids)))
-        self.message: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: messages_db.get_messages(db, ids)))
-        self.client: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: clients_db.get_clients(db, ids)))
-        self.interactions: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: contacts_db.interaction_summaries(db, ids), key="contact_id"))
-        self.last_message: DataLoader[uuid.UUID, Row | None] = DataLoader(
-            by_key(lambda ids: messages_db.last_messages(db, ids), key="contact_id"))
+    """Built per request, and per event for a subscription; each loader is made on first use
+    because a subscription event needs one or two of them, not all."""
 
+    def __init__(self, runtime: Runtime, principal: Principal | None) -> None:
+        self.db = runtime.db
+        self.principal = principal
+
+    @cached_property
+    def profile(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: profiles_db.get_profiles(self.db, ids)))
+
+    @cached_property
+    def instance(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: instances_db.get_instances(self.db, ids)))
+
+    @cached_property
+    def contact(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: contacts_db.get_contacts(self.db, ids)))
+
+    @cached_property
+    def message(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: messages_db.get_messages(self.db, ids)))
+
+    @cached_property
+    def client(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: clients_db.get_clients(self.db, ids)))
+
+    @cached_property
+    def interactions(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: contacts_db.interaction_summaries(self.db, ids),
+                                 key="contact_id"))
+
+    @cached_property
+    def last_message(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(by_key(lambda ids: messages_db.last_messages(self.db, ids),
+                                 key="contact_id"))
+
+    @cached_property
+    def members(self) -> DataLoader[uuid.UUID, list[Row]]:
         async def members(ids: list[uuid.UUID]) -> list[list[Row]]:
-            rows = await members_db.list_members(db, ids)
+            rows = await members_db.list_members(self.db, ids)
             return [[r for r in rows if r["instance_id"] == i] for i in ids]
 
-        self.members: DataLoader[uuid.UUID, list[Row]] = DataLoader(members)
+        return DataLoader(members)
+
+    @cached_property
+    def unread_count(self) -> DataLoader[uuid.UUID, int]:
+        principal = self.principal
 
         async def unread(ids: list[uuid.UUID]) -> list[int]:
             if principal is None:
                 return [0] * len(ids)
-            counts = await contacts_db.unread_counts(db, principal.profile_id, ids)
+            counts = await contacts_db.unread_counts(self.db, principal.profile_id, ids)
             return [counts.get(i, 0) for i in ids]
 
-        self.unread_count: DataLoader[uuid.UUID, int] = DataLoader(unread)
+        return DataLoader(unread)

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from db.sql import Row
 from resolvers.context import Info
 from schema.common import PageInfo
+from schema.executor import SharedResults
 
 
 @strawberry.enum
@@ -239,6 +240,8 @@ class MessageEvent:
     seq: str = strawberry.field(description="Pass it back as afterSeq to resume after it.")
     kind: StreamEventKind
     message: Message | None
+    # Set on events built once for every subscriber: the executor shares their results.
+    shared_results: strawberry.Private[SharedResults | None] = None
 
 
 @strawberry.type
@@ -246,6 +249,8 @@ class ContactEvent:
     seq: str = strawberry.field(description="Pass it back as afterSeq to resume after it.")
     kind: StreamEventKind
     contact: Contact | None
+    # Set on events built once for every subscriber: the executor shares their results.
+    shared_results: strawberry.Private[SharedResults | None] = None
 
 
 def page_info(cursors: list[str], has_next: bool) -> PageInfo:

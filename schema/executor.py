@@ -12,16 +12,37 @@ and errors are exactly what they were.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import json
+from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
-from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    is_leaf_type,
+)
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"
+# Fields whose value depends on who asks. A selection with one of them is shared only between
+# subscribers with the same viewer; every other field is the same for whoever may see the event.
+PER_VIEWER_FIELDS = frozenset({"unreadCount"})
+
+
+class SharedResults(dict[Hashable, "asyncio.Future[Any]"]):
+    """Execution results of one live event, by selection: a payload carrying this is executed
+    once per distinct selection and the result handed to every subscriber (BENCHMARKS.md)."""
 
 
 class PlainField(NamedTuple):
@@ -61,6 +82,36 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         # A resolver middleware (an extension with a `resolve` hook) must see every field.
         manager = self.middleware_manager
         self.short_path = manager is None or manager.get_field_resolver(_probe) is _probe
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        shared = getattr(self.root_value, "shared_results", None)
+        key_of = getattr(self.context_value, "shared_result_key", None)
+        operation = self.operation
+        if (not isinstance(shared, SharedResults) or key_of is None
+                or operation.operation is not OperationType.SUBSCRIPTION):
+            return super().execute_operation(serially)
+        selection = _selection_key(operation)
+        variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
+        key = (selection, variables, key_of(self._per_viewer(selection, operation)))
+        future = shared.get(key)
+        if future is None:
+            result = super().execute_operation(serially)
+            if not self.is_awaitable(result):
+                shared[key] = future = asyncio.get_running_loop().create_future()
+                future.set_result(result)
+                return result
+            # Its own task: the subscriber that started it may leave before it ends.
+            shared[key] = future = asyncio.ensure_future(result)
+        return _shielded(future)
+
+    def _per_viewer(self, selection: Hashable, operation: OperationDefinitionNode) -> bool:
+        known = _per_viewer.get(selection)
+        if known is None:
+            if len(_per_viewer) > 1024:
+                _per_viewer.clear()
+            known = _per_viewer[selection] = _mentions(
+                operation.selection_set, PER_VIEWER_FIELDS, self.fragment_definitions, set())
+        return known
 
     def execute_fields(
         self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
@@ -103,6 +154,44 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
 
             return merged()
         return _in_order(grouped_field_set, done, others)  # type: ignore[arg-type]
+
+
+async def _shielded(future: asyncio.Future[Any]) -> Any:
+    return await asyncio.shield(future)
+
+
+_per_viewer: dict[Hashable, bool] = {}
+
+
+def _selection_key(operation: OperationDefinitionNode) -> Hashable:
+    """The document's text and the operation's name: equal for every subscriber who sent the
+    same subscription, whether or not the parser cache handed them the same parsed object."""
+    name = operation.name.value if operation.name else None
+    if operation.loc is None:  # parsed without locations: only the object itself is known
+        return (id(operation), name)
+    return (operation.loc.source.body, name)
+
+
+def _mentions(selection_set: SelectionSetNode | None, names: frozenset[str],
+              fragments: dict[str, Any], seen: set[str]) -> bool:
+    """Whether a selection, fragments included, asks for one of these fields."""
+    if selection_set is None:
+        return False
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value in names or _mentions(selection.selection_set, names,
+                                                          fragments, seen):
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _mentions(selection.selection_set, names, fragments, seen):
+                return True
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _mentions(fragment.selection_set, names, fragments,
+                                                  seen):
+                return True
+    return False
 
 
 def _in_order(grouped_field_set: GroupedFieldSet, done: dict[str, Any],

@@ -17,6 +17,7 @@ from services.media_store import MediaStore
 from services.profiles import ProfileRegistry
 from services.rate_limit import RateLimiter
 from services.settings import Settings
+from services.shared_loads import SharedLoads
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Runtime:
     webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     presence_sent: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Live-event payloads, loaded once per process for all subscribers.
+    live_loads: SharedLoads = field(default_factory=SharedLoads)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run fire-and-forget work, keeping a reference so it is not garbage collected."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from schema.executor import Executor, plain_fields
+from schema.executor import Executor, SharedResults, plain_fields
 
 
 @strawberry.enum
@@ -99,3 +101,83 @@ def test_a_resolver_middleware_still_sees_every_field() -> None:
     _, short = _schemas([Watch])
     assert not short.execute_sync("{ items { count name } }").errors
     assert seen == ["items", "count", "name"]
+
+
+# Live events: a payload carrying SharedResults is executed once per distinct selection.
+
+@strawberry.type
+class Note:
+    text: str
+    shared_results: strawberry.Private[SharedResults | None] = None
+
+    @strawberry.field
+    def computed(self, info: strawberry.Info) -> str:
+        info.context.runs.append(self.text)
+        return self.text.upper()
+
+    @strawberry.field
+    def unread_count(self, info: strawberry.Info) -> int:
+        return info.context.viewer
+
+
+class Subscriber:
+    def __init__(self, viewer: int) -> None:
+        self.viewer = viewer
+        self.runs: list[str] = []
+
+    def shared_result_key(self, per_viewer: bool) -> Any:
+        return self.viewer if per_viewer else None
+
+
+@strawberry.type
+class Live:
+    @strawberry.subscription
+    async def notes(self, info: strawberry.Info, prefix: str = "") -> AsyncGenerator[Note, None]:
+        for note in await info.context.feed:
+            yield note
+
+
+async def _deliver(query: str, subscribers: list[Subscriber], notes: list[Note],
+                   variables: list[dict[str, Any]] | None = None) -> list[list[Any]]:
+    schema = strawberry.Schema(query=Query, subscription=Live, execution_context_class=Executor)
+    feed: asyncio.Future[list[Note]] = asyncio.get_running_loop().create_future()
+
+    async def collect(subscriber: Subscriber, values: dict[str, Any]) -> list[Any]:
+        subscriber.feed = feed  # type: ignore[attr-defined]
+        stream = await schema.subscribe(query, context_value=subscriber, variable_values=values)
+        return [(r.data, r.errors) async for r in stream]  # type: ignore[union-attr]
+
+    tasks = [asyncio.ensure_future(collect(s, (variables or [{}] * len(subscribers))[i]))
+             for i, s in enumerate(subscribers)]
+    await asyncio.sleep(0.01)
+    feed.set_result(notes)
+    return await asyncio.gather(*tasks)
+
+
+async def test_shared_payloads_are_executed_once_per_selection() -> None:
+    subscribers = [Subscriber(viewer=i) for i in range(20)]
+    notes = [Note(text="a", shared_results=SharedResults()),
+             Note(text="b", shared_results=SharedResults())]
+    results = await _deliver("subscription { notes { text computed } }", subscribers, notes)
+    assert all(r == results[0] for r in results)
+    assert [data for data, _ in results[0]] == [{"notes": {"text": "a", "computed": "A"}},
+                                                {"notes": {"text": "b", "computed": "B"}}]
+    assert sorted(run for s in subscribers for run in s.runs) == ["a", "b"]
+
+
+async def test_other_variables_or_unshared_payloads_are_executed_apart() -> None:
+    subscribers = [Subscriber(viewer=1), Subscriber(viewer=1), Subscriber(viewer=1)]
+    notes = [Note(text="a", shared_results=SharedResults()), Note(text="plain")]
+    await _deliver("subscription($p: String!) { notes(prefix: $p) { computed } }", subscribers,
+                   notes, [{"p": "x"}, {"p": "x"}, {"p": "y"}])
+    runs = sorted(run for s in subscribers for run in s.runs)
+    assert runs == ["a", "a", "plain", "plain", "plain"]
+
+
+async def test_per_viewer_fields_are_shared_only_by_the_same_viewer() -> None:
+    subscribers = [Subscriber(viewer=1), Subscriber(viewer=2), Subscriber(viewer=1)]
+    notes = [Note(text="a", shared_results=SharedResults())]
+    query = "subscription { notes { ...N } } fragment N on Note { computed unreadCount }"
+    results = await _deliver(query, subscribers, notes)
+    assert [r[0][0]["notes"]["unreadCount"] for r in results] == [1, 2, 1]
+    assert sum(len(s.runs) for s in subscribers) == 2

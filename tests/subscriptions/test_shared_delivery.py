@@ -1,0 +1,69 @@
+"""One live event delivered to many subscribers: executed once per selection, yet every viewer
+still sees their own unread count."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import AsyncExitStack
+from typing import Any
+
+from tests.helpers import Subscription, create_instance_row, post_webhook
+from tests.subscriptions.test_message_events import CONTACT_EVENTS, MESSAGE_EVENTS, payload_with
+
+
+async def _until_text(ws: Subscription, text: str) -> dict[str, Any]:
+    while True:
+        event = (await ws.next_data())["contactEvents"]
+        last = event["contact"]["lastMessage"]
+        if last and last["textContent"] == text:
+            return event  # type: ignore[no-any-return]
+
+
+async def test_each_viewer_sees_their_own_unread_count(server, gql, pg, vault, agent_id,
+                                                       admin_token, agent_token):
+    instance = await create_instance_row(pg, vault, members=[agent_id])
+    secret = vault.webhook_secret("acme-support")
+    variables = {"instanceId": str(instance["id"]), "afterSeq": "0"}
+    async with Subscription.connect(server.ws_url, admin_token) as admin, \
+            Subscription.connect(server.ws_url, agent_token) as agent:
+        for ws in (admin, agent):
+            await ws.subscribe(CONTACT_EVENTS, variables)  # the very same selection
+        await post_webhook(gql.http, payload_with("one", "M1"), secret)
+        first = [await _until_text(ws, "one") for ws in (admin, agent)]
+        contact_id = await pg.fetchval("SELECT id FROM whatsapp_contacts")
+        await gql("mutation($c: ID!) { markContactRead(contactId: $c) { id } }",
+                        {"c": str(contact_id)})
+        later = payload_with("two", "M2")
+        later["data"]["messageTimestamp"] = int(time.time()) + 60  # after the read mark
+        await post_webhook(gql.http, later, secret)
+        second = [await _until_text(ws, "two") for ws in (admin, agent)]
+    assert [e["contact"]["unreadCount"] for e in first] == [1, 1]
+    # The admin read the first message; the agent did not.
+    assert [e["contact"]["unreadCount"] for e in second] == [1, 2]
+    assert second[0]["seq"] == second[1]["seq"]
+
+
+async def test_many_subscribers_each_get_every_event_once(server, gql, pg, vault, admin_token):
+    instance = await create_instance_row(pg, vault)
+    secret = vault.webhook_secret("acme-support")
+    variables = {"instanceId": str(instance["id"]), "afterSeq": "0"}
+    async with AsyncExitStack() as stack:
+        subscribers = [await stack.enter_async_context(
+            Subscription.connect(server.ws_url, admin_token)) for _ in range(25)]
+        for ws in subscribers:
+            await ws.subscribe(MESSAGE_EVENTS, variables)
+        for n in range(3):
+            await post_webhook(gql.http, payload_with(f"text {n}", f"M{n}"), secret)
+
+        async def three(ws: Subscription) -> list[tuple[str, str]]:
+            events = [(await ws.next_data())["messageEvents"] for _ in range(3)]
+            return [(e["seq"], e["message"]["textContent"]) for e in events]
+
+        received = await asyncio.gather(*(three(ws) for ws in subscribers))
+        # Nothing more: a fourth message would be a duplicate.
+        extra = await asyncio.gather(*(ws.receive(timeout=0.5) for ws in subscribers),
+                                     return_exceptions=True)
+    assert all(r == received[0] for r in received)
+    assert [text for _, text in received[0]] == ["text 0", "text 1", "text 2"]
+    assert all(isinstance(e, TimeoutError) for e in extra)
