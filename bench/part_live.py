@@ -10,6 +10,8 @@ import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
+import psutil
+
 from bench import procs
 from bench.common import PYTHON, ROOT, Context, Figure, env_flag, free_port, median
 from bench.part_ingest import drain, make_instances, store_instances
@@ -59,15 +61,20 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
     })
     try:
         await subs.start()
+        cpu_before = _cpu_seconds(servers)
         posted = await procs.loadgen("poster", {
             "tag": tag, "targets": [_target(s) for s in servers], "instance": instance,
             "rate": rate, "duration": sizes.live_seconds, "conns": 8})
         # Every subscriber should get every accepted event; what has not arrived GRACE seconds
         # after the last post counts as not delivered (an infinite latency in the percentiles).
         received = await subs.finish(f"stop {posted['accepted']} {GRACE[sizes.name]}")
+        cpu = _cpu_seconds(servers) - cpu_before
     except BaseException:
         subs.kill()
         raise
+    # Server CPU per delivered copy (webhook handling included): unlike latency, barely moved
+    # by other load on the machine, so it compares runs taken on a busy one.
+    received["cpu_us"] = cpu / received["unique"] * 1e6 if received["unique"] else float("nan")
     expected = posted["accepted"] * subscribers
     received["delivered"] = received["unique"] / expected if expected else float("nan")
     received["posted"] = posted["posted"]
@@ -76,6 +83,14 @@ async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[
     received["post_rate"] = posted["accepted"] / max(posted["seconds"], sizes.live_seconds)
     received["not_sent"] = posted["not_sent"]
     return received
+
+
+def _cpu_seconds(servers: list[procs.Proc]) -> float:
+    total = 0.0
+    for server in servers:
+        times = psutil.Process(server.pid).cpu_times()
+        total += times.user + times.system
+    return total
 
 
 async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
@@ -98,7 +113,8 @@ async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
                   f"{result['subscribers']} subscribers (posted at {result['post_rate']:.0f}/s"
                   + (f", {result['not_sent']} not sent: the server answered too slowly"
                      if result["not_sent"] else "") + "), "
-                  f"duplicates {result['duplicates']}"
+                  f"duplicates {result['duplicates']}, server CPU {result['cpu_us']:.0f} µs "
+                  "per delivered copy"
                   + (f", errors {result['errors'][:2]}" if result["errors"] else ""), flush=True)
         p50 = median([r["p50_all_ms"] for r in runs])
         p99 = median([r["p99_all_ms"] for r in runs])
@@ -115,6 +131,8 @@ async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
                        f"{late}; p99 of those delivered: "
                        f"{median([r['p99_ms'] for r in runs]):.0f} ms",
                        runs=[r["p99_all_ms"] for r in runs]))
+        ctx.add(Figure("live", f"{label}: server CPU per delivered copy", median(
+            [r["cpu_us"] for r in runs]), "µs", note="webhook handling included; all processes"))
         ctx.add(Figure("live", f"{label}: webhooks accepted/s", median(
             [r["post_rate"] for r in runs]), "ev/s", note=f"offered {rate:g}/s"))
         ctx.add(Figure("live", f"{label}: delivered within {grace:g} s", delivered * 100, "%",

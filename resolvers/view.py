@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -21,11 +22,35 @@ from services.runtime import Runtime
 
 log = logging.getLogger("atendimento.auth")
 
+# Results of live events whose JSON text is remembered (a few events' worth of selections).
+RECENT_RESULTS = 64
+
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self.runtime = runtime
+        self._recent: dict[int, tuple[object, str]] = {}
+
+    def encode_json(self, data: object) -> str:
+        # A live event's result is one shared object for all its subscribers (schema/executor.py):
+        # encode it once and frame it per subscription.
+        if (isinstance(data, dict) and data.get("type") == "next" and len(data) == 3
+                and isinstance(data.get("payload"), dict) and data["payload"].keys() == {"data"}):
+            payload = self._encoded_payload(data["payload"]["data"])
+            return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{payload}}}'
+        return json.dumps(data, separators=(",", ":"))
+
+    def _encoded_payload(self, result: object) -> str:
+        known = self._recent.get(id(result))
+        if known is not None and known[0] is result:
+            return known[1]
+        encoded = json.dumps({"data": result}, separators=(",", ":"))
+        if len(self._recent) >= RECENT_RESULTS:
+            self._recent.pop(next(iter(self._recent)))
+        # The result is kept with its text, so its id cannot be reused while remembered.
+        self._recent[id(result)] = (result, encoded)
+        return encoded
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Vendored assets (make graphiql-assets) instead of the CDN, when present and verified.

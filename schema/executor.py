@@ -102,6 +102,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 return result
             # Its own task: the subscriber that started it may leave before it ends.
             shared[key] = future = asyncio.ensure_future(result)
+        if future.done() and not future.cancelled():
+            return future.result()  # the usual case: no coroutine needed
         return _shielded(future)
 
     def _per_viewer(self, selection: Hashable, operation: OperationDefinitionNode) -> bool:

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +47,13 @@ class StreamEvent:
     contact_id: uuid.UUID | None
 
 
+Decoder = Callable[[dict[str, Any]], Any]
+
+
+def _as_is(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
 class EventBus:
     """Fan-out of live events to this process's subscribers, over one broadcaster channel.
 
@@ -62,7 +69,7 @@ class EventBus:
     def __init__(self, broadcast: Broadcast) -> None:
         self.broadcast = broadcast
         self._publish_lock = asyncio.Lock()
-        self._local: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._local: dict[str, dict[asyncio.Queue[Any], Decoder]] = {}
         self._ready = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
 
@@ -97,9 +104,16 @@ class EventBus:
 
     def _dispatch(self, message: str) -> None:
         envelope = json.loads(message)
-        for queue in list(self._local.get(envelope["channel"], ())):
+        subscribers = self._local.get(envelope["channel"])
+        if not subscribers:
+            return
+        # Decoded once per decoder, not once per subscriber: one event can have hundreds.
+        decoded: dict[Decoder, Any] = {}
+        for queue, decode in list(subscribers.items()):
+            if decode not in decoded:
+                decoded[decode] = decode(envelope["payload"])
             try:
-                queue.put_nowait(envelope["payload"])
+                queue.put_nowait(decoded[decode])
             except asyncio.QueueFull:
                 # A subscriber that stopped reading: it loses live events, and a resumable
                 # stream refills the gap from the database when it catches up.
@@ -118,21 +132,23 @@ class EventBus:
                 log.exception("could not publish on %s", publication.channel)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.QUEUE_SIZE)
-        self._local.setdefault(channel, set()).add(queue)
+    async def subscribe(self, channel: str, decode: Decoder = _as_is
+                        ) -> AsyncIterator[AsyncIterator[Any]]:
+        """Messages of a channel, as `decode` makes them from the published payload."""
+        queue: asyncio.Queue[Any] = asyncio.Queue(self.QUEUE_SIZE)
+        self._local.setdefault(channel, {})[queue] = decode
 
-        async def messages() -> AsyncIterator[dict[str, Any]]:
+        async def messages() -> AsyncIterator[Any]:
             while True:
                 yield await queue.get()
 
         try:
             yield messages()
         finally:
-            queues = self._local.get(channel)
-            if queues is not None:
-                queues.discard(queue)
-                if not queues:
+            subscribers = self._local.get(channel)
+            if subscribers is not None:
+                subscribers.pop(queue, None)
+                if not subscribers:
                     del self._local[channel]
 
 
@@ -168,7 +184,7 @@ async def instance_stream(
     """Every change of an instance in sequence order: first those after `after_seq` from the
     database, then live ones; gaps in the live feed (a lost publish, another replica's event
     delivered late) are filled from the database, duplicates dropped."""
-    async with bus.subscribe(instance_channel(instance_id)) as live:
+    async with bus.subscribe(instance_channel(instance_id), _from_payload) as live:
         # Subscribed first, read the database second: anything committed in between arrives
         # live and is dropped as a duplicate, so nothing falls between the two.
         bounds = await events_db.stream_bounds(db, instance_id)
@@ -190,8 +206,7 @@ async def instance_stream(
                         last = int(row["seq"])
                     if not rows:
                         break
-        async for payload in live:
-            event = _from_payload(payload)
+        async for event in live:
             if event.seq <= last:
                 continue
             if event.seq > last + 1:

@@ -41,6 +41,8 @@ class SharedLoads:
                 self._entries.popitem(last=False)
         else:
             task = entry[1]
+            if task.done() and not task.cancelled() and task.exception() is None:
+                return task.result()  # type: ignore[no-any-return]
         result: T = await asyncio.shield(task)
         return result
 
