@@ -13,7 +13,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from schema.executor import Executor, SharedResults, plain_fields
+from schema.executor import Executor, SharedResults, null_unless, plain_fields
 
 
 @strawberry.enum
@@ -35,6 +35,14 @@ class Item:
     def shout(self, times: int = 1) -> str:
         return self.required.upper() * times
 
+    @strawberry.field
+    @null_unless(lambda item: item.name is not None)
+    def greeting(self, polite: bool = False) -> str | None:
+        CALLS.append(self.name)
+        if self.name is None:
+            return None
+        return f"{'Dear ' if polite else ''}{self.name}"
+
 
 def _item(**changes: Any) -> Item:
     values: dict[str, Any] = {"id": strawberry.ID("1"), "name": None, "required": "x",
@@ -45,6 +53,7 @@ def _item(**changes: Any) -> Item:
 
 
 ITEMS: list[Item] = []
+CALLS: list[str | None] = []
 
 
 @strawberry.type
@@ -54,7 +63,8 @@ class Query:
         return ITEMS
 
 
-QUERY = "{ items { count shout(times: 2) at colour alias: required name id shout2: shout } }"
+QUERY = ("{ items { count shout(times: 2) at colour alias: required name id shout2: shout "
+         "greeting g2: greeting(polite: true) } }")
 
 
 def _schemas(extensions: list[Any] | None = None) -> tuple[strawberry.Schema, strawberry.Schema]:
@@ -86,7 +96,20 @@ def test_short_path_matches_graphql_core(items: list[Any]) -> None:
 def test_plain_fields_are_attributes_with_leaf_types_only() -> None:
     schema = strawberry.Schema(query=Query)
     item_type = schema._schema.get_type("Item")
-    assert set(plain_fields(item_type)) == {"id", "name", "required", "colour", "at", "count"}
+    assert set(plain_fields(item_type)) == {"id", "name", "required", "colour", "at", "count",
+                                            "greeting"}
+    assert plain_fields(item_type)["greeting"].needed is not None
+
+
+def test_a_null_unless_resolver_is_called_only_when_needed() -> None:
+    ITEMS[:] = [_item(name="Ana"), _item(name=None), _item(name=None)]
+    CALLS.clear()
+    _, short = _schemas()
+    result = short.execute_sync("{ items { greeting g2: greeting(polite: true) } }")
+    assert result.data == {"items": [{"greeting": "Ana", "g2": "Dear Ana"},
+                                     {"greeting": None, "g2": None},
+                                     {"greeting": None, "g2": None}]}
+    assert CALLS == ["Ana", "Ana"]
 
 
 def test_a_resolver_middleware_still_sees_every_field() -> None:
