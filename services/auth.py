@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import jwt
@@ -42,6 +43,16 @@ def bearer_value(header: str | None) -> str | None:
 def verify_token(token: str | None, secret: str) -> Principal:
     if not token:
         raise Unauthenticated("Authentication required: send Authorization: Bearer <token>")
+    principal, expires_at = _verified(token, secret)
+    if time.time() >= expires_at:  # checked on every use: the verification itself is cached
+        raise Unauthenticated("The token has expired")
+    return principal
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[Principal, float]:
+    """A token's principal and expiry. Cached: a client sends the same token with every request,
+    and verifying it was a few percent of a request's CPU. Failures are not cached."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -64,7 +75,7 @@ def verify_token(token: str | None, secret: str) -> Principal:
     user_metadata = claims.get("user_metadata") or {}
     name = user_metadata.get("full_name") or user_metadata.get("name") if isinstance(
         user_metadata, dict) else None
-    return Principal(profile_id, role, claims.get("email"), name)
+    return Principal(profile_id, role, claims.get("email"), name), float(claims["exp"])
 
 
 def mint_token(

@@ -87,3 +87,16 @@ async def test_websocket_without_a_valid_token_is_closed(server):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd.code == 4403
+
+
+def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
+    # Verification is cached per token; expiry must still be checked on every use.
+    from services import auth
+    token = jwt.encode(_token(exp=int(time.time()) + 30), JWT_SECRET, algorithm="HS256")
+    assert auth.verify_token(token, JWT_SECRET).role == "admin"
+    later = time.time() + 31
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(auth.Unauthenticated, match="expired"):
+        auth.verify_token(token, JWT_SECRET)
+    with pytest.raises(auth.Unauthenticated, match="invalid"):
+        auth.verify_token(token, "another secret of thirty-two bytes at least")
