@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from functools import lru_cache
+from typing import Any, Final
 
 from databases import Database
 
-from db.sql import Row, execute, fetch_all, fetch_one
+from db.messages import MESSAGE_COLUMNS
+from db.sql import Row, _args, _compile, connection, execute, fetch_all, fetch_one
 
 CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
@@ -115,30 +119,150 @@ async def get_contacts(db: Database, ids: list[uuid.UUID]) -> list[Row]:
     )
 
 
+# The unread count of contact `c` for viewer :profile_id: incoming messages after the viewer's
+# own read mark. Shared by the list statement and `unread_counts`, so the two cannot drift.
+_UNREAD_COUNT = """(
+  SELECT count(*) FROM whatsapp_messages m
+  WHERE m.contact_id = c.id AND NOT m.from_me AND m.deleted_at IS NULL
+    AND m.timestamp > COALESCE((SELECT r.read_at FROM whatsapp_contact_reads r
+                                WHERE r.profile_id = :profile_id AND r.contact_id = c.id),
+                               '-infinity')
+    AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'  -- WhatsApp doesn't count them
+)"""
+
+# The list statement ends each row with its last message's columns, renamed so they cannot
+# shadow the contact's own (both have id, instance_id, remote_jid…).
+_MESSAGE_FIELDS = tuple(column.strip().removeprefix("m.") for column in MESSAGE_COLUMNS.split(","))
+_LAST_MESSAGE = f"""LEFT JOIN LATERAL (
+          SELECT {", ".join(f"m.{name} AS last_message_{name}" for name in _MESSAGE_FIELDS)}
+          FROM whatsapp_messages m
+          WHERE m.contact_id = c.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
+          ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+        ) lm ON true"""
+
+
+class NotRead(Enum):
+    """A value the statement was not asked to read (None means "read, and there is none")."""
+
+    NOT_READ = "not read"
+
+
+NOT_READ: Final = NotRead.NOT_READ
+
+
+@dataclass(frozen=True, slots=True)
+class ListedContact:
+    """A contact of the list, with what the same statement read beside it."""
+
+    row: Row
+    unread_count: int | NotRead
+    """The viewer's unread count."""
+    last_message: dict[str, Any] | None | NotRead
+    """The newest message that is not a reaction, with the columns of a message row."""
+
+
+@lru_cache(maxsize=256)
+def _list_sql(
+    *, by_type: bool, by_name: bool, by_phone: bool, after: bool, limit: int, unread: bool,
+    last_message: bool,
+) -> str:
+    """The list statement of one shape of request, with only the filters given.
+
+    One statement for every shape (`CAST(:x AS text) IS NULL OR …`) ended on a generic plan
+    that walked the activity index even for a search. LIMIT is written in: as a parameter,
+    PostgreSQL costs the generic plan for 10% of the contacts and re-plans every run instead.
+    """
+    where = ["c.instance_id = :instance_id"]
+    if by_type:
+        where.append("c.contact_type = :contact_type")
+    if by_name and by_phone:
+        where.append("(c.name ILIKE :name_pattern OR c.phone_number LIKE :phone_pattern)")
+    elif by_name:
+        where.append("c.name ILIKE :name_pattern")
+    elif by_phone:
+        where.append("c.phone_number LIKE :phone_pattern")
+    if after:
+        where.append("(c.activity_at, c.id) < (:after_at, :after_id)")
+    columns = "c.*"
+    if unread:
+        columns += f", {_UNREAD_COUNT} AS unread_count"
+    if last_message:
+        columns += ", lm.*"  # last: list_contacts takes the message from the row's end
+    # The page is cut first, so the per-contact lookups run for its rows only (a search can
+    # match thousands of contacts before the sort and LIMIT).
+    return f"""
+        SELECT {columns} FROM (
+          SELECT {CONTACT_COLUMNS} FROM whatsapp_contacts c
+          WHERE {" AND ".join(where)}
+          ORDER BY c.activity_at DESC, c.id DESC
+          LIMIT {int(limit)}
+        ) c
+        {_LAST_MESSAGE if last_message else ""}
+        ORDER BY c.activity_at DESC, c.id DESC
+        """
+
+
+async def _fetch_all_planned_with_values(db: Database, sql: str, **params: Any) -> list[Row]:
+    """`fetch_all` through the unnamed statement, which PostgreSQL plans with the values.
+
+    The best plan of a search depends on its pattern: a common fragment ("silva") is found
+    fastest by walking the activity index, a rare one by the trigram index. A cached prepared
+    statement switches to one generic plan after five runs; for a search that plan walks the
+    activity index whatever the pattern, through all 20k contacts when few match. The price
+    is one more round trip (prepare, then execute) and planning each time, well under a
+    millisecond. The unnamed statement needs no closing, and is not in asyncpg's cache.
+    """
+    text, names = _compile(sql)
+    async with connection(db) as conn:
+        statement = await conn.prepare(text, name="")
+        return await statement.fetch(*_args(names, params))  # type: ignore[no-any-return]
+
+
 async def list_contacts(
     db: Database, instance_id: uuid.UUID, *, contact_type: str | None, name_pattern: str | None,
     phone_pattern: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int,
-) -> list[Row]:
-    """Newest conversation first, keyset-paginated on (activity_at, id).
+    unread_for: uuid.UUID | None = None, with_last_message: bool = False,
+) -> list[ListedContact]:
+    """Newest conversation first, keyset-paginated on (activity_at, id), in one statement.
 
-    Search patterns are ILIKE/LIKE '%…%' strings served by the trigram indexes."""
-    return await fetch_all(
-        db,
-        f"""
-        SELECT {CONTACT_COLUMNS} FROM whatsapp_contacts c
-        WHERE c.instance_id = :instance_id
-          AND (CAST(:contact_type AS text) IS NULL OR c.contact_type = :contact_type)
-          AND (CAST(:name_pattern AS text) IS NULL AND CAST(:phone_pattern AS text) IS NULL
-               OR c.name ILIKE :name_pattern OR c.phone_number LIKE :phone_pattern)
-          AND (CAST(:after_at AS timestamptz) IS NULL
-               OR (c.activity_at, c.id) < (:after_at, CAST(:after_id AS uuid)))
-        ORDER BY c.activity_at DESC, c.id DESC
-        LIMIT :limit
-        """,
-        instance_id=instance_id, contact_type=contact_type, name_pattern=name_pattern,
-        phone_pattern=phone_pattern, after_at=after[0] if after else None,
-        after_id=after[1] if after else None, limit=limit,
+    A search matches the name with `name_pattern` or the phone number with `phone_pattern`
+    (ILIKE/LIKE '%…%' strings served by the trigram indexes). With `unread_for` (a profile
+    id) each contact comes with that viewer's unread count, with `with_last_message` with its
+    last message: the list shows both, and reading them here spares two more queries and a
+    DataLoader future per contact and field."""
+    params: dict[str, Any] = {"instance_id": instance_id}
+    if contact_type is not None:
+        params["contact_type"] = contact_type
+    if name_pattern is not None:
+        params["name_pattern"] = name_pattern
+    if phone_pattern is not None:
+        params["phone_pattern"] = phone_pattern
+    if after is not None:
+        params["after_at"], params["after_id"] = after
+    if unread_for is not None:
+        params["profile_id"] = unread_for
+    sql = _list_sql(
+        by_type=contact_type is not None, by_name=name_pattern is not None,
+        by_phone=phone_pattern is not None, after=after is not None, limit=limit,
+        unread=unread_for is not None, last_message=with_last_message,
     )
+    searching = name_pattern is not None or phone_pattern is not None
+    rows = await (_fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
+    return [
+        ListedContact(
+            row=row,
+            unread_count=row["unread_count"] if unread_for is not None else NOT_READ,
+            last_message=_last_message(row) if with_last_message else NOT_READ,
+        )
+        for row in rows
+    ]
+
+
+def _last_message(row: Row) -> dict[str, Any] | None:
+    """The message at the end of a list row (see _LAST_MESSAGE), as a message row."""
+    if row["last_message_id"] is None:
+        return None
+    return dict(zip(_MESSAGE_FIELDS, row[-len(_MESSAGE_FIELDS):], strict=True))
 
 
 async def unread_counts(
@@ -146,16 +270,7 @@ async def unread_counts(
 ) -> dict[uuid.UUID, int]:
     rows = await fetch_all(
         db,
-        """
-        SELECT k.id, (
-          SELECT count(*) FROM whatsapp_messages m
-          WHERE m.contact_id = k.id AND NOT m.from_me AND m.deleted_at IS NULL
-            AND m.timestamp > COALESCE(r.read_at, '-infinity')
-            AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'  -- WhatsApp doesn't count them
-        ) AS unread
-        FROM unnest(CAST(:ids AS uuid[])) AS k(id)
-        LEFT JOIN whatsapp_contact_reads r ON r.contact_id = k.id AND r.profile_id = :profile_id
-        """,
+        f"SELECT c.id, {_UNREAD_COUNT} AS unread FROM unnest(CAST(:ids AS uuid[])) AS c(id)",
         ids=contact_ids, profile_id=profile_id,
     )
     return {r["id"]: int(r["unread"]) for r in rows}

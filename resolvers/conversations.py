@@ -6,6 +6,7 @@ from typing import TypeVar
 
 import strawberry
 from databases import Database
+from strawberry.types.nodes import SelectedField, Selection
 
 from db import contacts as contacts_db, messages as messages_db
 from resolvers.context import Info
@@ -34,6 +35,20 @@ T = TypeVar("T")
 ACCESS_RECHECK_SECONDS = 5.0
 
 
+def _asked_fields(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
+    """Names of the fields selected at `path` (through fragments, whatever their condition:
+    reading a field that is skipped after all costs little, and nothing goes wrong)."""
+    names: set[str] = set()
+    for selection in selections:
+        if not isinstance(selection, SelectedField):
+            names |= _asked_fields(selection.selections, path)
+        elif not path:
+            names.add(selection.name)
+        elif selection.name == path[0]:
+            names |= _asked_fields(selection.selections, path[1:])
+    return names
+
+
 @strawberry.type
 class ConversationQueries:
     @strawberry.field(description="Contacts of a number, newest conversation first. `search` "
@@ -42,13 +57,16 @@ class ConversationQueries:
         self, info: Info, instance_id: strawberry.ID, type: ContactType | None = None,
         search: str | None = None, first: int | None = 50, after: str | None = None,
     ) -> ContactConnection:
+        # Asked-for unread counts and last messages come with the page (one statement).
+        asked = _asked_fields(info.selected_fields, (info.field_name, "edges", "node"))
         page = await service.list_contacts(
             info.context.runtime, info.context.viewer, parse_id(instance_id, "instanceId"),
             contact_type=type.value if type else None, search=search, first=first, after=after,
+            with_unread_count="unreadCount" in asked, with_last_message="lastMessage" in asked,
         )
         return ContactConnection(
-            edges=[ContactEdge(cursor=c, node=Contact.from_row(r))
-                   for r, c in zip(page.items, page.cursors, strict=True)],
+            edges=[ContactEdge(cursor=c, node=Contact.from_listed(listed))
+                   for listed, c in zip(page.items, page.cursors, strict=True)],
             page_info=page_info(page.cursors, page.has_next),
         )
 

@@ -32,8 +32,11 @@ async def visible_contact(runtime: Runtime, principal: Principal, contact_id: uu
 
 async def list_contacts(
     runtime: Runtime, principal: Principal, instance_id: uuid.UUID, *, contact_type: str | None,
-    search: str | None, first: int | None, after: str | None,
-) -> Page[Row]:
+    search: str | None, first: int | None, after: str | None, with_unread_count: bool = False,
+    with_last_message: bool = False,
+) -> Page[contacts_db.ListedContact]:
+    """A page of the number's contacts; each with the viewer's own unread count and its last
+    message when asked for (read with the page, in the same statement)."""
     await access.visible_instance(runtime.db, principal, instance_id)
     size = page_size(first)
     name_pattern = phone_pattern = None
@@ -42,13 +45,15 @@ async def list_contacts(
         name_pattern = _like(term)
         digits = search_digits(term)
         phone_pattern = _like(digits) if digits else None
-    rows = await contacts_db.list_contacts(
+    listed = await contacts_db.list_contacts(
         runtime.db, instance_id, contact_type=contact_type, name_pattern=name_pattern,
         phone_pattern=phone_pattern, after=decode_cursor(after), limit=size + 1,
+        unread_for=principal.profile_id if with_unread_count else None,
+        with_last_message=with_last_message,
     )
-    items = rows[:size]
-    return Page(items, len(rows) > size,
-                [encode_cursor(r["activity_at"], r["id"]) for r in items])
+    items = listed[:size]
+    return Page(items, len(listed) > size,
+                [encode_cursor(c.row["activity_at"], c.row["id"]) for c in items])
 
 
 async def list_messages(
