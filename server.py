@@ -17,6 +17,7 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -50,6 +51,12 @@ from services.workers import Workers
 
 log = logging.getLogger("atendimento")
 
+
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_config": None, "proxy_headers": True, "ws_ping_interval": 20,
+    # Compression costs ~50 KB per idle subscriber for small JSON events.
+    "ws_per_message_deflate": False,
+}
 
 def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) -> Starlette:
     """The application for an already resolved DATABASE_URL (see `serve`)."""
@@ -191,10 +198,7 @@ def serve(settings: Settings) -> None:
             f'{{"Authorization": "Bearer {token}"}}\n',
             flush=True,
         )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                proxy_headers=True, ws_ping_interval=20,
-                # Compression costs ~50 KB per idle subscriber for small JSON events.
-                ws_per_message_deflate=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from starlette.routing import Route  # noqa: E402
 
 from bench.common import ROOT  # noqa: E402
 from bench.profile import _package  # noqa: E402
-from server import create_app  # noqa: E402
+from server import UVICORN_OPTIONS, create_app  # noqa: E402
 from services import bootstrap  # noqa: E402
 from services.settings import load_settings  # noqa: E402
 
@@ -60,8 +60,7 @@ def main() -> None:
     app.router.routes[:0] = [Route("/_bench/heap/baseline", baseline),
                              Route("/_bench/heap/report", report)]
     assert settings.database_url
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                proxy_headers=True, ws_ping_interval=20)
+    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
 
 
 if __name__ == "__main__":

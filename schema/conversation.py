@@ -13,7 +13,7 @@ from db.contacts import NOT_READ, ListedContact, NotRead
 from db.sql import Row
 from resolvers.context import Info
 from schema.common import PageInfo
-from schema.executor import SharedResults
+from schema.executor import SharedResults, null_unless
 
 
 @strawberry.enum
@@ -135,13 +135,17 @@ class Message:
             media_error=row.get("media_error"),
         )
 
+    def has_media_file(self) -> bool:
+        return self.media_state is MediaState.READY
+
     @strawberry.field(description="A URL of this server for the media file, for <audio src>, "
                                   "<img src> or a download link: no header needed, signed, valid "
                                   "for MEDIA_URL_TTL_SECONDS (ask again for a fresh one). Null "
                                   "until mediaState is READY. audioFormat applies to audio only.")
+    @null_unless(lambda message: message.has_media_file())
     def media_url(self, info: Info,
                   audio_format: AudioFormat = AudioFormat.ORIGINAL) -> str | None:
-        if self.media_state is not MediaState.READY:
+        if not self.has_media_file():
             return None
         audio = self.message_type is MessageType.AUDIO
         return info.context.media_url(self.pk, audio_format.value if audio else "original")
