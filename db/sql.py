@@ -107,6 +107,34 @@ async def execute(db: Database, sql: str, **params: Any) -> str:
         return await conn.execute(text, *_args(names, params))  # type: ignore[no-any-return]
 
 
+class Savepoint:
+    """One savepoint per unit of work inside the task's open transaction, re-taken for each
+    unit: releasing the previous one and taking the next go in one round trip.
+
+    The name must be a plain identifier: it is written into the SQL.
+    """
+
+    def __init__(self, db: Database, name: str) -> None:
+        if not name.isidentifier():
+            raise ValueError(f"not a savepoint name: {name!r}")
+        self.db = db
+        self.name = name
+        self._taken = False
+
+    async def take(self) -> None:
+        """Start the next unit: everything after this can be undone by `rollback`."""
+        sql = f"RELEASE SAVEPOINT {self.name}; SAVEPOINT {self.name}" if self._taken \
+            else f"SAVEPOINT {self.name}"
+        async with connection(self.db) as conn:
+            await conn.execute(sql)  # no arguments: the simple protocol runs both statements
+        self._taken = True
+
+    async def rollback(self) -> None:
+        """Undo the current unit (the savepoint stays, so `take` works as after a success)."""
+        async with connection(self.db) as conn:
+            await conn.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
+
+
 def affected(status: str) -> int:
     """Row count from a status tag such as ``UPDATE 3`` or ``INSERT 0 1``."""
     tail = status.rsplit(" ", 1)[-1]

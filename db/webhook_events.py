@@ -30,6 +30,33 @@ async def insert_event(
     )
 
 
+async def insert_events(
+    db: Database, rows: list[tuple[uuid.UUID, str, str, str]]
+) -> dict[tuple[uuid.UUID, str], int]:
+    """Store several events in one statement (one commit), in the order given.
+
+    `rows` are (instance_id, event, payload as JSON text, body_sha256), no two with the same
+    instance and digest. Returns the ids of those stored, by (instance_id, body_sha256); the
+    others were already stored (redeliveries).
+    """
+    stored = await fetch_all(
+        db,
+        """
+        INSERT INTO webhook_events (instance_id, event, payload, body_sha256)
+        SELECT t.instance_id, t.event, CAST(t.payload AS jsonb), t.sha
+        FROM unnest(CAST(:instance_ids AS uuid[]), CAST(:events AS text[]),
+                    CAST(:payloads AS text[]), CAST(:shas AS text[]))
+             WITH ORDINALITY AS t(instance_id, event, payload, sha, n)
+        ORDER BY t.n
+        ON CONFLICT (instance_id, body_sha256) DO NOTHING
+        RETURNING id, instance_id, body_sha256
+        """,
+        instance_ids=[r[0] for r in rows], events=[r[1] for r in rows],
+        payloads=[r[2] for r in rows], shas=[r[3] for r in rows],
+    )
+    return {(r["instance_id"], r["body_sha256"]): r["id"] for r in stored}
+
+
 async def instances_with_pending(db: Database, limit: int = 100) -> list[uuid.UUID]:
     rows = await fetch_all(
         db,
@@ -63,14 +90,22 @@ async def pending_for_instance(db: Database, instance_id: uuid.UUID, limit: int)
     )
 
 
-async def mark_done(db: Database, ids: list[int]) -> None:
-    if ids:
-        await execute(
-            db,
-            "UPDATE webhook_events SET status = 'done', processed_at = NOW(), last_error = NULL "
-            "WHERE id = ANY(:ids)",
-            ids=ids,
+async def finish_batch(
+    db: Database, instance_id: uuid.UUID, done_ids: list[int], seen_at: datetime
+) -> None:
+    """Mark a batch's applied events done and note that the instance was heard from."""
+    await execute(
+        db,
+        """
+        WITH done AS (
+          UPDATE webhook_events SET status = 'done', processed_at = NOW(), last_error = NULL
+          WHERE id = ANY(:ids)
         )
+        UPDATE whatsapp_instances SET last_seen_at = GREATEST(last_seen_at, :seen_at)
+        WHERE id = :instance_id
+        """,
+        ids=done_ids, instance_id=instance_id, seen_at=seen_at,
+    )
 
 
 async def mark_attempt_failed(

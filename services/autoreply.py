@@ -20,7 +20,6 @@ from db import (
     autoreply as autoreply_db,
     clients as clients_db,
     contacts as contacts_db,
-    instances as instances_db,
 )
 from db.sql import Row
 from services import events
@@ -46,34 +45,44 @@ def availability(settings: Row, default_tz: str, now: datetime) -> tuple[bool, d
     return is_within_availability(schedule, now, tz), get_next_available_time(schedule, now, tz)
 
 
-async def maybe_reply(runtime: Runtime, instance: Row, contact: Row,
-                      incoming: Row) -> list[Publication]:
-    """Queue the auto-reply to `incoming` if every rule allows it; never raises."""
-    db = runtime.db
+async def maybe_reply(runtime: Runtime, instance: Row, contact: Row, incoming: Row,
+                      settings: Row | None) -> list[Publication]:
+    """Queue the auto-reply to `incoming` if every rule allows it; never raises.
+
+    `settings` are the instance's, read by the caller (once per processor batch): the rules
+    that need nothing else are checked first, so the usual "no reply" costs no round trip.
+    """
+    now = datetime.now(UTC)
     try:
+        text = _reply_text(runtime, settings, contact, incoming, now)
+        if text is None or settings is None:
+            return []
+        db = runtime.db
         async with db.transaction():  # a savepoint: a bug here must not lose the message
-            return await _reply(runtime, db, instance, contact, incoming)
+            return await _reply(runtime, db, instance, contact, incoming, settings, text, now)
     except Exception:
         log.exception("auto-reply skipped for message %s", incoming["id"])
         return []
 
 
-async def _reply(runtime: Runtime, db: Database, instance: Row, contact: Row,
-                 incoming: Row) -> list[Publication]:
+def _reply_text(runtime: Runtime, settings: Row | None, contact: Row, incoming: Row,
+                now: datetime) -> str | None:
+    """The reply's template when the instance would answer this message now, else None."""
     if incoming["from_me"] or contact["is_group"]:
-        return []
-    now = datetime.now(UTC)
+        return None
     if now - incoming["timestamp"] > MAX_MESSAGE_AGE:
-        return []
-    settings = await instances_db.get_settings(db, instance["id"])
+        return None
     if settings is None or not settings["auto_reply_enabled"]:
-        return []
+        return None
     text = (settings["auto_reply_message"] or "").strip()
     if not text or not settings["availability_schedule"]:
-        return []  # no schedule configured: always "open", never an accidental reply
+        return None  # no schedule configured: always "open", never an accidental reply
     available, _ = availability(settings, runtime.settings.business_timezone, now)
-    if available:
-        return []
+    return None if available else text
+
+
+async def _reply(runtime: Runtime, db: Database, instance: Row, contact: Row, incoming: Row,
+                 settings: Row, text: str, now: datetime) -> list[Publication]:
     cooldown = timedelta(minutes=settings["auto_reply_cooldown_minutes"])
     last = await autoreply_db.last_sent_at(db, contact["id"])
     if last is not None and now - last < cooldown:

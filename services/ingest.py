@@ -8,13 +8,13 @@ plain and the by-event URL, so applying an event twice must leave the same state
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from databases import Database
 
 from db import (
-    contacts as contacts_db,
     instances as instances_db,
     messages as messages_db,
     outbox as outbox_db,
@@ -43,13 +43,35 @@ HANDLED_EVENTS = MESSAGE_EVENTS | LIFECYCLE_EVENTS | CONTACT_EVENTS | {
     "messages.update", "messages.delete"}
 
 
-async def apply_event(runtime: Runtime, instance: Row, event: str, data: Any) -> list[Publication]:
+class Batch:
+    """What one processor batch of an instance shares: the instance row (the processor puts
+    the new one here after a lifecycle event) and the instance's settings, read once, when
+    first needed. A settings change made meanwhile applies from the next batch."""
+
+    def __init__(self, instance: Row) -> None:
+        self.instance = instance
+        self._settings: Row | None = None
+        self._settings_read = False
+
+    async def settings(self, db: Database) -> Row | None:
+        if not self._settings_read:
+            self._settings = await instances_db.get_settings(db, self.instance["id"])
+            self._settings_read = True
+        return self._settings
+
+    async def ignore_groups(self, db: Database) -> bool:
+        settings = await self.settings(db)
+        return True if settings is None else bool(settings["ignore_groups"])
+
+
+async def apply_event(runtime: Runtime, batch: Batch, event: str, data: Any) -> list[Publication]:
+    instance = batch.instance
     if event in MESSAGE_EVENTS:
         items = data if isinstance(data, list) else [data]
         published: list[Publication] = []
         for item in items:
             if isinstance(item, dict):
-                published += await store_message(runtime, instance, item, event == "send.message")
+                published += await store_message(runtime, batch, item, event == "send.message")
         return published
     if event == "messages.update":
         items = data if isinstance(data, list) else [data]
@@ -61,21 +83,27 @@ async def apply_event(runtime: Runtime, instance: Row, event: str, data: Any) ->
     if event == "messages.delete":
         return await apply_delete(runtime.db, instance, data)
     if event in CONTACT_EVENTS:
-        return await apply_contacts(runtime.db, instance, data)
+        return await apply_contacts(runtime.db, batch, data)
     if event in LIFECYCLE_EVENTS:
         return await instances_service.apply_lifecycle_event(runtime, instance, event, data)
     return []
 
 
-async def _ignore_groups(db: Database, instance: Row) -> bool:
-    settings = await instances_db.get_settings(db, instance["id"])
-    return True if settings is None else bool(settings["ignore_groups"])
+def _streamed(instance_id: uuid.UUID, seq: int, topic: str, op: str, entity_id: uuid.UUID,
+              contact_id: uuid.UUID) -> Publication:
+    """What `events.record` returns, for stream events appended by a combined statement."""
+    return Publication(
+        events.instance_channel(instance_id),
+        {"seq": seq, "topic": topic, "op": op, "id": str(entity_id),
+         "contact_id": str(contact_id) if contact_id else None},
+    )
 
 
 async def store_message(
-    runtime: Runtime, instance: Row, data: dict[str, Any], from_api: bool
+    runtime: Runtime, batch: Batch, data: dict[str, Any], from_api: bool
 ) -> list[Publication]:
     db = runtime.db
+    instance = batch.instance
     key = data.get("key") if isinstance(data.get("key"), dict) else {}
     message_id = key.get("id")
     if not isinstance(message_id, str) or not message_id:
@@ -84,7 +112,7 @@ async def store_message(
     identity = identity_of(key.get("remoteJid"), key.get("remoteJidAlt"), key.get("senderPn"))
     if identity is None:
         return []
-    if identity.is_group and await _ignore_groups(db, instance):
+    if identity.is_group and await batch.ignore_groups(db):
         return []
     from_me = bool(key.get("fromMe"))
     content = parse_content(data)
@@ -102,17 +130,22 @@ async def store_message(
     if contact is None:
         return published
 
-    existing = await messages_db.lock_by_message_id(db, instance["id"], message_id)
-    if existing is not None:
-        return published + await _advance(db, instance, existing, status, content.media_url)
-    if from_api and await outbox_db.in_flight_for_contact(db, contact["id"]):
-        # Probably the echo of our own send, whose answer (with this id) is not stored yet;
-        # storing it now would make a second row for one message.
-        raise Postpone()
+    if from_api:
+        existing = await messages_db.lock_by_message_id(db, instance["id"], message_id)
+        if existing is not None:
+            return published + await _advance(db, instance, existing, status, content.media_url)
+        if await outbox_db.in_flight_for_contact(db, contact["id"]):
+            # Probably the echo of our own send, whose answer (with this id) is not stored
+            # yet; storing it now would make a second row for one message.
+            raise Postpone()
 
+    # New messages are the common case: the insert comes first, in one statement with the
+    # receipt, the contact's last message and the stream events; a redelivery inserts nothing
+    # and is then advanced like before.
+    touch_contact = not content.is_reaction
     sender_jid = key.get("participantAlt") or key.get("participant") if identity.is_group else None
-    row = await messages_db.insert_message(
-        db,
+    row = await messages_db.insert_incoming(
+        db, touch_contact=touch_contact,
         instance_id=instance["id"], contact_id=contact["id"], message_id=message_id,
         remote_jid=identity.jid, from_me=from_me, message_type=content.message_type,
         text_content=content.text, media_url=content.media_url,
@@ -123,28 +156,33 @@ async def store_message(
         sender_name=data.get("pushName") if identity.is_group and not from_me else None,
         metadata=content.metadata or None, **media_fetcher.incoming_columns(content),
     )
-    if row is None:  # stored by a concurrent writer between our lock attempt and the insert
-        return published
+    if row is None:
+        # Already stored. A send's echo was looked up above: this one was stored by a
+        # concurrent writer between that look-up and the insert.
+        existing = None if from_api else await messages_db.lock_by_message_id(
+            db, instance["id"], message_id)
+        if existing is None:
+            return published
+        return published + await _advance(db, instance, existing, status, content.media_url)
+    seq = row["last_seq"]
+    published.append(_streamed(instance["id"], seq - 1 if touch_contact else seq, "message",
+                               "created", row["id"], contact["id"]))
+    if touch_contact:
+        published.append(_streamed(instance["id"], seq, "contact", "updated", contact["id"],
+                                   contact["id"]))
+    changes: dict[str, Any] = {}
+    if row["receipt_status"]:  # a receipt that arrived before its message
+        final = next_status(row["status"], row["receipt_status"])
+        if final != row["status"]:
+            changes["status"] = final
+    if row["receipt_deleted"]:
+        changes["deleted_at"] = row["created_at"]
     row = await media_fetcher.keep_inline(runtime, row, data)  # `message.base64`, if sent
-    receipt = await messages_db.take_receipt(db, instance["id"], message_id)
-    if receipt is not None:
-        changes: dict[str, Any] = {}
-        if receipt["status"]:
-            final = next_status(row["status"], receipt["status"])
-            if final != row["status"]:
-                changes["status"] = final
-        if receipt["deleted"]:
-            changes["deleted_at"] = row["created_at"]
-        if changes:
-            row = await messages_db.update_message(db, row["id"], **changes) or row
-    published.append(await events.record(db, instance["id"], "message", "created", row["id"],
-                                         contact["id"]))
-    if not content.is_reaction:
-        await contacts_db.touch_last_message(db, contact["id"], timestamp)
-        published.append(await events.record(db, instance["id"], "contact", "updated",
-                                             contact["id"], contact["id"]))
-        if not from_api:
-            published += await autoreply.maybe_reply(runtime, instance, contact, row)
+    if changes:
+        row = await messages_db.update_message(db, row["id"], **changes) or row
+    if touch_contact and not from_api:
+        published += await autoreply.maybe_reply(runtime, instance, contact, row,
+                                                 await batch.settings(db))
     return published
 
 
@@ -218,10 +256,11 @@ async def apply_delete(db: Database, instance: Row, data: Any) -> list[Publicati
                                 message["contact_id"])]
 
 
-async def apply_contacts(db: Database, instance: Row, data: Any) -> list[Publication]:
+async def apply_contacts(db: Database, batch: Batch, data: Any) -> list[Publication]:
     """`contacts.upsert` / `contacts.update`, one object or an array (an address-book sync)."""
+    instance = batch.instance
     items = data if isinstance(data, list) else [data]
-    ignore_groups = await _ignore_groups(db, instance)
+    ignore_groups = await batch.ignore_groups(db)
     published: list[Publication] = []
     for item in items:
         if not isinstance(item, dict):

@@ -2,8 +2,10 @@
 
 Safe with several replicas and several tasks: an instance's events are processed under a
 transaction-scoped advisory lock, so one worker at a time handles an instance while others
-move on to the next one. Each event runs in a savepoint; a failing event keeps its error and
-attempt count, is retried with backoff, and after MAX_ATTEMPTS waits in `failed` for a replay.
+move on to the next one. A failing event never takes the others with it (see
+`process_instance`): it keeps its error and attempt count, is retried with backoff, and after
+MAX_ATTEMPTS waits in `failed` for a replay. Several instances are processed at once
+(WEBHOOK_CONCURRENCY), each in a task and a connection of its own.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from db import events as stream_db, instances as instances_db, webhook_events as events_db
+from db.sql import Savepoint
 from services.events import Publication
-from services.ingest import LIFECYCLE_EVENTS, Postpone, apply_event
+from services.ingest import LIFECYCLE_EVENTS, Batch, Postpone, apply_event
 from services.metrics import WEBHOOK_PROCESSING, WEBHOOKS_PROCESSED
 from services.runtime import Runtime
 from services.waiting import in_own_task, wait_any
@@ -32,6 +35,10 @@ HOUSEKEEPING_SECONDS = 3600.0
 POSTPONE = timedelta(seconds=1)
 
 
+class _EventByEvent(Exception):
+    """An event of a batch applied without savepoints failed or was postponed."""
+
+
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** attempts, 300))
 
@@ -40,6 +47,13 @@ class WebhookProcessor:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._next_housekeeping = 0.0
+
+    @property
+    def concurrency(self) -> int:
+        """Instances processed at once: WEBHOOK_CONCURRENCY, leaving two pooled connections
+        to the receiver and the rest, which would otherwise queue behind the processor."""
+        settings = self.runtime.settings
+        return max(1, min(settings.webhook_concurrency, settings.db_pool_max - 2))
 
     async def run(self, stop: asyncio.Event) -> None:
         wakeup = self.runtime.webhook_wakeup
@@ -65,16 +79,52 @@ class WebhookProcessor:
         total = 0
         while True:
             instance_ids = await events_db.instances_with_pending(self.runtime.db)
-            handled = 0
-            for instance_id in instance_ids:
-                handled += await self.process_instance(instance_id)
+            handled = await self._round(instance_ids)
             total += handled
             if not handled:
                 return total
 
+    async def _round(self, instance_ids: list[uuid.UUID]) -> int:
+        """One batch of each instance, several instances at a time.
+
+        Each batch waits on its own round trips, so instances side by side overlap them; each
+        runs in a task of its own because `databases` gives every task its own connection
+        (and transaction). An instance appears once per round, so its batches never overlap
+        here, and the advisory lock keeps other replicas out.
+        """
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(instance_id: uuid.UUID) -> int:
+            async with slots:
+                return await self.process_instance(instance_id)
+
+        # gather runs each in a task of its own. Every batch is let finish before an error is
+        # raised, so a failing instance neither stops the others midway nor leaves a batch
+        # running behind the retry.
+        results = await asyncio.gather(*(one(i) for i in instance_ids), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        return sum(r for r in results if isinstance(r, int))
+
     async def process_instance(self, instance_id: uuid.UUID) -> int:
+        """Apply one batch of the instance's due events; return how many were handled.
+
+        The batch is first applied as a whole, without a savepoint per event: savepoints are
+        subtransactions, and they make every later write of the batch dearer for PostgreSQL.
+        If any event fails or is postponed, nothing of that attempt is kept (it is rolled
+        back, nothing is published) and the batch runs again event by event, each in its own
+        savepoint, so a failing event never takes the others with it.
+        """
+        try:
+            return await self._apply_batch(instance_id, isolated=False)
+        except _EventByEvent:
+            return await self._apply_batch(instance_id, isolated=True)
+
+    async def _apply_batch(self, instance_id: uuid.UUID, isolated: bool) -> int:
         db = self.runtime.db
         published: list[Publication] = []
+        outcomes: list[tuple[str, str, float | None]] = []
         handled = 0
         async with db.transaction():
             if not await events_db.try_lock_instance(db, instance_id):
@@ -82,6 +132,8 @@ class WebhookProcessor:
             instance = await instances_db.get_instance(db, instance_id)
             if instance is None:
                 return 0
+            batch = Batch(instance)
+            savepoint = Savepoint(db, "webhook_event") if isolated else None
             done: list[int] = []
             now = datetime.now(UTC)
             for row in await events_db.pending_for_instance(db, instance_id, BATCH):
@@ -89,14 +141,23 @@ class WebhookProcessor:
                     break  # a retry is due later; later events wait for it, keeping order
                 payload = row["payload"] if isinstance(row["payload"], dict) else {}
                 started = time.perf_counter()
+                if savepoint is not None:
+                    await savepoint.take()
                 try:
-                    async with db.transaction():
-                        published += await apply_event(self.runtime, instance, row["event"],
-                                                       payload.get("data"))
+                    applied = await apply_event(self.runtime, batch, row["event"],
+                                                payload.get("data"))
                 except Postpone:
+                    if savepoint is None:
+                        raise _EventByEvent() from None
+                    await savepoint.rollback()
                     await events_db.postpone(db, row["id"], now + POSTPONE)
                     break
                 except Exception as error:
+                    if savepoint is None:
+                        log.info("event %s (%s) failed (%s: %s); applying its batch event by "
+                                 "event", row["id"], row["event"], type(error).__name__, error)
+                        raise _EventByEvent() from error
+                    await savepoint.rollback()
                     attempts = row["attempts"] + 1
                     give_up = attempts >= MAX_ATTEMPTS
                     log.exception("event %s (%s) failed, attempt %s%s", row["id"], row["event"],
@@ -104,21 +165,24 @@ class WebhookProcessor:
                     await events_db.mark_attempt_failed(
                         db, row["id"], f"{type(error).__name__}: {error}", give_up,
                         now + retry_delay(attempts))
-                    WEBHOOKS_PROCESSED.labels(row["event"], "failed" if give_up
-                                              else "retry").inc()
+                    outcomes.append((row["event"], "failed" if give_up else "retry", None))
                     handled += 1
                     if not give_up:
                         break
                     continue
+                published += applied
                 done.append(row["id"])
                 handled += 1
-                WEBHOOKS_PROCESSED.labels(row["event"], "done").inc()
-                WEBHOOK_PROCESSING.labels(row["event"]).observe(time.perf_counter() - started)
+                outcomes.append((row["event"], "done", time.perf_counter() - started))
                 if row["event"] in LIFECYCLE_EVENTS:
-                    instance = await instances_db.get_instance(db, instance_id) or instance
-            await events_db.mark_done(db, done)
+                    fresh = await instances_db.get_instance(db, instance_id)
+                    batch.instance = fresh or batch.instance
             if handled:
-                await instances_db.touch_last_seen(db, instance_id, now)
+                await events_db.finish_batch(db, instance_id, done, now)
+        for event, outcome, seconds in outcomes:  # counted once committed
+            WEBHOOKS_PROCESSED.labels(event, outcome).inc()
+            if seconds is not None:
+                WEBHOOK_PROCESSING.labels(event).observe(seconds)
         await self.runtime.bus.publish(published)
         return handled
 

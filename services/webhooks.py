@@ -8,6 +8,7 @@ will never accept (Evolution does not retry them); 503 for "try again" (the data
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -18,12 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from databases import Database
 
 from db import instances as instances_db, webhook_events as events_db
 from services.ingest import HANDLED_EVENTS
 from services.instances import WEBHOOK_SECRET_HEADER
 from services.metrics import WEBHOOKS_RECEIVED
 from services.runtime import Runtime
+from services.waiting import in_own_task
 
 log = logging.getLogger("atendimento.webhooks")
 
@@ -52,10 +55,127 @@ def event_suffix(event: str) -> str:
     return event.replace(".", "-").replace("_", "-").lower()
 
 
+@dataclass
+class _Pending:
+    instance_id: uuid.UUID
+    event: str
+    payload: dict[str, Any]
+    body: bytes
+    sha: str
+    answer: asyncio.Future[int | None]
+
+    def json_text(self) -> str:
+        """The payload as PostgreSQL will parse it: the body itself when it is plain UTF-8
+        (no second serialisation), else the parsed value written again."""
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return json.dumps(self.payload)
+        # json.loads also takes a BOM or UTF-16/32; jsonb does not.
+        return text if text.lstrip(" \t\r\n").startswith("{") else json.dumps(self.payload)
+
+
+class EventWriter:
+    """Stores webhook events, the ones that arrive together in one INSERT (one commit).
+
+    Nothing waits on a timer: the first event is written at once, and those that arrive
+    while a write is under way go together in the next one. Each caller gets its own answer
+    (the id, or None for a redelivery) only once its row is committed.
+    """
+
+    MAX_ROWS = 100
+    MAX_BYTES = 4 * 1024 * 1024
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def store(self, instance_id: uuid.UUID, event: str, payload: dict[str, Any],
+                    body: bytes, sha: str) -> int | None:
+        """Store one event; its id, or None when the same body was already stored."""
+        answer: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(instance_id, event, payload, body, sha, answer))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_queued())
+        return await answer
+
+    async def _write_queued(self) -> None:
+        batch: list[_Pending] = []
+        try:
+            while self._queue:
+                size, count = 0, 0
+                for pending in self._queue[:self.MAX_ROWS]:
+                    size += len(pending.body)
+                    count += 1
+                    if size >= self.MAX_BYTES:
+                        break
+                batch, self._queue = self._queue[:count], self._queue[count:]
+                # A task per write: `databases` ties a connection to a task, and one broken by
+                # an outage must not be the one the next write uses.
+                await in_own_task(self._write(batch))
+        except BaseException as error:
+            # Stopped (shutdown) or a bug: nobody may wait for an answer that never comes.
+            failure = error if isinstance(error, Exception) else None
+            if failure is not None:
+                log.exception("webhook writer failed")
+            for pending in batch + self._queue:
+                _answer(pending, error=failure, cancel=failure is None)
+            self._queue = []
+            if failure is None:
+                raise
+        finally:
+            self._writer = None
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        first: dict[tuple[uuid.UUID, str], _Pending] = {}
+        for pending in batch:
+            first.setdefault((pending.instance_id, pending.sha), pending)
+        try:
+            stored = await events_db.insert_events(
+                self.db, [(p.instance_id, p.event, p.json_text(), p.sha) for p in first.values()])
+        except asyncpg.PostgresError:
+            # One row PostgreSQL refuses (its instance deleted meanwhile, a payload jsonb does
+            # not take) must not fail the others: each is written alone, with its own answer.
+            for pending in batch:
+                await self._write_alone(pending)
+            return
+        except Exception as error:
+            for pending in batch:
+                _answer(pending, error=error)
+            return
+        for key, pending in first.items():
+            _answer(pending, stored.get(key))
+        for pending in batch:
+            _answer(pending, None)  # a later copy of a body in this batch: a redelivery
+
+    async def _write_alone(self, pending: _Pending) -> None:
+        try:
+            stored = await events_db.insert_event(self.db, pending.instance_id, pending.event,
+                                                  pending.payload, pending.sha)
+        except Exception as error:
+            _answer(pending, error=error)
+        else:
+            _answer(pending, stored)
+
+
+def _answer(pending: _Pending, stored: int | None = None, error: Exception | None = None,
+            cancel: bool = False) -> None:
+    if pending.answer.done():  # answered already, or its request went away
+        return
+    if cancel:
+        pending.answer.cancel()
+    elif error is not None:
+        pending.answer.set_exception(error)
+    else:
+        pending.answer.set_result(stored)
+
+
 class WebhookReceiver:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._known: dict[str, _Known] = {}
+        self.writer = EventWriter(runtime.db)
 
     def forget(self, instance_name: str) -> None:
         self._known.pop(instance_name, None)
@@ -94,7 +214,7 @@ class WebhookReceiver:
             return Outcome(400, {"error": "the body is not valid JSON"})
         if not isinstance(payload, dict):
             return Outcome(400, {"error": "the body must be a JSON object"})
-        if _depth(payload) > MAX_DEPTH:
+        if _too_deep(body, payload):
             return Outcome(400, {"error": f"the body nests deeper than {MAX_DEPTH} levels"})
         event, name = payload.get("event"), payload.get("instance")
         if not isinstance(event, str) or not isinstance(name, str):
@@ -126,8 +246,7 @@ class WebhookReceiver:
 
         digest = hashlib.sha256(body).hexdigest()
         try:
-            stored = await events_db.insert_event(self.runtime.db, known.instance_id, event,
-                                                  payload, digest)
+            stored = await self.writer.store(known.instance_id, event, payload, body, digest)
         except asyncpg.ForeignKeyViolationError:
             self.forget(name)  # deleted since we cached it
             return Outcome(404, {"error": "unknown instance"}, event)
@@ -138,6 +257,14 @@ class WebhookReceiver:
             return Outcome(200, {"status": "duplicate"}, event)
         self.runtime.webhook_wakeup.set()
         return Outcome(200, {"status": "accepted", "id": stored}, event)
+
+
+def _too_deep(body: bytes, payload: Any) -> bool:
+    # Every level opens a bracket, so a body with few brackets is shallow enough: counting
+    # them is much cheaper than walking the parsed value, which only bodies with many do.
+    if body.count(b"{") + body.count(b"[") <= MAX_DEPTH:
+        return False
+    return _depth(payload) > MAX_DEPTH
 
 
 def _depth(value: Any) -> int:
