@@ -48,7 +48,7 @@ def main() -> None:
         by_package: Counter[str] = Counter()
         for stat in by_file:
             by_package[_package(stat.traceback[0].filename)] += stat.size_diff
-        top = now.compare_to(state["base"], "lineno")[:15]
+        top = now.compare_to(state["base"], "lineno")[:30]
         return JSONResponse({
             "growth": total,
             "by_package": by_package.most_common(10),

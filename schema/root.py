@@ -7,14 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
 from resolvers.clients import ClientMutations, ClientQueries
@@ -23,6 +16,7 @@ from resolvers.conversations import (
     ConversationQueries,
     ConversationSubscriptions,
 )
+from resolvers.documents import Documents
 from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_place
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.observability import OperationMetrics
@@ -75,10 +69,7 @@ def build_schema(introspection: bool = True) -> AppSchema:
         OperationMetrics,
         RequireAuthentication,
         ErrorCodes,
-        lambda: MaxTokensLimiter(max_token_count=4000),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=512),
+        lambda: Documents(rules),
     ]
     return AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      extensions=extensions, execution_context_class=Executor)

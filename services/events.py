@@ -11,8 +11,8 @@ import asyncio
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +69,7 @@ class EventBus:
     def __init__(self, broadcast: Broadcast) -> None:
         self.broadcast = broadcast
         self._publish_lock = asyncio.Lock()
-        self._local: dict[str, dict[asyncio.Queue[Any], Decoder]] = {}
+        self._local: dict[str, set[Inbox]] = {}
         self._ready = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
 
@@ -109,12 +109,11 @@ class EventBus:
             return
         # Decoded once per decoder, not once per subscriber: one event can have hundreds.
         decoded: dict[Decoder, Any] = {}
-        for queue, decode in list(subscribers.items()):
+        for inbox in list(subscribers):
+            decode = inbox.decode
             if decode not in decoded:
                 decoded[decode] = decode(envelope["payload"])
-            try:
-                queue.put_nowait(decoded[decode])
-            except asyncio.QueueFull:
+            if not inbox.put(decoded[decode]):
                 # A subscriber that stopped reading: it loses live events, and a resumable
                 # stream refills the gap from the database when it catches up.
                 log.warning("subscriber queue full on %s; event dropped", envelope["channel"])
@@ -131,25 +130,61 @@ class EventBus:
             except Exception:
                 log.exception("could not publish on %s", publication.channel)
 
-    @asynccontextmanager
-    async def subscribe(self, channel: str, decode: Decoder = _as_is
-                        ) -> AsyncIterator[AsyncIterator[Any]]:
-        """Messages of a channel, as `decode` makes them from the published payload."""
-        queue: asyncio.Queue[Any] = asyncio.Queue(self.QUEUE_SIZE)
-        self._local.setdefault(channel, {})[queue] = decode
+    def subscribe(self, channel: str, decode: Decoder = _as_is) -> Inbox:
+        """`async with bus.subscribe(...) as messages: async for m in messages` — messages
+        of a channel, as `decode` makes them from the published payload."""
+        return Inbox(self._local, channel, decode, self.QUEUE_SIZE)
 
-        async def messages() -> AsyncIterator[Any]:
-            while True:
-                yield await queue.get()
 
-        try:
-            yield messages()
-        finally:
-            subscribers = self._local.get(channel)
-            if subscribers is not None:
-                subscribers.pop(queue, None)
-                if not subscribers:
-                    del self._local[channel]
+class Inbox:
+    """One subscriber's pending messages. Lighter than an asyncio.Queue inside an async
+    generator (a deque and at most one waiter): a number can have thousands of idle
+    subscribers, and each one's memory counts (BENCHMARKS.md, memory part)."""
+
+    __slots__ = ("_items", "_registry", "_size", "_waiter", "channel", "decode")
+
+    def __init__(self, registry: dict[str, set[Inbox]], channel: str, decode: Decoder,
+                 size: int) -> None:
+        self._registry = registry
+        self.channel = channel
+        self.decode = decode
+        self._size = size
+        self._items: deque[Any] | None = None  # made on the first message: most stay idle
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Any) -> bool:
+        """Queue an item; False when the subscriber already has `size` waiting."""
+        if self._items is None:
+            self._items = deque()
+        elif len(self._items) >= self._size:
+            return False
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        return True
+
+    async def __aenter__(self) -> Inbox:
+        self._registry.setdefault(self.channel, set()).add(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        subscribers = self._registry.get(self.channel)
+        if subscribers is not None:
+            subscribers.discard(self)
+            if not subscribers:
+                del self._registry[self.channel]
+
+    def __aiter__(self) -> Inbox:
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()  # type: ignore[union-attr]
 
 
 async def record(

@@ -150,7 +150,11 @@ async def test_query_limits(gql, setup):
     assert set((await gql.error(aliases)).codes) == {"BAD_USER_INPUT"}
     # The schema has no cycles, so depth is bounded by construction; size is limited too.
     huge = "query { " + " ".join("viewer { id role email fullName }" for _ in range(700)) + " }"
-    assert set((await gql.error(huge)).codes) == {"BAD_USER_INPUT"}
+    error = await gql.error(huge)
+    assert error.codes == ["BAD_USER_INPUT"] and "4000 tokens" in error.errors[0]["message"]
+    # Cached documents keep their limits: the same texts are refused a second time.
+    assert (await gql.error(huge)).codes == ["BAD_USER_INPUT"]
+    assert (await gql.error(aliases)).codes[0] == "BAD_USER_INPUT"
 
 
 async def test_send_rate_limit_per_user(server, gql, pg, setup, agent_token):
