@@ -10,7 +10,7 @@ from typing import Any, Final
 from databases import Database
 
 from db.messages import MESSAGE_COLUMNS
-from db.sql import Row, _args, _compile, connection, execute, fetch_all, fetch_one
+from db.sql import Row, execute, fetch_all, fetch_all_planned_with_values, fetch_one
 
 CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
@@ -202,22 +202,6 @@ def _list_sql(
         """
 
 
-async def _fetch_all_planned_with_values(db: Database, sql: str, **params: Any) -> list[Row]:
-    """`fetch_all` through the unnamed statement, which PostgreSQL plans with the values.
-
-    The best plan of a search depends on its pattern: a common fragment ("silva") is found
-    fastest by walking the activity index, a rare one by the trigram index. A cached prepared
-    statement switches to one generic plan after five runs; for a search that plan walks the
-    activity index whatever the pattern, through all 20k contacts when few match. The price
-    is one more round trip (prepare, then execute) and planning each time, well under a
-    millisecond. The unnamed statement needs no closing, and is not in asyncpg's cache.
-    """
-    text, names = _compile(sql)
-    async with connection(db) as conn:
-        statement = await conn.prepare(text, name="")
-        return await statement.fetch(*_args(names, params))  # type: ignore[no-any-return]
-
-
 async def list_contacts(
     db: Database, instance_id: uuid.UUID, *, contact_type: str | None, name_pattern: str | None,
     phone_pattern: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int,
@@ -247,7 +231,9 @@ async def list_contacts(
         unread=unread_for is not None, last_message=with_last_message,
     )
     searching = name_pattern is not None or phone_pattern is not None
-    rows = await (_fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
+    # A search's best plan depends on its pattern: a common fragment ("silva") is found
+    # fastest by the activity index, a rare one by the trigram index.
+    rows = await (fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
     return [
         ListedContact(
             row=row,

@@ -88,6 +88,19 @@ async def fetch_all(db: Database, sql: str, **params: Any) -> list[Row]:
         return await conn.fetch(text, *_args(names, params))  # type: ignore[no-any-return]
 
 
+async def fetch_all_planned_with_values(db: Database, sql: str, **params: Any) -> list[Row]:
+    """`fetch_all` through the unnamed statement, which PostgreSQL plans with these values.
+
+    For a query whose best plan depends on its values (a search pattern): a cached prepared
+    statement switches to one generic plan after five runs. The price is one more round trip
+    (prepare, then execute) and planning each time. The unnamed statement needs no closing.
+    """
+    text, names = _compile(sql)
+    async with connection(db) as conn:
+        statement = await conn.prepare(text, name="")
+        return await statement.fetch(*_args(names, params))  # type: ignore[no-any-return]
+
+
 async def fetch_one(db: Database, sql: str, **params: Any) -> Row | None:
     text, names = _compile(sql)
     async with connection(db) as conn:
