@@ -33,59 +33,6 @@ async def insert_message(db: Database, **values: Any) -> Row | None:
     )
 
 
-async def insert_incoming(
-    db: Database, *, touch_contact: bool, **values: Any
-) -> Row | None:
-    """Insert an incoming message with everything that goes with it, in one statement; None
-    (and nothing written) when (instance_id, message_id) is already stored.
-
-    Along with the row: the receipt that arrived before it is taken (returned as
-    `receipt_status` / `receipt_deleted`), the stream gets "message created" and, with
-    `touch_contact`, the contact's last message moves and the stream gets "contact updated".
-    `last_seq` is the sequence number of the last of these stream events; the counter is
-    bumped as `db.events.append_event` does, holding the instance row until commit.
-    """
-    columns = ", ".join(values)
-    params = ", ".join(f":{k}" for k in values)
-    return await fetch_one(
-        db,
-        f"""
-        WITH m AS (
-          INSERT INTO whatsapp_messages AS m ({columns}) VALUES ({params})
-          ON CONFLICT (instance_id, message_id) DO NOTHING
-          RETURNING {MESSAGE_COLUMNS}
-        ), receipt AS (
-          DELETE FROM whatsapp_message_receipts r
-          WHERE r.instance_id = :instance_id AND r.message_id = :message_id
-            AND EXISTS (SELECT 1 FROM m)
-          RETURNING r.status, r.deleted
-        ), touched AS (
-          UPDATE whatsapp_contacts c
-          SET last_message_at = GREATEST(c.last_message_at, :timestamp), updated_at = NOW()
-          WHERE c.id = :contact_id AND :touch_contact AND EXISTS (SELECT 1 FROM m)
-        ), bumped AS (
-          UPDATE whatsapp_instances
-          SET event_seq = event_seq + CASE WHEN :touch_contact THEN 2 ELSE 1 END
-          WHERE id = :instance_id AND EXISTS (SELECT 1 FROM m)
-          RETURNING event_seq
-        ), stream AS (
-          INSERT INTO whatsapp_events (instance_id, seq, topic, op, entity_id, contact_id)
-          SELECT :instance_id, b.event_seq - e.back, e.topic, e.op, e.entity_id, m.contact_id
-          FROM bumped b CROSS JOIN m
-          CROSS JOIN LATERAL (VALUES
-            (CASE WHEN :touch_contact THEN 1 ELSE 0 END, 'message', 'created', m.id),
-            (0, 'contact', 'updated', m.contact_id)
-          ) AS e(back, topic, op, entity_id)
-          WHERE e.topic = 'message' OR :touch_contact
-        )
-        SELECT m.*, r.status AS receipt_status, r.deleted AS receipt_deleted,
-               b.event_seq AS last_seq
-        FROM m CROSS JOIN bumped b LEFT JOIN receipt r ON TRUE
-        """,
-        touch_contact=touch_contact, **values,
-    )
-
-
 async def lock_by_message_id(db: Database, instance_id: uuid.UUID, message_id: str) -> Row | None:
     return await fetch_one(
         db,

@@ -54,7 +54,8 @@ async def maybe_reply(runtime: Runtime, instance: Row, contact: Row, incoming: R
     """
     now = datetime.now(UTC)
     try:
-        text = _reply_text(runtime, settings, contact, incoming, now)
+        text = reply_text(runtime, settings, contact["is_group"], incoming["from_me"],
+                          incoming["timestamp"], now)
         if text is None or settings is None:
             return []
         db = runtime.db
@@ -65,12 +66,13 @@ async def maybe_reply(runtime: Runtime, instance: Row, contact: Row, incoming: R
         return []
 
 
-def _reply_text(runtime: Runtime, settings: Row | None, contact: Row, incoming: Row,
-                now: datetime) -> str | None:
-    """The reply's template when the instance would answer this message now, else None."""
-    if incoming["from_me"] or contact["is_group"]:
+def reply_text(runtime: Runtime, settings: Row | None, is_group: bool, from_me: bool,
+               timestamp: datetime, now: datetime) -> str | None:
+    """The reply's template when the instance would answer a message sent at `timestamp` now,
+    as far as its settings tell (the cooldown is checked when replying); else None."""
+    if from_me or is_group:
         return None
-    if now - incoming["timestamp"] > MAX_MESSAGE_AGE:
+    if now - timestamp > MAX_MESSAGE_AGE:
         return None
     if settings is None or not settings["auto_reply_enabled"]:
         return None

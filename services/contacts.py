@@ -67,6 +67,49 @@ def usable_name(push_name: Any, identity: Identity) -> str | None:
     return name
 
 
+def names(identity: Identity) -> list[str]:
+    """What `contacts.find_for_identity` looks an identity up by: its JID, and its LID."""
+    return [identity.jid] if identity.lid is None else [identity.jid, identity.lid]
+
+
+def is_of(contact: Row, identity: Identity) -> bool:
+    """Whether `contacts.find_for_identity` finds this contact for `identity`."""
+    keys = names(identity)
+    return contact["remote_jid"] in keys or contact["lid_jid"] in keys
+
+
+def _primary(rows: list[Row], identity: Identity) -> Row | None:
+    return next((r for r in rows if r["remote_jid"] == identity.jid), None) or (
+        rows[0] if rows else None)
+
+
+def _refresh(primary: Row, identity: Identity, push_name: str | None,
+             picture_url: str | None) -> dict[str, Any]:
+    """What the payload changes on the contact, its link to a client aside."""
+    changes: dict[str, Any] = {}
+    if primary["remote_jid"] != identity.jid:  # a LID-only contact whose phone is now known
+        changes.update(remote_jid=identity.jid, phone_number=identity.phone or "",
+                       phone_key=phone_key(identity.phone) if identity.phone else None)
+    if identity.lid and primary["lid_jid"] != identity.lid:
+        changes["lid_jid"] = identity.lid
+    if push_name and primary["push_name"] != push_name:
+        changes["push_name"] = push_name
+        if not primary["name_locked"]:
+            changes["name"] = push_name
+    if picture_url and primary["profile_picture_url"] != picture_url:
+        changes["profile_picture_url"] = picture_url
+    return changes
+
+
+def settled(rows: list[Row], identity: Identity, push_name: str | None) -> Row | None:
+    """The contact `sync_contact` would find among `rows` (what `find_for_identity` returns
+    for `identity`, locked) and leave as it is; None when it would create, merge or change."""
+    primary = _primary(rows, identity)
+    if primary is None or len(rows) != 1 or _refresh(primary, identity, push_name, None):
+        return None
+    return primary
+
+
 async def sync_contact(
     db: Database, instance_id: uuid.UUID, identity: Identity, *, push_name: str | None = None,
     picture_url: str | None = None, create: bool = True,
@@ -76,8 +119,7 @@ async def sync_contact(
     Runs inside the caller's transaction (rows are locked). `push_name` must already be the
     sender's own name (never ours on a message we sent)."""
     rows = await contacts_db.find_for_identity(db, instance_id, identity.jid, identity.lid)
-    primary = next((r for r in rows if r["remote_jid"] == identity.jid), None) or (
-        rows[0] if rows else None)
+    primary = _primary(rows, identity)
 
     if primary is None:
         if not create:
@@ -96,20 +138,9 @@ async def sync_contact(
         if other["id"] != primary["id"]:
             await contacts_db.merge_into(db, primary["id"], other["id"])
 
-    changes: dict[str, Any] = {}
-    if primary["remote_jid"] != identity.jid:  # a LID-only contact whose phone is now known
-        changes.update(remote_jid=identity.jid, phone_number=identity.phone or "",
-                       phone_key=phone_key(identity.phone) if identity.phone else None)
-        if primary["client_id"] is None:
-            changes.update(await _client_link(db, changes["phone_key"]))
-    if identity.lid and primary["lid_jid"] != identity.lid:
-        changes["lid_jid"] = identity.lid
-    if push_name and primary["push_name"] != push_name:
-        changes["push_name"] = push_name
-        if not primary["name_locked"]:
-            changes["name"] = push_name
-    if picture_url and primary["profile_picture_url"] != picture_url:
-        changes["profile_picture_url"] = picture_url
+    changes = _refresh(primary, identity, push_name, picture_url)
+    if "remote_jid" in changes and primary["client_id"] is None:
+        changes.update(await _client_link(db, changes["phone_key"]))
     if not changes and len(rows) == 1:
         return SyncResult(primary, False, False)
     updated = await contacts_db.update_contact(db, primary["id"], **changes) if changes else \

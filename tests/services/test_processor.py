@@ -4,12 +4,14 @@ event that holds back only what comes after it in its own instance."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import httpx
 import pytest
 
-from services import processor as processor_module
+from db import ingest as ingest_db
+from services import events, ingest, media_fetcher
 from services.processor import MAX_ATTEMPTS, WebhookProcessor
 from services.settings import SettingsError, parse_settings
 from services.waiting import in_own_task
@@ -81,15 +83,14 @@ async def test_a_failing_event_holds_back_only_what_follows_it(server, pg, vault
     await post_messages(server, vault, "acme-support", "T-A", ["A1", "POISON", "A2"])
     await post_messages(server, vault, "beta-vendas", "T-B", ["B1", "B2"])
 
-    real_apply = processor_module.apply_event
+    real_keep_inline = media_fetcher.keep_inline
 
-    async def apply_event(runtime, batch, event, data):
-        published = await real_apply(runtime, batch, event, data)
-        if data["key"]["id"] == "POISON":  # after its writes: none of them may stay
+    async def keep_inline(runtime, message, data):
+        if message["message_id"] == "POISON":  # once stored: none of its writes may stay
             raise RuntimeError("boom")
-        return published
+        return await real_keep_inline(runtime, message, data)
 
-    monkeypatch.setattr(processor_module, "apply_event", apply_event)
+    monkeypatch.setattr(media_fetcher, "keep_inline", keep_inline)
     bus = server.runtime.bus
     published = []
     real_publish = bus.publish
@@ -144,3 +145,107 @@ def test_webhook_concurrency_setting():
     assert parse_settings({"WEBHOOK_CONCURRENCY": "8"}).webhook_concurrency == 8
     with pytest.raises(SettingsError, match="WEBHOOK_CONCURRENCY"):
         parse_settings({"WEBHOOK_CONCURRENCY": "0"})
+
+
+def mixed_batch(instance: str, token: str) -> list[dict]:
+    """Every case a run of messages meets: new contacts, a renamed one, a LID-only chat, a
+    reaction, our own message, media, a receipt before its message, a redelivered message and
+    the same message twice."""
+    x, y, z = ("5511999990002@s.whatsapp.net", "5511988887777@s.whatsapp.net",
+               "5511977776666@s.whatsapp.net")
+
+    def text(message_id: str, jid: str, name: str, **changes) -> dict:
+        payload = load_payload("messages_upsert_text", instance, token)
+        payload["data"]["key"].update(id=message_id, remoteJid=jid)
+        if jid != x:
+            payload["data"]["key"].pop("remoteJidAlt")
+        payload["data"]["pushName"] = name
+        payload["data"]["message"]["conversation"] = f"text of {message_id}"
+        payload.update(changes.pop("envelope", {}))
+        payload["data"].update(changes)
+        return payload
+
+    def kind(name: str, message_id: str) -> dict:
+        payload = load_payload(name, instance, token)
+        payload["data"]["key"]["id"] = message_id
+        return payload
+
+    receipt = load_payload("messages_update_read", instance, token)
+    receipt["data"]["keyId"] = "M3"
+    lid_only = text("M10", "184467440737095@lid", "Maria S.")
+    return [
+        receipt, text("M1", x, "Maria Souza"), text("M2", x, "Maria Souza"),
+        text("M3", y, "Yara"), kind("messages_upsert_reaction", "M4"),
+        text("M2", x, "Maria Souza", status="READ", envelope={"date_time": "again"}),
+        kind("messages_upsert_from_me", "M5"), text("M6", x, "Maria S."),
+        text("M7", x, "Maria S."), text("M7", x, "Maria S.", envelope={"date_time": "again"}),
+        kind("messages_upsert_image_caption", "M8"), text("M9", y, "Yara"), lid_only,
+        text("M11", x, "Maria S."), text("M12", z, "Zé"), text("M13", z, "Zé"),
+    ] + [text(f"M{n}", jid, name)  # and then the usual: known people writing on
+         for n, (jid, name) in enumerate([(x, "Maria S."), (y, "Yara"), (z, "Zé")] * 2, 14)]
+
+
+async def state(pg, instance_id) -> dict:
+    """What processing left, with the names the two instances share instead of row ids."""
+    contacts = {r["id"]: r for r in await pg.fetch(
+        "SELECT * FROM whatsapp_contacts WHERE instance_id = $1", instance_id)}
+    messages = {r["id"]: r for r in await pg.fetch(
+        "SELECT * FROM whatsapp_messages WHERE instance_id = $1", instance_id)}
+    stream = await pg.fetch("SELECT * FROM whatsapp_events WHERE instance_id = $1 ORDER BY seq",
+                            instance_id)
+    return {
+        "contacts": sorted((c["remote_jid"], c["lid_jid"], c["name"], c["push_name"],
+                            c["phone_number"], c["last_message_at"])
+                           for c in contacts.values()),
+        "messages": sorted((m["message_id"], contacts[m["contact_id"]]["remote_jid"],
+                            m["from_me"], m["message_type"], m["text_content"], m["status"],
+                            m["deleted_at"] is not None, m["media_state"], m["timestamp"],
+                            m["metadata"]) for m in messages.values()),
+        "stream": [(e["topic"], e["op"], messages[e["entity_id"]]["message_id"]
+                    if e["topic"] == "message" else contacts[e["entity_id"]]["remote_jid"])
+                   for e in stream],
+        "seqs": [e["seq"] for e in stream],
+        "receipts": await pg.fetchval("SELECT count(*) FROM whatsapp_message_receipts "
+                                      "WHERE instance_id = $1", instance_id),
+        "events": await pg.fetch("SELECT status, attempts FROM webhook_events "
+                                 "WHERE instance_id = $1 ORDER BY id", instance_id),
+    }
+
+
+async def test_a_batch_applied_whole_ends_as_one_applied_event_by_event(server, pg, vault,
+                                                                        monkeypatch):
+    whole = await create_instance_row(pg, vault, "acme-support", token="T-A")
+    alone = await create_instance_row(pg, vault, "beta-vendas", token="T-B")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for name, token in (("acme-support", "T-A"), ("beta-vendas", "T-B")):
+            for payload in mixed_batch(name, token):
+                response = await post_webhook(http, payload, vault.webhook_secret(name))
+                assert response.json()["status"] == "accepted", response.text
+    together = []
+    real_insert = ingest_db.insert_incoming_many
+
+    async def insert_incoming_many(db, instance_id, messages, touch):
+        together.append([m["message_id"] for m in messages])
+        return await real_insert(db, instance_id, messages, touch)
+
+    monkeypatch.setattr(ingest_db, "insert_incoming_many", insert_incoming_many)
+    processor = WebhookProcessor(server.runtime)
+    # The two ways `process_instance` applies a batch, one per instance.
+    assert await in_own_task(processor._apply_batch(whole["id"], one_by_one=False)) == 22
+    assert await in_own_task(processor._apply_batch(alone["id"], one_by_one=True)) == 22
+    assert together[-1] == [f"M{n}" for n in range(13, 20)]
+    applied_whole, applied_alone = await state(pg, whole["id"]), await state(pg, alone["id"])
+    assert applied_whole == applied_alone
+    assert applied_whole["seqs"] == list(range(1, len(applied_whole["seqs"]) + 1))
+    assert {m[0] for m in applied_whole["messages"]} == {f"M{n}" for n in range(1, 20)}
+    assert applied_whole["receipts"] == 0
+
+
+async def test_what_a_combined_statement_publishes_reads_like_a_recorded_event(server, pg, vault):
+    instance = await create_instance_row(pg, vault)
+    db = server.runtime.db
+    entity, contact = uuid.uuid4(), uuid.uuid4()
+    async with db.transaction():
+        recorded = await events.record(db, instance["id"], "message", "created", entity, contact)
+    assert ingest._streamed(instance["id"], recorded.payload["seq"], "message", "created",
+                            entity, contact) == recorded
