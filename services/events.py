@@ -194,6 +194,13 @@ async def record(
     """Append to the instance's stream (inside the caller's transaction) and return what to
     publish once that transaction has committed."""
     seq = await events_db.append_event(db, instance_id, topic, op, entity_id, contact_id)
+    return stream_publication(instance_id, seq, topic, op, entity_id, contact_id)
+
+
+def stream_publication(instance_id: uuid.UUID, seq: int, topic: str, op: str,
+                       entity_id: uuid.UUID, contact_id: uuid.UUID | None) -> Publication:
+    """What to publish for a stream event already appended (by `record`, or by a statement
+    that appends several along with the rows they describe)."""
     return Publication(
         instance_channel(instance_id),
         {"seq": seq, "topic": topic, "op": op, "id": str(entity_id),

@@ -128,23 +128,13 @@ async def apply_events(
     return results
 
 
-def _streamed(instance_id: uuid.UUID, seq: int, topic: str, op: str, entity_id: uuid.UUID,
-              contact_id: uuid.UUID) -> Publication:
-    """What `events.record` returns, for stream events appended by a combined statement."""
-    return Publication(
-        events.instance_channel(instance_id),
-        {"seq": seq, "topic": topic, "op": op, "id": str(entity_id),
-         "contact_id": str(contact_id) if contact_id else None},
-    )
-
-
 def _created(instance_id: uuid.UUID, message: Row, contact_id: uuid.UUID, first_seq: int,
              touches_contact: bool) -> list[Publication]:
     """The stream events of a new message: "message created", then "contact updated"."""
-    published = [_streamed(instance_id, first_seq, "message", "created", message["id"],
+    published = [events.stream_publication(instance_id, first_seq, "message", "created", message["id"],
                            contact_id)]
     if touches_contact:
-        published.append(_streamed(instance_id, first_seq + 1, "contact", "updated",
+        published.append(events.stream_publication(instance_id, first_seq + 1, "contact", "updated",
                                    contact_id, contact_id))
     return published
 

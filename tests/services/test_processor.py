@@ -4,14 +4,13 @@ event that holds back only what comes after it in its own instance."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 import httpx
 import pytest
 
 from db import ingest as ingest_db
-from services import events, ingest, media_fetcher
+from services import media_fetcher
 from services.processor import MAX_ATTEMPTS, WebhookProcessor
 from services.settings import SettingsError, parse_settings
 from services.waiting import in_own_task
@@ -239,13 +238,3 @@ async def test_a_batch_applied_whole_ends_as_one_applied_event_by_event(server, 
     assert applied_whole["seqs"] == list(range(1, len(applied_whole["seqs"]) + 1))
     assert {m[0] for m in applied_whole["messages"]} == {f"M{n}" for n in range(1, 20)}
     assert applied_whole["receipts"] == 0
-
-
-async def test_what_a_combined_statement_publishes_reads_like_a_recorded_event(server, pg, vault):
-    instance = await create_instance_row(pg, vault)
-    db = server.runtime.db
-    entity, contact = uuid.uuid4(), uuid.uuid4()
-    async with db.transaction():
-        recorded = await events.record(db, instance["id"], "message", "created", entity, contact)
-    assert ingest._streamed(instance["id"], recorded.payload["seq"], "message", "created",
-                            entity, contact) == recorded
