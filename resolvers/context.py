@@ -17,7 +17,7 @@ from services.errors import AppError, Unauthenticated
 from services.runtime import Runtime
 
 
-@dataclass
+@dataclass(slots=True)  # thousands live at once, one per open subscription
 class Context:
     runtime: Runtime
     request: Request | WebSocket

@@ -113,10 +113,12 @@ class EventBus:
             decode = inbox.decode
             if decode not in decoded:
                 decoded[decode] = decode(envelope["payload"])
-            if not inbox.put(decoded[decode]):
-                # A subscriber that stopped reading: it loses live events, and a resumable
-                # stream refills the gap from the database when it catches up.
-                log.warning("subscriber queue full on %s; event dropped", envelope["channel"])
+            if not inbox.put(decoded[decode]) and inbox.dropped == 1:
+                # A subscriber that stopped reading loses live events, and a resumable stream
+                # refills the gap from the database when it catches up. Said once per episode:
+                # a warning per dropped event was a fifth of a saturated server's CPU.
+                log.warning("subscriber on %s falls behind: its live events are dropped until "
+                            "it catches up", envelope["channel"])
 
     async def publish(self, publications: Iterable[Publication]) -> None:
         """Publish after commit. A failure is logged, not raised: the change is already stored
@@ -141,7 +143,7 @@ class Inbox:
     generator (a deque and at most one waiter): a number can have thousands of idle
     subscribers, and each one's memory counts (BENCHMARKS.md, memory part)."""
 
-    __slots__ = ("_items", "_registry", "_size", "_waiter", "channel", "decode")
+    __slots__ = ("_items", "_registry", "_size", "_waiter", "channel", "decode", "dropped")
 
     def __init__(self, registry: dict[str, set[Inbox]], channel: str, decode: Decoder,
                  size: int) -> None:
@@ -151,12 +153,14 @@ class Inbox:
         self._size = size
         self._items: deque[Any] | None = None  # made on the first message: most stay idle
         self._waiter: asyncio.Future[None] | None = None
+        self.dropped = 0  # since the subscriber last caught up
 
     def put(self, item: Any) -> bool:
-        """Queue an item; False when the subscriber already has `size` waiting."""
+        """Queue an item; False (and counted) when the subscriber already has `size` waiting."""
         if self._items is None:
             self._items = deque()
         elif len(self._items) >= self._size:
+            self.dropped += 1
             return False
         self._items.append(item)
         if self._waiter is not None and not self._waiter.done():
@@ -179,6 +183,7 @@ class Inbox:
 
     async def __anext__(self) -> Any:
         while not self._items:
+            self.dropped = 0
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter

@@ -31,6 +31,21 @@ async def test_messages_arrive_in_order_and_wake_a_waiting_reader() -> None:
         assert [await inbox.__anext__(), await inbox.__anext__()] == [2, 3]
 
 
+async def test_falling_behind_is_logged_once_per_episode(caplog) -> None:
+    bus = _bus(size=1)
+    async with bus.subscribe("c") as inbox:
+        for episode in range(2):
+            for n in range(5):
+                bus._dispatch(f'{{"channel":"c","payload":{{"n":{n}}}}}')
+            assert inbox.dropped == 4
+            assert await inbox.__anext__() == {"n": 0}
+            reader = asyncio.ensure_future(inbox.__anext__())  # caught up: waits again
+            await asyncio.sleep(0)
+            assert inbox.dropped == 0
+            reader.cancel()
+    assert len([r for r in caplog.records if "falls behind" in r.getMessage()]) == 2
+
+
 async def test_a_full_inbox_drops_new_messages_and_leaving_unregisters() -> None:
     bus = _bus(size=2)
     decoded: list[Any] = []
