@@ -20,8 +20,10 @@ from typing import Any, NamedTuple, TypeVar
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLScalarType,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -88,14 +90,28 @@ def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
             continue
         if (definition.is_basic_field and getattr(field.resolve, "_is_default", False)
                 and not field.args and is_leaf_type(return_type)):
-            found[name] = PlainField(definition.python_name, return_type.coerce_output_value,
-                                     non_null)
+            found[name] = PlainField(definition.python_name, _coercion(return_type), non_null)
         elif definition.base_resolver is not None and not non_null:
             needed = getattr(definition.base_resolver.wrapped_func, "null_unless", None)
             if needed is not None:
                 found[name] = PlainField(definition.python_name, None, False, needed)
     _plain_by_type[id(parent_type)] = found
     return found
+
+
+def _coercion(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The type's output coercion; for a Strawberry enum, a lookup first (its own coercion
+    compares the value with each member in turn, 7% of a contact list's CPU)."""
+    coerce = leaf.coerce_output_value
+    members = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or members is None:
+        return coerce
+    names = {member: coerce(member) for member in members}
+
+    def by_member(value: Any) -> Any:
+        return names.get(value) or coerce(value)
+
+    return by_member
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):

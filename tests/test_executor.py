@@ -83,6 +83,7 @@ def _dump(result: Any) -> str:
     [_item(), _item(name="n", colour=Colour.BLUE, count=0)],
     [_item(required=None)],            # null for a non-null field: error, item nulled
     [_item(colour="green")],           # a value the enum refuses: error
+    [_item(colour="red")],             # an enum's value rather than its member: accepted
     [_item(count="many")],             # a value the scalar refuses: error
     [_item(), None, _item(name="")],   # nulls and empty strings
 ])
