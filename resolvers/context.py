@@ -22,10 +22,18 @@ class Context:
     runtime: Runtime
     request: Request | WebSocket
     response: Response | WebSocket | None
-    loaders: Loaders
     principal: Principal | None = None
     auth_error: AppError | None = None
     connection_params: dict[str, Any] | None = field(default=None)
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """This request's DataLoaders, made on first use (after authentication, for the
+        viewer's own unread counts); an idle subscription holds none."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.runtime, self.principal)
+        return self._loaders
 
     @property
     def viewer(self) -> Principal:
@@ -46,10 +54,10 @@ class Context:
         viewer = self.principal.profile_id if per_viewer and self.principal else None
         return (self.runtime.settings.app_url or str(self.request.base_url), viewer)
 
-    def fresh_loaders(self) -> Loaders:
-        """New loaders for a long-lived context (a subscription), so no event sees stale data."""
-        self.loaders = Loaders(self.runtime, self.principal)
-        return self.loaders
+    def fresh_loaders(self) -> None:
+        """Forget the loaders of a long-lived context (a subscription) between events, so no
+        event sees data cached for an earlier one."""
+        self._loaders = None
 
 
 Info = strawberry.Info[Context, None]

@@ -15,7 +15,6 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
-from resolvers.loaders import Loaders
 from services.auth import Principal, bearer_value, verify_token
 from services.errors import AppError
 from services.runtime import Runtime
@@ -65,18 +64,12 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
-        context = Context(
-            runtime=self.runtime,
-            request=request,
-            response=response,
-            loaders=Loaders(self.runtime, None),
-        )
+        context = Context(runtime=self.runtime, request=request, response=response)
         if isinstance(request, Request):
             try:
                 context.principal = await self.authenticate(request.headers.get("authorization"))
             except AppError as error:
                 context.auth_error = error
-            context.loaders = Loaders(self.runtime, context.principal)
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -90,5 +83,4 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except AppError as error:
             raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
-        context.loaders = Loaders(self.runtime, context.principal)
         return None
