@@ -23,6 +23,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -31,7 +32,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -99,6 +100,32 @@ def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
     return found
 
 
+class ObjectField(NamedTuple):
+    attribute: str
+    object_type: GraphQLObjectType
+    return_type: GraphQLOutputType
+
+
+_objects_by_type: dict[int, dict[str, ObjectField]] = {}
+
+
+def object_fields(parent_type: GraphQLObjectType) -> dict[str, ObjectField]:
+    """The fields of a type that are plain attributes holding one object (an edge's `node`)."""
+    known = _objects_by_type.get(id(parent_type))
+    if known is not None:
+        return known
+    found: dict[str, ObjectField] = {}
+    for name, field in parent_type.fields.items():
+        definition = (field.extensions or {}).get(DEFINITION)
+        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if (isinstance(definition, StrawberryField) and definition.is_basic_field
+                and getattr(field.resolve, "_is_default", False) and not field.args
+                and isinstance(inner, GraphQLObjectType) and inner.is_type_of is None):
+            found[name] = ObjectField(definition.python_name, inner, field.type)
+    _objects_by_type[id(parent_type)] = found
+    return found
+
+
 def _coercion(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
     """The type's output coercion; for a Strawberry enum, a lookup first (its own coercion
     compares the value with each member in turn, 7% of a contact list's CPU)."""
@@ -152,6 +179,45 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             known = _per_viewer[selection] = _mentions(
                 operation.selection_set, PER_VIEWER_FIELDS, self.fragment_definitions, set())
         return known
+
+    def execute_field(
+        self, parent_type: GraphQLObjectType, source: Any, field_details_list: FieldDetailsList,
+        path: Path, position_context: Any,
+    ) -> Any:
+        # A plain attribute holding an object: straight to its sub-selection, as graphql-core
+        # would after building a resolve-info and calling the attribute resolver.
+        node = field_details_list[0].node
+        target = object_fields(parent_type).get(node.name.value) if self.short_path else None
+        if target is not None and not node.arguments:
+            value = getattr(source, target.attribute, None)
+            if value is not None and not isinstance(value, Exception):
+                return self._complete_object(target, value, field_details_list, path,
+                                             position_context)
+        return super().execute_field(parent_type, source, field_details_list, path,
+                                     position_context)
+
+    def _complete_object(self, target: ObjectField, value: Any,
+                         field_details_list: FieldDetailsList, path: Path,
+                         position_context: Any) -> Any:
+        # Errors are handled as graphql-core's execute_field handles them.
+        try:
+            completed = self.collect_and_execute_subfields(
+                target.object_type, field_details_list, path, value, position_context)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, target.return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, target.return_type, field_details_list,
+                                        path)
+                return None
+
+        return await_completed()
 
     def execute_fields(
         self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,

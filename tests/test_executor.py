@@ -13,7 +13,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from schema.executor import Executor, SharedResults, null_unless, plain_fields
+from schema.executor import Executor, SharedResults, null_unless, object_fields, plain_fields
 
 
 @strawberry.enum
@@ -30,6 +30,8 @@ class Item:
     colour: Colour
     at: datetime
     count: int
+    child: Item | None = None
+    twin: Item = strawberry.field(default=None)  # non-null: a broken twin nulls its item
 
     @strawberry.field
     def shout(self, times: int = 1) -> str:
@@ -49,7 +51,10 @@ def _item(**changes: Any) -> Item:
                               "colour": Colour.RED, "at": datetime(2026, 1, 2, tzinfo=UTC),
                               "count": 3}
     values.update(changes)
-    return Item(**values)
+    item = Item(**values)
+    if item.twin is None:
+        item.twin = Item(**{**values, "child": None, "twin": None})
+    return item
 
 
 ITEMS: list[Item] = []
@@ -64,7 +69,8 @@ class Query:
 
 
 QUERY = ("{ items { count shout(times: 2) at colour alias: required name id shout2: shout "
-         "greeting g2: greeting(polite: true) } }")
+         "greeting g2: greeting(polite: true) child { required count child { name } } "
+         "twin { required colour } } }")
 
 
 def _schemas(extensions: list[Any] | None = None) -> tuple[strawberry.Schema, strawberry.Schema]:
@@ -86,6 +92,9 @@ def _dump(result: Any) -> str:
     [_item(colour="red")],             # an enum's value rather than its member: accepted
     [_item(count="many")],             # a value the scalar refuses: error
     [_item(), None, _item(name="")],   # nulls and empty strings
+    [_item(child=_item(name="c", child=_item(name="g")))],   # objects inside objects
+    [_item(child=_item(required=None))],   # a broken child: the child is nulled, one error
+    [_item(twin=_item(colour="green"))],   # a broken non-null twin: its item is nulled
 ])
 def test_short_path_matches_graphql_core(items: list[Any]) -> None:
     ITEMS[:] = items
@@ -99,6 +108,7 @@ def test_plain_fields_are_attributes_with_leaf_types_only() -> None:
     item_type = schema._schema.get_type("Item")
     assert set(plain_fields(item_type)) == {"id", "name", "required", "colour", "at", "count",
                                             "greeting"}
+    assert set(object_fields(item_type)) == {"child", "twin"}
     assert plain_fields(item_type)["greeting"].needed is not None
 
 
