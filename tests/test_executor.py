@@ -183,8 +183,7 @@ async def _deliver(query: str, subscribers: list[Subscriber], notes: list[Note],
 
     tasks = [asyncio.ensure_future(collect(s, (variables or [{}] * len(subscribers))[i]))
              for i, s in enumerate(subscribers)]
-    await asyncio.sleep(0.01)
-    feed.set_result(notes)
+    feed.set_result(notes)  # read by each subscriber whenever it gets there
     return await asyncio.gather(*tasks)
 
 
