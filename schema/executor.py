@@ -71,59 +71,54 @@ def null_unless(needed: Callable[[Any], bool]) -> Callable[[R], R]:
     return mark
 
 
-# Per object type (keyed by id: types live as long as the schema, which is built once).
-_plain_by_type: dict[int, dict[str, PlainField]] = {}
-
-
-def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
-    """The fields of a type that are plain attributes with a leaf type, by GraphQL name."""
-    known = _plain_by_type.get(id(parent_type))
-    if known is not None:
-        return known
-    found: dict[str, PlainField] = {}
-    for name, field in parent_type.fields.items():
-        definition = (field.extensions or {}).get(DEFINITION)
-        return_type = field.type
-        non_null = isinstance(return_type, GraphQLNonNull)
-        if non_null:
-            return_type = return_type.of_type
-        if not isinstance(definition, StrawberryField):
-            continue
-        if (definition.is_basic_field and getattr(field.resolve, "_is_default", False)
-                and not field.args and is_leaf_type(return_type)):
-            found[name] = PlainField(definition.python_name, _coercion(return_type), non_null)
-        elif definition.base_resolver is not None and not non_null:
-            needed = getattr(definition.base_resolver.wrapped_func, "null_unless", None)
-            if needed is not None:
-                found[name] = PlainField(definition.python_name, None, False, needed)
-    _plain_by_type[id(parent_type)] = found
-    return found
-
-
 class ObjectField(NamedTuple):
     attribute: str
     object_type: GraphQLObjectType
     return_type: GraphQLOutputType
 
 
-_objects_by_type: dict[int, dict[str, ObjectField]] = {}
+# Per object type (keyed by id: types live as long as the schema, which is built once).
+_short_by_type: dict[int, tuple[dict[str, PlainField], dict[str, ObjectField]]] = {}
+
+
+def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
+    """The fields of a type that are plain attributes with a leaf type (or null_unless
+    resolvers), by GraphQL name."""
+    return _short_fields(parent_type)[0]
 
 
 def object_fields(parent_type: GraphQLObjectType) -> dict[str, ObjectField]:
     """The fields of a type that are plain attributes holding one object (an edge's `node`)."""
-    known = _objects_by_type.get(id(parent_type))
+    return _short_fields(parent_type)[1]
+
+
+def _short_fields(
+    parent_type: GraphQLObjectType,
+) -> tuple[dict[str, PlainField], dict[str, ObjectField]]:
+    known = _short_by_type.get(id(parent_type))
     if known is not None:
         return known
-    found: dict[str, ObjectField] = {}
+    plain: dict[str, PlainField] = {}
+    objects: dict[str, ObjectField] = {}
     for name, field in parent_type.fields.items():
         definition = (field.extensions or {}).get(DEFINITION)
-        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-        if (isinstance(definition, StrawberryField) and definition.is_basic_field
-                and getattr(field.resolve, "_is_default", False) and not field.args
-                and isinstance(inner, GraphQLObjectType) and inner.is_type_of is None):
-            found[name] = ObjectField(definition.python_name, inner, field.type)
-    _objects_by_type[id(parent_type)] = found
-    return found
+        if not isinstance(definition, StrawberryField):
+            continue
+        non_null = isinstance(field.type, GraphQLNonNull)
+        inner = field.type.of_type if non_null else field.type
+        attribute = (definition.is_basic_field and not field.args
+                     and getattr(field.resolve, "_is_default", False))
+        if attribute and is_leaf_type(inner):
+            plain[name] = PlainField(definition.python_name, _coercion(inner), non_null)
+        elif (attribute and isinstance(inner, GraphQLObjectType)
+                and inner.is_type_of is None):
+            objects[name] = ObjectField(definition.python_name, inner, field.type)
+        elif definition.base_resolver is not None and not non_null:
+            needed = getattr(definition.base_resolver.wrapped_func, "null_unless", None)
+            if needed is not None:
+                plain[name] = PlainField(definition.python_name, None, False, needed)
+    _short_by_type[id(parent_type)] = (plain, objects)
+    return plain, objects
 
 
 def _coercion(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from services.events import EventBus
+from tests.helpers import wait_for
 
 
 class NoBackend:
@@ -22,7 +24,7 @@ async def test_messages_arrive_in_order_and_wake_a_waiting_reader() -> None:
     bus = _bus()
     async with bus.subscribe("c", decode=lambda p: p["n"]) as inbox:
         reader = asyncio.ensure_future(inbox.__anext__())
-        await asyncio.sleep(0)
+        await wait_for(lambda: inbox._waiter is not None)  # the reader waits for a message
         assert not reader.done()
         bus._dispatch('{"channel":"c","payload":{"n":1}}')
         assert await asyncio.wait_for(reader, 1) == 1
@@ -34,15 +36,17 @@ async def test_messages_arrive_in_order_and_wake_a_waiting_reader() -> None:
 async def test_falling_behind_is_logged_once_per_episode(caplog) -> None:
     bus = _bus(size=1)
     async with bus.subscribe("c") as inbox:
-        for episode in range(2):
+        for _episode in range(2):
             for n in range(5):
                 bus._dispatch(f'{{"channel":"c","payload":{{"n":{n}}}}}')
             assert inbox.dropped == 4
             assert await inbox.__anext__() == {"n": 0}
             reader = asyncio.ensure_future(inbox.__anext__())  # caught up: waits again
-            await asyncio.sleep(0)
+            await wait_for(lambda: inbox._waiter is not None)
             assert inbox.dropped == 0
             reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
     assert len([r for r in caplog.records if "falls behind" in r.getMessage()]) == 2
 
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from services.shared_loads import SharedLoads
+from tests.helpers import wait_for
 
 
 class Counter:
@@ -26,7 +27,7 @@ class Counter:
 async def test_concurrent_askers_share_one_load() -> None:
     loads, counter = SharedLoads(), Counter()
     waiting = [asyncio.ensure_future(loads.get("k", counter.load)) for _ in range(50)]
-    await asyncio.sleep(0)
+    await wait_for(lambda: counter.calls)  # the load runs after every asker has asked
     counter.release.set()
     assert await asyncio.gather(*waiting) == ["row-1"] * 50
     assert counter.calls == 1
@@ -37,7 +38,7 @@ async def test_one_asker_leaving_does_not_cancel_the_others() -> None:
     loads, counter = SharedLoads(), Counter()
     first = asyncio.ensure_future(loads.get("k", counter.load))
     second = asyncio.ensure_future(loads.get("k", counter.load))
-    await asyncio.sleep(0)
+    await wait_for(lambda: counter.calls)  # both are waiting on the one load
     first.cancel()
     counter.release.set()
     assert await second == "row-1"
