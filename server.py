@@ -33,7 +33,7 @@ from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
 from schema.root import build_schema, schema
 from services import bootstrap, cli
-from services.auth import LOCAL_ADMIN_ID, mint_token
+from services.auth import LOCAL_ADMIN_ID, issuer_of, mint_token
 from services.broadcast_backends import create_broadcast
 from services.crypto import Vault
 from services.events import EventBus
@@ -106,6 +106,8 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             async with broadcast:
                 await encrypt_stored_tokens(runtime)
                 await runtime.bus.start()
+                if runtime.tokens.keys is not None:
+                    runtime.spawn(runtime.tokens.keys.warm_up())
                 workers = Workers(runtime)
                 if settings.workers_enabled:
                     workers.start()
@@ -118,6 +120,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
                     await workers.stop()
                     await runtime.bus.stop()
                     await runtime.evolution.aclose()
+                    await runtime.tokens.aclose()
                     await runtime.media.aclose()
         finally:
             await close_database(runtime.db)
@@ -190,7 +193,8 @@ def serve(settings: Settings) -> None:
     settings = settings.with_overrides(database_url=bootstrap.resolve_database_url(settings))
     app = create_app(settings, secret)
     if not settings.supabase_jwt_secret:
-        token = mint_token(secret, sub=LOCAL_ADMIN_ID, role="admin", name="Administrador")
+        token = mint_token(secret, sub=LOCAL_ADMIN_ID, role="admin", name="Administrador",
+                           issuer=issuer_of(settings.supabase_url))
         print(
             f"\nGraphiQL: http://{settings.host}:{settings.port}/graphql\n"
             "Paste this header into GraphiQL's Headers tab (valid 7 days; "
@@ -240,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         sub = args.sub or (LOCAL_ADMIN_ID if args.role == "admin" else uuid.uuid4())
         print(mint_token(bootstrap.jwt_secret(settings), sub=sub, role=args.role,
-                         name=args.name, email=args.email, ttl_seconds=int(args.days * 86400)))
+                         name=args.name, email=args.email, ttl_seconds=int(args.days * 86400),
+                         issuer=issuer_of(settings.supabase_url)))
         return 0
     if args.command == "events":
         if args.action == "list":

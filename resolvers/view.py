@@ -15,7 +15,8 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
-from services.auth import Principal, bearer_value, verify_token
+from resolvers.ws_handlers import LegacyWSHandler, TransportWSHandler, credential_of
+from services.auth import Principal, bearer_value
 from services.errors import AppError
 from services.runtime import Runtime
 
@@ -26,6 +27,10 @@ RECENT_RESULTS = 64
 
 
 class GraphQLView(GraphQL[Context, None]):
+    # Both check the token on every operation and close the socket when it expires.
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self.runtime = runtime
@@ -57,7 +62,7 @@ class GraphQLView(GraphQL[Context, None]):
         return HTMLResponse(local_page(self.graphql_ide_html, prefix))
 
     async def authenticate(self, credential: str | None) -> Principal:
-        principal = verify_token(bearer_value(credential), self.runtime.jwt_secret)
+        principal = await self.runtime.tokens.verify(bearer_value(credential))
         await self.runtime.profiles.ensure(self.runtime.db, principal)
         return principal
 
@@ -73,14 +78,8 @@ class GraphQLView(GraphQL[Context, None]):
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        credential = next(
-            (params[k] for k in ("Authorization", "authorization", "token") if params.get(k)), None
-        )
         try:
-            context.principal = await self.authenticate(
-                credential if isinstance(credential, str) else None
-            )
+            context.principal = await self.authenticate(credential_of(context.connection_params))
         except AppError as error:
             raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
         return None

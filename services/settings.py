@@ -42,6 +42,8 @@ class Settings:
     evolution_retry_seconds: float = 20.0
     supabase_jwt_secret: str | None = field(default=None, repr=False)
     supabase_url: str | None = None
+    # Where the signing keys are published; unset: derived from supabase_url.
+    supabase_jwks_url: str | None = None
     supabase_service_role_key: str | None = field(default=None, repr=False)
     app_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
@@ -229,6 +231,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         evolution_retry_seconds=decimal("EVOLUTION_RETRY_SECONDS", 20.0, 0.0, 600.0),
         supabase_jwt_secret=jwt_secret,
         supabase_url=url("NEXT_PUBLIC_SUPABASE_URL", ("http", "https")),
+        supabase_jwks_url=url("SUPABASE_JWKS_URL", ("http", "https")),
         supabase_service_role_key=text("SUPABASE_SERVICE_ROLE_KEY"),
         app_url=url("NEXT_PUBLIC_APP_URL", ("http", "https")),
         webhook_secret=text("WEBHOOK_SECRET"),
