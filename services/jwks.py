@@ -96,28 +96,28 @@ class KeySet:
         self._keys: dict[str, SigningKey] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last attempt, successful or not
+        self._generation = 0  # fetches ended so far
         self._lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
 
     def has(self, kid: str) -> bool:
-        """Whether `kid` is among the keys currently published (as last seen)."""
+        """Whether `kid` is among the keys last published (refreshed in the background when
+        the cache is stale, so a revoked key stops working)."""
+        self._refresh_if_stale()
         return kid in self._keys
 
     async def key(self, kid: str) -> SigningKey | None:
         """The published key `kid`, fetching the set when it is unknown (rate limited)."""
-        now = monotonic()
         known = self._keys.get(kid)
         if known is not None:
-            if self._fetched_at is not None and now - self._fetched_at > self.ttl:
-                self._refresh_in_background()
+            self._refresh_if_stale()
             return known
-        if self._attempted_at is None or now - self._attempted_at >= self.refetch_interval:
-            await self._fetch_once(since=self._attempted_at)
+        await self._fetch_once(self._generation)
         return self._keys.get(kid)
 
     async def warm_up(self) -> None:
         """Fetch the keys before the first token arrives (failures are only logged)."""
-        await self._fetch_once(since=self._attempted_at)
+        await self._fetch_once(self._generation)
 
     async def aclose(self) -> None:
         if self._refresh is not None:
@@ -125,14 +125,24 @@ class KeySet:
         if self._http is not None:
             await self._http.aclose()
 
-    def _refresh_in_background(self) -> None:
-        if self._refresh is None or self._refresh.done():
-            self._refresh = asyncio.create_task(self._fetch_once(since=self._attempted_at))
+    def _refresh_if_stale(self) -> None:
+        # Served from the cache meanwhile; at most one refresh at a time, and none more often
+        # than refetch_interval while the endpoint is failing.
+        if self._stale() and self._may_fetch() and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.create_task(self._fetch_once(self._generation))
 
-    async def _fetch_once(self, since: float | None) -> None:
-        # Callers that queued behind one fetch use its answer instead of fetching again.
+    def _stale(self) -> bool:
+        return self._fetched_at is None or monotonic() - self._fetched_at > self.ttl
+
+    def _may_fetch(self) -> bool:
+        return (
+            self._attempted_at is None or monotonic() - self._attempted_at >= self.refetch_interval
+        )
+
+    async def _fetch_once(self, generation: int) -> None:
         async with self._lock:
-            if self._attempted_at != since:
+            # A fetch that ended while this caller waited answers for it too.
+            if self._generation != generation or not self._may_fetch():
                 return
             self._attempted_at = monotonic()
             try:
@@ -145,6 +155,8 @@ class KeySet:
                     len(self._keys),
                 )
                 return
+            finally:
+                self._generation += 1
             self._keys = keys
             self._fetched_at = monotonic()
 
