@@ -107,7 +107,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
                 await encrypt_stored_tokens(runtime)
                 await runtime.bus.start()
                 if runtime.tokens.keys is not None:
-                    runtime.spawn(runtime.tokens.keys.warm_up())
+                    runtime.tokens.keys.warm_up()
                 workers = Workers(runtime)
                 if settings.workers_enabled:
                     workers.start()

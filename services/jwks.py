@@ -115,9 +115,9 @@ class KeySet:
         await self._fetch_once(self._generation)
         return self._keys.get(kid)
 
-    async def warm_up(self) -> None:
-        """Fetch the keys before the first token arrives (failures are only logged)."""
-        await self._fetch_once(self._generation)
+    def warm_up(self) -> None:
+        """Start fetching the keys before the first token arrives (failures are only logged)."""
+        self._refresh_if_stale()
 
     async def aclose(self) -> None:
         if self._refresh is not None:

@@ -35,31 +35,49 @@ class SigningKey:
 
     @classmethod
     def generate(cls, algorithm: str = "ES256") -> SigningKey:
-        private = (ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256"
-                   else rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        private = (
+            ec.generate_private_key(ec.SECP256R1())
+            if algorithm == "ES256"
+            else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        )
         return cls(str(uuid.uuid4()), algorithm, private)
 
     def jwk(self) -> dict[str, Any]:
         codec = ECAlgorithm if self.algorithm == "ES256" else RSAAlgorithm
         data: dict[str, Any] = codec.to_jwk(self.private.public_key(), as_dict=True)
-        return {**data, "kid": self.kid, "alg": self.algorithm, "use": "sig",
-                "key_ops": ["verify"], "ext": True}
+        return {
+            **data,
+            "kid": self.kid,
+            "alg": self.algorithm,
+            "use": "sig",
+            "key_ops": ["verify"],
+            "ext": True,
+        }
 
     def sign(self, claims: dict[str, Any], kid: str | None = None) -> str:
-        return jwt.encode(claims, self.private, algorithm=self.algorithm,
-                          headers={"kid": kid or self.kid})
+        return jwt.encode(
+            claims, self.private, algorithm=self.algorithm, headers={"kid": kid or self.kid}
+        )
 
 
 def supabase_claims(issuer: str, **overrides: Any) -> dict[str, Any]:
     """The claims Supabase Auth puts in a user's access token."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": issuer, "sub": str(uuid.uuid4()), "aud": "authenticated", "exp": now + 3600,
-        "iat": now, "email": "carla@example.com", "phone": "",
+        "iss": issuer,
+        "sub": str(uuid.uuid4()),
+        "aud": "authenticated",
+        "exp": now + 3600,
+        "iat": now,
+        "email": "carla@example.com",
+        "phone": "",
         "app_metadata": {"provider": "email", "providers": ["email"], "role": "admin"},
         "user_metadata": {"full_name": "Carla Supabase", "email_verified": True},
-        "role": "authenticated", "aal": "aal1", "amr": [{"method": "password", "timestamp": now}],
-        "session_id": str(uuid.uuid4()), "is_anonymous": False,
+        "role": "authenticated",
+        "aal": "aal1",
+        "amr": [{"method": "password", "timestamp": now}],
+        "session_id": str(uuid.uuid4()),
+        "is_anonymous": False,
     }
     claims.update(overrides)
     return claims
@@ -68,9 +86,11 @@ def supabase_claims(issuer: str, **overrides: Any) -> dict[str, Any]:
 def hs256_with(secret: bytes, claims: dict[str, Any], kid: str) -> str:
     """An HS256 token whose HMAC key is `secret`, written by hand: PyJWT refuses to use a
     public key as an HMAC secret, which is the attack this token is for."""
+
     def part(value: object) -> str:
         raw = json.dumps(value, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
     signing_input = f"{part({'alg': 'HS256', 'typ': 'JWT', 'kid': kid})}.{part(claims)}"
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
@@ -101,8 +121,10 @@ async def key_endpoint(published: list[SigningKey]) -> AsyncIterator[KeyEndpoint
 
     async def jwks(request: Request) -> JSONResponse:
         endpoint.requests += 1
-        return JSONResponse({"keys": [key.jwk() for key in endpoint.published]},
-                            headers={"cache-control": "public, max-age=600"})
+        return JSONResponse(
+            {"keys": [key.jwk() for key in endpoint.published]},
+            headers={"cache-control": "public, max-age=600"},
+        )
 
     app = Starlette(routes=[Route(JWKS_PATH, jwks)])
     endpoint._stack = AsyncExitStack()

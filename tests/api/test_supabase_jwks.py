@@ -68,8 +68,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-async def supabase(pg, settings, vault, keys: KeyEndpoint, clock: Clock
-                   ) -> AsyncIterator[ServerHandle]:
+async def supabase(
+    pg, settings, vault, keys: KeyEndpoint, clock: Clock
+) -> AsyncIterator[ServerHandle]:
     """Our server pointed at the Supabase project whose keys `keys` publishes."""
     app = create_app(settings.with_overrides(supabase_url=keys.url), JWT_SECRET, vault)
     async with serve_app(app) as handle:
@@ -95,17 +96,22 @@ async def test_tokens_signed_with_published_keys_are_accepted(supabase, keys, pg
     key = next(k for k in keys.published if k.algorithm == algorithm)
     claims = supabase_claims(keys.issuer)
     body = await viewer(supabase, key.sign(claims))
-    assert body["data"]["viewer"] == {"id": claims["sub"], "role": "ADMIN",
-                                      "fullName": "Carla Supabase"}
-    stored = await pg.fetchrow("SELECT email, role FROM profiles WHERE id = $1",
-                               uuid.UUID(claims["sub"]))
+    assert body["data"]["viewer"] == {
+        "id": claims["sub"],
+        "role": "ADMIN",
+        "fullName": "Carla Supabase",
+    }
+    stored = await pg.fetchrow(
+        "SELECT email, role FROM profiles WHERE id = $1", uuid.UUID(claims["sub"])
+    )
     assert dict(stored) == {"email": "carla@example.com", "role": "admin"}
 
 
 async def test_a_key_published_after_start_is_accepted(supabase, keys, clock):
     # Supabase publishes a standby key before it starts signing with it.
-    assert "errors" not in await viewer(supabase, keys.published[0].sign(
-        supabase_claims(keys.issuer)))
+    assert "errors" not in await viewer(
+        supabase, keys.published[0].sign(supabase_claims(keys.issuer))
+    )
     fetched = keys.requests
     standby = SigningKey.generate("ES256")
     keys.published.append(standby)
@@ -159,7 +165,8 @@ async def test_claims_supabase_sets_are_checked(supabase, keys, es_key, pg, over
 
 def _public_pem(key: SigningKey) -> bytes:
     return key.private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 async def test_the_key_decides_the_algorithm_not_the_token(supabase, keys, es_key, rs_key, pg):
@@ -181,7 +188,8 @@ async def test_the_key_decides_the_algorithm_not_the_token(supabase, keys, es_ke
 
 
 async def test_an_outage_of_the_key_endpoint_is_survived_with_cached_keys(
-        supabase, keys, es_key, rs_key, clock):
+    supabase, keys, es_key, rs_key, clock
+):
     assert "errors" not in await viewer(supabase, es_key.sign(supabase_claims(keys.issuer)))
     await keys.stop()
     clock.advance(3600)  # the cache is stale: refreshing fails while the endpoint is down
@@ -193,15 +201,19 @@ async def test_an_outage_of_the_key_endpoint_is_survived_with_cached_keys(
 
 
 async def test_random_kids_cannot_make_us_hammer_the_key_endpoint(supabase, keys, clock):
-    assert "errors" not in await viewer(supabase, keys.published[0].sign(
-        supabase_claims(keys.issuer)))
+    assert "errors" not in await viewer(
+        supabase, keys.published[0].sign(supabase_claims(keys.issuer))
+    )
     fetched = keys.requests
     stranger = SigningKey.generate("ES256")
 
     async def burst() -> None:
-        bodies = await asyncio.gather(*(
-            viewer(supabase, stranger.sign(supabase_claims(keys.issuer), kid=str(uuid.uuid4())))
-            for _ in range(20)))
+        bodies = await asyncio.gather(
+            *(
+                viewer(supabase, stranger.sign(supabase_claims(keys.issuer), kid=str(uuid.uuid4())))
+                for _ in range(20)
+            )
+        )
         for body in bodies:
             refused(body)
 
@@ -228,17 +240,22 @@ async def test_websockets_verify_supabase_tokens_too(supabase, keys, es_key):
         assert (await sub.next_data())["viewer"]["id"] == claims["sub"]
     stranger = SigningKey.generate("ES256").sign(claims)
     async with websockets.connect(supabase.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init",
-                                  "payload": {"Authorization": f"Bearer {stranger}"}}))
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {stranger}"}}
+            )
+        )
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd.code == 4403
 
 
-async def test_an_explicit_jwks_url_needs_no_project_url(pg, settings, vault, keys, es_key,
-                                                         clock):
-    app = create_app(settings.with_overrides(supabase_jwks_url=keys.url + "/auth/v1/.well-known"
-                                             "/jwks.json"), JWT_SECRET, vault)
+async def test_an_explicit_jwks_url_needs_no_project_url(pg, settings, vault, keys, es_key, clock):
+    app = create_app(
+        settings.with_overrides(supabase_jwks_url=keys.url + "/auth/v1/.well-known/jwks.json"),
+        JWT_SECRET,
+        vault,
+    )
     async with serve_app(app) as handle:
         # The issuer is unknown, so any project's tokens signed by these keys are accepted.
         claims = supabase_claims("https://elsewhere.example/auth/v1")
@@ -260,11 +277,23 @@ def test_only_public_signing_keys_of_the_expected_kinds_are_used(es_key, rs_key)
     encryption = {**rs_key.jwk(), "kid": "enc", "use": "enc"}
     weak = SigningKey.generate("RS256")
     weak.private = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    parsed = jwks.parse_key_set({"keys": [
-        es_key.jwk(), rs_key.jwk(), symmetric, mislabelled, encryption,
-        {**weak.jwk(), "kid": "weak"}, "garbage", {"kid": 5},
-    ]})
+    parsed = jwks.parse_key_set(
+        {
+            "keys": [
+                es_key.jwk(),
+                rs_key.jwk(),
+                symmetric,
+                mislabelled,
+                encryption,
+                {**weak.jwk(), "kid": "weak"},
+                "garbage",
+                {"kid": 5},
+            ]
+        }
+    )
     assert {kid: key.algorithm for kid, key in parsed.items()} == {
-        es_key.kid: "ES256", rs_key.kid: "RS256"}
+        es_key.kid: "ES256",
+        rs_key.kid: "RS256",
+    }
     with pytest.raises(ValueError):
         jwks.parse_key_set({"not": "a key set"})

@@ -56,7 +56,8 @@ async def close_code(ws: Any, seen: list[dict[str, Any]] | None = None) -> int:
 
 
 async def test_the_socket_closes_when_its_token_expires_and_a_fresh_one_resumes(
-        server, gql, pg, instance, secret, admin_id, admin_token):
+    server, gql, pg, instance, secret, admin_id, admin_token
+):
     variables = {"instanceId": str(instance["id"]), "afterSeq": "0"}
     seen: list[dict[str, Any]] = []
     async with Subscription.connect(server.ws_url, short_token(admin_id)) as sub:
@@ -75,22 +76,25 @@ async def test_the_socket_closes_when_its_token_expires_and_a_fresh_one_resumes(
 
 
 async def test_an_operation_after_expiry_is_refused_and_changes_nothing(
-        server, pg, instance, admin_id, monkeypatch):
+    server, pg, instance, admin_id, monkeypatch
+):
     async with Subscription.connect(server.ws_url, short_token(admin_id, 60)) as sub:
         await sub.subscribe(MESSAGE_EVENTS, {"instanceId": str(instance["id"])})
         later = time.time() + 120
         monkeypatch.setattr(auth, "wall_clock", lambda: later)  # the token has expired
         await sub.subscribe(RENAME, {"id": str(instance["id"])})
         assert await close_code(sub.ws) == 4403
-    name = await pg.fetchval("SELECT display_name FROM whatsapp_instances WHERE id = $1",
-                             instance["id"])
+    name = await pg.fetchval(
+        "SELECT display_name FROM whatsapp_instances WHERE id = $1", instance["id"]
+    )
     assert name != "Renamed"
 
 
 async def legacy_connect(url: str, token: str) -> Any:
     ws = await websockets.connect(url, subprotocols=["graphql-ws"])
-    await ws.send(json.dumps({"type": "connection_init",
-                              "payload": {"Authorization": f"Bearer {token}"}}))
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
     ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert ack["type"] == "connection_ack", ack
     return ws
@@ -99,24 +103,43 @@ async def legacy_connect(url: str, token: str) -> Any:
 async def test_legacy_graphql_ws_closes_at_expiry(server, instance, admin_id):
     ws = await legacy_connect(server.ws_url, short_token(admin_id))
     try:
-        await ws.send(json.dumps({"id": "1", "type": "start", "payload": {
-            "query": MESSAGE_EVENTS, "variables": {"instanceId": str(instance["id"])}}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "start",
+                    "payload": {
+                        "query": MESSAGE_EVENTS,
+                        "variables": {"instanceId": str(instance["id"])},
+                    },
+                }
+            )
+        )
         assert await close_code(ws) == 4403
     finally:
         await ws.close()
 
 
 async def test_legacy_graphql_ws_refuses_an_operation_after_expiry(
-        server, pg, instance, admin_id, monkeypatch):
+    server, pg, instance, admin_id, monkeypatch
+):
     ws = await legacy_connect(server.ws_url, short_token(admin_id, 60))
     try:
         later = time.time() + 120
         monkeypatch.setattr(auth, "wall_clock", lambda: later)
-        await ws.send(json.dumps({"id": "1", "type": "start", "payload": {
-            "query": RENAME, "variables": {"id": str(instance["id"])}}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "start",
+                    "payload": {"query": RENAME, "variables": {"id": str(instance["id"])}},
+                }
+            )
+        )
         assert await close_code(ws) == 4403
     finally:
         await ws.close()
-    name = await pg.fetchval("SELECT display_name FROM whatsapp_instances WHERE id = $1",
-                             instance["id"])
+    name = await pg.fetchval(
+        "SELECT display_name FROM whatsapp_instances WHERE id = $1", instance["id"]
+    )
     assert name != "Renamed"
