@@ -14,6 +14,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
@@ -114,6 +120,26 @@ class GraphQLView(GraphQL[Context, None]):
         if declared is not None and declared > limit:
             raise BodyTooLarge(limit)
         return capped(receive, limit)
+
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: Any, request_data: Any
+                             ) -> ExecutionResult:
+        # Strawberry would run a subscription over plain HTTP and fail inside it; this API
+        # serves subscriptions over the websocket only, so they are refused before they run.
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                context_value=context, operation_name=request_data.operation_name,
+                allowed_operation_types=allowed, operation_extensions=request_data.extensions)
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from None
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, "Subscriptions are served over a websocket at /graphql "
+                                         "(graphql-transport-ws or graphql-ws), not over "
+                                         f"{request_adapter.method}") from None
+            raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from None
 
     def parse_json(self, data: str | bytes) -> object:
         # The body is the client's: anything but a JSON object (or a batch list, refused later
