@@ -129,7 +129,7 @@ def operation_cost(schema: GraphQLSchema, document: DocumentNode,
 
     def page(node: FieldNode, default: object) -> int:
         value: object = default
-        for argument in node.arguments:
+        for argument in node.arguments or ():
             if argument.name.value == PAGE_ARGUMENT:
                 if isinstance(argument.value, IntValueNode):
                     value = int(argument.value.value)
