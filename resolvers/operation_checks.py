@@ -51,10 +51,14 @@ def chosen_operation(document: DocumentNode, name: str | None) -> OperationDefin
 def operation_error(document: DocumentNode, name: str | None) -> GraphQLError | None:
     """A document of several operations must say which one to run: guessing the first would
     run something the client may not have meant."""
-    if name is None and sum(isinstance(d, OperationDefinitionNode)
-                            for d in document.definitions) > 1:
-        return bad_input("This document has several operations: name the one to run in "
-                         "operationName", "operationName")
+    if (
+        name is None
+        and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
+    ):
+        return bad_input(
+            "This document has several operations: name the one to run in operationName",
+            "operationName",
+        )
     return None
 
 
@@ -67,8 +71,11 @@ def unstorable_variable(variables: Mapping[str, Any] | None) -> GraphQLError | N
         if isinstance(value, str):
             if not value.isascii() or "\x00" in value:
                 if UNSTORABLE.search(value):
-                    return bad_input(f"{path} contains a character that cannot be stored "
-                                     "(NUL or a lone surrogate)", path)
+                    return bad_input(
+                        f"{path} contains a character that cannot be stored "
+                        "(NUL or a lone surrogate)",
+                        path,
+                    )
         elif isinstance(value, Mapping):
             stack.extend((f"{path}.{k}", v) for k, v in value.items())
         elif isinstance(value, list):
@@ -79,22 +86,29 @@ def unstorable_variable(variables: Mapping[str, Any] | None) -> GraphQLError | N
 class StorableStringsRule(ValidationRule):
     """The same refusal for text written into the document itself, naming its argument."""
 
-    def enter_string_value(self, node: StringValueNode, _key: Any, parent: Any, _path: Any,
-                           ancestors: list[Any]) -> None:
+    def enter_string_value(
+        self, node: StringValueNode, _key: Any, parent: Any, _path: Any, ancestors: list[Any]
+    ) -> None:
         if UNSTORABLE.search(node.value):
-            names = [a.name.value for a in (*ancestors, parent)
-                     if getattr(a, "name", None) is not None
-                     and not isinstance(a, FieldNode | OperationDefinitionNode)]
+            names = [
+                a.name.value
+                for a in (*ancestors, parent)
+                if getattr(a, "name", None) is not None
+                and not isinstance(a, FieldNode | OperationDefinitionNode)
+            ]
             field = ".".join(names) or None
-            self.report_error(GraphQLError(
-                f"{field or 'a string'} contains a character that cannot be stored "
-                "(NUL or a lone surrogate)", node, extensions={"code": "BAD_USER_INPUT",
-                                                                "field": field}))
+            self.report_error(
+                GraphQLError(
+                    f"{field or 'a string'} contains a character that cannot be stored "
+                    "(NUL or a lone surrogate)",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT", "field": field},
+                )
+            )
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {d.name.value: d for d in document.definitions
-            if isinstance(d, FragmentDefinitionNode)}
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def root_fields(document: DocumentNode, operation: OperationDefinitionNode) -> Iterator[str]:
@@ -118,9 +132,12 @@ def root_fields(document: DocumentNode, operation: OperationDefinitionNode) -> I
     return walk(operation.selection_set, frozenset())
 
 
-def operation_cost(schema: GraphQLSchema, document: DocumentNode,
-                   operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
-                   ) -> int:
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+) -> int:
     """How many items an operation may return: each root field counts one, each paginated
     field (one with `first`) as many as it may return, times the items of the fields around
     it. Thirty aliases of `messages(first: 200)` cost 6,000."""
@@ -137,8 +154,12 @@ def operation_cost(schema: GraphQLSchema, document: DocumentNode,
                     value = given.get(argument.value.name.value, default)
         return value if isinstance(value, int) and value > 0 else 1
 
-    def walk(selection_set: SelectionSetNode, parent: GraphQLNamedType | None, multiplier: int,
-             seen: frozenset[str]) -> int:
+    def walk(
+        selection_set: SelectionSetNode,
+        parent: GraphQLNamedType | None,
+        multiplier: int,
+        seen: frozenset[str],
+    ) -> int:
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -151,8 +172,7 @@ def operation_cost(schema: GraphQLSchema, document: DocumentNode,
                 if argument is not None:
                     items = multiplier * page(selection, argument.default_value)
                     total += items
-                total += walk(selection.selection_set, get_named_type(definition.type), items,
-                              seen)
+                total += walk(selection.selection_set, get_named_type(definition.type), items, seen)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner = schema.get_type(condition.name.value) if condition else parent
@@ -160,11 +180,15 @@ def operation_cost(schema: GraphQLSchema, document: DocumentNode,
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
                 if fragment is not None and fragment.name.value not in seen:
-                    total += walk(fragment.selection_set,
-                                  schema.get_type(fragment.type_condition.name.value),
-                                  multiplier, seen | {fragment.name.value})
+                    total += walk(
+                        fragment.selection_set,
+                        schema.get_type(fragment.type_condition.name.value),
+                        multiplier,
+                        seen | {fragment.name.value},
+                    )
         return total
 
     root = schema.get_root_type(operation.operation)
-    return len(operation.selection_set.selections) + walk(operation.selection_set, root, 1,
-                                                          frozenset())
+    return len(operation.selection_set.selections) + walk(
+        operation.selection_set, root, 1, frozenset()
+    )

@@ -18,8 +18,9 @@ def clean_line(value: str | None, field: str, max_length: int) -> str | None:
     long or holds a control character."""
     text = (value or "").strip()
     if CONTROL.search(text):
-        raise BadInput(f"{field} must not contain control characters (line breaks, tabs…)",
-                       field=field)
+        raise BadInput(
+            f"{field} must not contain control characters (line breaks, tabs…)", field=field
+        )
     if len(text) > max_length:
         raise BadInput(f"{field} must be at most {max_length} characters", field=field)
     return text or None
