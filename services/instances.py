@@ -19,13 +19,14 @@ from db import instances as instances_db
 from db.sql import Row
 from services import access
 from services.auth import Principal
-from services.availability import parse_schedule, schedule_to_json
+from services.availability import MAX_RANGES_PER_DAY, parse_schedule, schedule_to_json
 from services.errors import AppError, BadInput, EvolutionNotConfigured, EvolutionUnavailable
 from services.events import INSTANCES_CHANNEL, Publication
 from services.evolution import EvolutionApiError
 from services.metrics import DISCONNECTIONS
 from services.phones import parse_jid
 from services.runtime import Runtime
+from services.text_rules import clean_line
 
 log = logging.getLogger("atendimento.instances")
 
@@ -55,11 +56,9 @@ def derive_instance_name(display_name: str) -> str:
 
 
 def clean_display_name(value: str) -> str:
-    name = " ".join(value.split())
+    name = clean_line(" ".join(value.split()), "displayName", 80)
     if not name:
         raise BadInput("displayName must not be empty", field="displayName")
-    if len(name) > 80:
-        raise BadInput("displayName must be at most 80 characters", field="displayName")
     return name
 
 
@@ -326,7 +325,9 @@ def clean_settings_input(raw: dict[str, Any]) -> dict[str, Any]:
                 raise BadInput(f"{field} must be between 1 and 43200 (30 days)", field=field)
             changes[name] = value
         elif name == "availability_schedule":
-            changes[name] = schedule_to_json(parse_schedule({} if value is None else value))
+            schedule = parse_schedule({} if value is None else value,
+                                      max_ranges=MAX_RANGES_PER_DAY)
+            changes[name] = schedule_to_json(schedule)
         elif name == "timezone":
             if value is not None:
                 try:

@@ -61,6 +61,8 @@ class Settings:
     db_pool_max: int = 10
     db_statement_cache_size: int | None = None
     media_max_bytes: int = 64 * 1024 * 1024
+    graphql_max_body_bytes: int = 1024 * 1024
+    graphql_max_cost: int = 2000
     media_url_ttl_seconds: int = 3600
     media_s3_bucket: str | None = None
     media_s3_endpoint_url: str | None = None
@@ -251,6 +253,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
             integer("DB_STATEMENT_CACHE_SIZE", 0, 0, 10000) if cache is not None else None
         ),
         media_max_bytes=integer("MEDIA_MAX_BYTES", 64 * 1024 * 1024, 1024, 2 * 1024**3),
+        graphql_max_body_bytes=integer("GRAPHQL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024**2),
+        graphql_max_cost=integer("GRAPHQL_MAX_COST", 2000, 10, 1_000_000),
         media_url_ttl_seconds=integer("MEDIA_URL_TTL_SECONDS", 3600, 10, 7 * 86400),
         media_s3_bucket=bucket,
         media_s3_endpoint_url=s3_endpoint,
