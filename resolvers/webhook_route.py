@@ -26,9 +26,6 @@ from services.webhooks import Outcome, WebhookReceiver, count
 # A shared-URL body whose first bytes do not name its instance is read whole before we know
 # whose it is: Evolution never sends one, so it gets only this much.
 UNORDERED_MAX_BYTES = 1024 * 1024
-# A refused request whose body is bigger than this is answered with `Connection: close`, so
-# the rest is never received (a smaller one is cheaper to drain than a new connection).
-DRAIN_MAX_BYTES = 64 * 1024
 
 TOO_LARGE = "body too large"
 
@@ -40,7 +37,6 @@ class _Body:
         self._chunks: AsyncIterator[bytes] = request.stream().__aiter__()
         self.data = bytearray()
         self.ended = False
-        request.state.webhook_body = self
 
     async def read(self, limit: int, until: int | None = None) -> bool:
         """Reads to the end (or to `until` bytes); False as soon as it passes `limit`."""
@@ -123,10 +119,9 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
                 outcome = count(await handle(request))
             except ClientDisconnect:
                 outcome = count(Outcome(400, {"error": "the body was cut short"}))
-            headers = None
-            if outcome.status != 200 and _unread_bytes(request) > DRAIN_MAX_BYTES:
-                headers = {"connection": "close"}
-            return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+            # What the client still sends of a refused body is dropped by the HTTP server as
+            # it arrives (never buffered); closing instead would lose the answer to a reset.
+            return JSONResponse(outcome.body, status_code=outcome.status)
         return answer
 
     return [
@@ -136,19 +131,6 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
         Route(WEBHOOK_PATH, endpoint(shared), methods=["POST"]),
         Route(WEBHOOK_PATH + "/{event}", endpoint(shared), methods=["POST"]),
     ]
-
-
-def _unread_bytes(request: Request) -> int:
-    """How much of the body is still to come (an unknown length counts as large)."""
-    body: _Body | None = getattr(request.state, "webhook_body", None)
-    if body is not None and body.ended:
-        return 0
-    received = len(body.data) if body is not None else 0
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        return int(declared) - received
-    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
-    return DRAIN_MAX_BYTES + 1 if chunked else 0
 
 
 _Handler = Callable[[Request], Awaitable[Outcome]]

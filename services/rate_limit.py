@@ -13,7 +13,7 @@ class RateLimiter:
 
     Memory is bounded: a bucket left alone until it is full again is the same as no bucket,
     so it expires then; past `max_keys` live buckets the least recently used one goes, so a
-    flood of new keys (random names, many addresses) never resets the busy ones.
+    flood of new keys (random names, many addresses) never resets the keys in use.
     """
 
     def __init__(self, rate_per_second: float, burst: float, max_keys: int = 10_000) -> None:
