@@ -78,8 +78,9 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
         body = _Body(request)
         if not await body.read(max_bytes):
             return Outcome(422, {"error": TOO_LARGE, "maxBytes": max_bytes})
-        return await receiver.accept(known, name, request.headers, bytes(body.data),
-                                     request.path_params.get("event"))
+        return await receiver.accept(
+            known, name, request.headers, bytes(body.data), request.path_params.get("event")
+        )
 
     async def shared(request: Request) -> Outcome:
         refused = precheck(request)
@@ -88,7 +89,7 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
         body = _Body(request)
         if not await body.read(max_bytes, until=envelope.HEAD_BYTES):
             return Outcome(422, {"error": TOO_LARGE, "maxBytes": max_bytes})
-        leading = envelope.leading_fields(bytes(body.data[:envelope.HEAD_BYTES]))
+        leading = envelope.leading_fields(bytes(body.data[: envelope.HEAD_BYTES]))
         payload = None
         if leading is not None:
             name = leading.instance
@@ -99,9 +100,14 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
                 return Outcome(422, {"error": TOO_LARGE, "maxBytes": max_bytes})
         else:
             if not await body.read(min(max_bytes, UNORDERED_MAX_BYTES)):
-                return Outcome(422, {"error": f"{TOO_LARGE} for a body that does not begin "
-                                     "with 'event' and 'instance'",
-                                     "maxBytes": UNORDERED_MAX_BYTES})
+                return Outcome(
+                    422,
+                    {
+                        "error": f"{TOO_LARGE} for a body that does not begin "
+                        "with 'event' and 'instance'",
+                        "maxBytes": UNORDERED_MAX_BYTES,
+                    },
+                )
             try:
                 payload = envelope.parse_now(bytes(body.data))
             except envelope.BadBody as error:
@@ -110,8 +116,14 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
             known = await receiver.authenticate(name, request.headers)
             if isinstance(known, Outcome):
                 return known
-        return await receiver.accept(known, name, request.headers, bytes(body.data),
-                                     request.path_params.get("event"), payload)
+        return await receiver.accept(
+            known,
+            name,
+            request.headers,
+            bytes(body.data),
+            request.path_params.get("event"),
+            payload,
+        )
 
     def endpoint(handle: _Handler) -> _Endpoint:
         async def answer(request: Request) -> JSONResponse:
@@ -122,12 +134,14 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
             # What the client still sends of a refused body is dropped by the HTTP server as
             # it arrives (never buffered); closing instead would lose the answer to a reset.
             return JSONResponse(outcome.body, status_code=outcome.status)
+
         return answer
 
     return [
         Route(INSTANCE_WEBHOOK_PATH + "/{instance}", endpoint(per_instance), methods=["POST"]),
-        Route(INSTANCE_WEBHOOK_PATH + "/{instance}/{event}", endpoint(per_instance),
-              methods=["POST"]),
+        Route(
+            INSTANCE_WEBHOOK_PATH + "/{instance}/{event}", endpoint(per_instance), methods=["POST"]
+        ),
         Route(WEBHOOK_PATH, endpoint(shared), methods=["POST"]),
         Route(WEBHOOK_PATH + "/{event}", endpoint(shared), methods=["POST"]),
     ]

@@ -32,12 +32,18 @@ async def point_webhooks_at_own_urls(runtime: Runtime) -> int:
             continue
         try:
             await runtime.evolution.set_webhook(
-                name, token_of(runtime, row), url=url, events=WEBHOOK_EVENTS,
+                name,
+                token_of(runtime, row),
+                url=url,
+                events=WEBHOOK_EVENTS,
                 headers={WEBHOOK_SECRET_HEADER: runtime.vault.webhook_secret(name)},
             )
         except AppError as error:
-            log.warning("webhook of %s not moved to its own URL (%s); trying again at the "
-                        "next start", name, type(error).__name__)
+            log.warning(
+                "webhook of %s not moved to its own URL (%s); trying again at the next start",
+                name,
+                type(error).__name__,
+            )
             continue
         await instances_db.update_instance(runtime.db, row["id"], webhook_url=url)
         moved += 1

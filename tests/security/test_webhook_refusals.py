@@ -36,15 +36,20 @@ def huge_body(items: int, leading: bool = True) -> bytes:
     return b'{"data":' + array + b',"event":"messages.upsert","instance":"acme-support"}'
 
 
-async def partial_post(base_url: str, path: str, body: bytes, sent: int,
-                       headers: dict[str, str] | None = None) -> tuple[int, dict]:
+async def partial_post(
+    base_url: str, path: str, body: bytes, sent: int, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
     """POST declaring all of `body` but sending only its first `sent` bytes, and read the
     answer: one that needs the rest of the body never comes."""
     url = urlsplit(base_url)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
     try:
-        lines = [f"POST {path} HTTP/1.1", f"host: {url.netloc}",
-                 "content-type: application/json", f"content-length: {len(body)}"]
+        lines = [
+            f"POST {path} HTTP/1.1",
+            f"host: {url.netloc}",
+            "content-type: application/json",
+            f"content-length: {len(body)}",
+        ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body[:sent])
         await writer.drain()
@@ -66,8 +71,9 @@ async def nothing_stored(pg) -> None:
 
 @pytest.mark.parametrize("path", [OWN, SHARED], ids=["own-url", "shared-url"])
 @pytest.mark.parametrize("secret", [None, "wrong"], ids=["no-secret", "wrong-secret"])
-async def test_a_huge_unauthenticated_body_is_refused_before_it_is_read(server, pg, instance,
-                                                                        path, secret):
+async def test_a_huge_unauthenticated_body_is_refused_before_it_is_read(
+    server, pg, instance, path, secret
+):
     body = huge_body(4_000_000)  # 32 MB, under WEBHOOK_MAX_BYTES
     headers = {"x-atendimento-secret": secret} if secret else {}
     # Only the first 64 KB are sent: the answer cannot wait for the rest.
@@ -80,6 +86,7 @@ async def test_a_huge_body_sent_whole_is_answered_while_healthz_answers(server, 
     body = huge_body(3_900_000)
     healthz: list[int] = []
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+
         async def keep_asking() -> None:
             while True:
                 healthz.append((await http.get("/healthz")).status_code)
@@ -87,41 +94,53 @@ async def test_a_huge_body_sent_whole_is_answered_while_healthz_answers(server, 
         asker = asyncio.create_task(keep_asking())
         started = time.perf_counter()
         for path in (OWN, SHARED):
-            response = await http.post(path, content=body,
-                                       headers={"content-type": "application/json"})
+            response = await http.post(
+                path, content=body, headers={"content-type": "application/json"}
+            )
             assert response.status_code == 401, response.text
         elapsed = time.perf_counter() - started
         await wait_for(lambda: len(healthz) >= 3)
         asker.cancel()
     assert set(healthz) == {200}
-    print(f"two 31 MB unauthenticated webhooks answered in {elapsed * 1000:.0f} ms; "
-          f"{len(healthz)} /healthz answered meanwhile")
+    print(
+        f"two 31 MB unauthenticated webhooks answered in {elapsed * 1000:.0f} ms; "
+        f"{len(healthz)} /healthz answered meanwhile"
+    )
     await nothing_stored(pg)
 
 
-async def test_a_shared_url_body_not_led_by_its_instance_is_read_only_to_1_mib(gql, server, pg,
-                                                                             instance, vault):
+async def test_a_shared_url_body_not_led_by_its_instance_is_read_only_to_1_mib(
+    gql, server, pg, instance, vault
+):
     body = huge_body(4_000_000, leading=False)
-    status, answer = await partial_post(server.url, SHARED, body, 2 * MB,
-                                        {"x-atendimento-secret": vault.webhook_secret("acme-"
-                                                                                      "support")})
+    status, answer = await partial_post(
+        server.url,
+        SHARED,
+        body,
+        2 * MB,
+        {"x-atendimento-secret": vault.webhook_secret("acme-support")},
+    )
     assert status == 422 and "does not begin with 'event' and 'instance'" in answer["error"]
     await nothing_stored(pg)
     # A small one in any order is read whole, then authenticated as usual.
     payload = load_payload("messages_upsert_text")
     reordered = {"data": payload.pop("data"), **payload}
-    response = await post_webhook(gql.http, reordered,
-                                  vault.webhook_secret("acme-support"))
+    response = await post_webhook(gql.http, reordered, vault.webhook_secret("acme-support"))
     assert response.status_code == 200 and response.json()["status"] == "accepted"
 
 
 @pytest.mark.parametrize("path", [OWN, SHARED], ids=["own-url", "shared-url"])
-async def test_a_declared_length_over_the_limit_is_refused_unread(server, pg, instance, vault,
-                                                                  path):
+async def test_a_declared_length_over_the_limit_is_refused_unread(
+    server, pg, instance, vault, path
+):
     too_long = b"x" * (server.runtime.settings.webhook_max_bytes + 1)
-    status, answer = await partial_post(server.url, path, too_long, 0,
-                                        {"x-atendimento-secret": vault.webhook_secret("acme-"
-                                                                                      "support")})
+    status, answer = await partial_post(
+        server.url,
+        path,
+        too_long,
+        0,
+        {"x-atendimento-secret": vault.webhook_secret("acme-support")},
+    )
     # 422, not 413: Evolution retries 413 ten times; it does not retry 422.
     assert status == 422 and answer["error"] == "body too large"
     await nothing_stored(pg)
@@ -141,8 +160,9 @@ def lookups(monkeypatch) -> list[str]:
     return seen
 
 
-async def test_random_names_cost_no_lookup_and_are_limited_by_address(gql, server, pg, vault,
-                                                                      instance, lookups):
+async def test_random_names_cost_no_lookup_and_are_limited_by_address(
+    gql, server, pg, vault, instance, lookups
+):
     server.runtime.webhook_source_limiter = RateLimiter(0.001, 5)
     answers = []
     for n in range(8):
@@ -152,8 +172,12 @@ async def test_random_names_cost_no_lookup_and_are_limited_by_address(gql, serve
     assert answers == [401] * 5 + [429] * 3
     assert lookups == []  # a wrong secret is refused before any database work
     # The address is limited even for a real number until its bucket refills.
-    response = await post_webhook(gql.http, load_payload("messages_upsert_text"),
-                                  vault.webhook_secret("acme-support"), instance="acme-support")
+    response = await post_webhook(
+        gql.http,
+        load_payload("messages_upsert_text"),
+        vault.webhook_secret("acme-support"),
+        instance="acme-support",
+    )
     assert response.status_code == 429
     await nothing_stored(pg)
 
@@ -172,30 +196,45 @@ async def test_unknown_instances_are_remembered_briefly(gql, server, pg, vault, 
 async def test_every_recorded_payload_is_accepted(gql, pg, vault, instance, own_url):
     secret = vault.webhook_secret("acme-support")
     for path in sorted(PAYLOADS.glob("*.json")):
-        response = await post_webhook(gql.http, load_payload(path.stem), secret,
-                                      instance="acme-support" if own_url else None)
+        response = await post_webhook(
+            gql.http, load_payload(path.stem), secret, instance="acme-support" if own_url else None
+        )
         assert response.status_code == 200, (path.name, response.text)
         assert response.json()["status"] in ("accepted", "ignored"), path.name
 
 
-async def test_numbers_on_the_shared_url_are_moved_to_their_own(server, gql, pg, vault,
-                                                                evolution):
+async def test_numbers_on_the_shared_url_are_moved_to_their_own(server, gql, pg, vault, evolution):
     await create_instance_row(pg, vault)  # created before per-number URLs
     await create_instance_row(pg, vault, name="gone-from-evolution", token="T-GONE")
     secret = vault.webhook_secret("acme-support")
-    evolution.add_instance("acme-support", token=TOKEN, state="open", webhook=WebhookConfig(
-        url=server.url + SHARED, headers={"x-atendimento-secret": secret},
-        events=["MESSAGES_UPSERT"]))
+    evolution.add_instance(
+        "acme-support",
+        token=TOKEN,
+        state="open",
+        webhook=WebhookConfig(
+            url=server.url + SHARED,
+            headers={"x-atendimento-secret": secret},
+            events=["MESSAGES_UPSERT"],
+        ),
+    )
 
     assert await point_webhooks_at_own_urls(server.runtime) == 1
     own_url = server.url + OWN
     [request] = evolution.requests_to("/webhook/set/acme-support")
     assert request.json["webhook"]["url"] == own_url
     assert request.json["webhook"]["headers"] == {"x-atendimento-secret": secret}
-    assert await pg.fetchval("SELECT webhook_url FROM whatsapp_instances "
-                             "WHERE instance_name = 'acme-support'") == own_url
-    assert await pg.fetchval("SELECT webhook_url FROM whatsapp_instances "
-                             "WHERE instance_name = 'gone-from-evolution'") is None
+    assert (
+        await pg.fetchval(
+            "SELECT webhook_url FROM whatsapp_instances WHERE instance_name = 'acme-support'"
+        )
+        == own_url
+    )
+    assert (
+        await pg.fetchval(
+            "SELECT webhook_url FROM whatsapp_instances WHERE instance_name = 'gone-from-evolution'"
+        )
+        is None
+    )
 
     # Evolution now posts to the number's own URL, and it is stored.
     message = load_payload("messages_upsert_text")["data"]
