@@ -99,17 +99,12 @@ def webhook_routes(runtime: Runtime, receiver: WebhookReceiver) -> list[Route]:
             if not await body.read(max_bytes):
                 return Outcome(422, {"error": TOO_LARGE, "maxBytes": max_bytes})
         else:
-            if not await body.read(min(max_bytes, UNORDERED_MAX_BYTES)):
-                return Outcome(
-                    422,
-                    {
-                        "error": f"{TOO_LARGE} for a body that does not begin "
-                        "with 'event' and 'instance'",
-                        "maxBytes": UNORDERED_MAX_BYTES,
-                    },
-                )
+            limit = min(max_bytes, UNORDERED_MAX_BYTES)
+            if not await body.read(limit):
+                error = f"{TOO_LARGE} for a body that does not begin with 'event' and 'instance'"
+                return Outcome(422, {"error": error, "maxBytes": limit})
             try:
-                payload = envelope.parse_now(bytes(body.data))
+                payload = await envelope.parse(bytes(body.data))
             except envelope.BadBody as error:
                 return Outcome(400, {"error": str(error)})
             name = payload["instance"]
