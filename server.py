@@ -31,6 +31,7 @@ from db.sql import close_database, connection, create_database
 from resolvers.graphiql import graphiql_assets_route
 from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
+from resolvers.webhook_route import webhook_routes
 from schema.root import build_schema, schema
 from services import bootstrap, cli
 from services.auth import LOCAL_ADMIN_ID, issuer_of, mint_token
@@ -38,7 +39,7 @@ from services.broadcast_backends import create_broadcast
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
-from services.instances import WEBHOOK_PATH, encrypt_stored_tokens
+from services.instances import encrypt_stored_tokens
 from services.logs import configure_logging, register_secrets
 from services.media_store import create_media_store
 from services.metrics import record_evolution_call, render as render_metrics
@@ -84,7 +85,11 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     )
     # Per profile: a burst of 20 messages, then the configured pace (on top of each number's).
     runtime.send_limiter = RateLimiter(settings.send_rate_per_minute / 60, 20)
-    # Per instance and source: Evolution's bursts pass, a flood does not drown the others.
+    # Per client address, before anything else: what a sender without the secret can cost.
+    runtime.webhook_source_limiter = RateLimiter(settings.webhook_source_rate_per_second,
+                                                 settings.webhook_source_rate_per_second * 2)
+    # Per instance, once authenticated: Evolution's bursts pass, a flood does not drown the
+    # other numbers.
     runtime.webhook_limiter = RateLimiter(settings.webhook_rate_per_second,
                                           settings.webhook_rate_per_second * 2)
     runtime.evolution.on_call = record_evolution_call
@@ -125,20 +130,6 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         finally:
             await close_database(runtime.db)
 
-    async def webhook(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.webhook_max_bytes:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.webhook_max_bytes:
-                return JSONResponse({"error": "body too large"}, status_code=413)
-        source = request.client.host if request.client else "unknown"
-        outcome = await receiver.receive(request.headers, bytes(body),
-                                         request.path_params.get("event"), source)
-        return JSONResponse(outcome.body, status_code=outcome.status)
-
     async def metrics(request: Request) -> Response:
         body, content_type = await render_metrics(runtime)
         return Response(body, media_type=content_type)
@@ -165,8 +156,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
-            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-            Route(WEBHOOK_PATH + "/{event}", webhook, methods=["POST"]),
+            *webhook_routes(runtime, receiver),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -13,6 +13,7 @@ import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from db import instances as instances_db
@@ -30,7 +31,11 @@ from services.text_rules import clean_line
 
 log = logging.getLogger("atendimento.instances")
 
+# The shared URL of older configurations; numbers are moved to their own URL at start.
 WEBHOOK_PATH = "/api/webhooks/evolution"
+# Each number's own URL, `…/i/<instanceName>`: its delivery is authenticated from the request
+# line and headers before its body is read.
+INSTANCE_WEBHOOK_PATH = WEBHOOK_PATH + "/i"
 WEBHOOK_SECRET_HEADER = "x-atendimento-secret"
 # What this product consumes. Evolution breaks on an empty or missing list (CONTRACT §2.1).
 WEBHOOK_EVENTS = [
@@ -62,13 +67,14 @@ def clean_display_name(value: str) -> str:
     return name
 
 
-def webhook_url(runtime: Runtime) -> str:
+def webhook_url(runtime: Runtime, instance_name: str) -> str:
+    """The URL Evolution posts this number's webhooks to."""
     if not runtime.settings.app_url:
         raise NotConfigured(
             "Set NEXT_PUBLIC_APP_URL to this server's public URL so Evolution API can deliver "
             "webhooks to it", variables=["NEXT_PUBLIC_APP_URL"],
         )
-    return runtime.settings.app_url + WEBHOOK_PATH
+    return f"{runtime.settings.app_url}{INSTANCE_WEBHOOK_PATH}/{quote(instance_name, safe='')}"
 
 
 def evolution_settings(row: Row | dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +99,8 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
     evolution = runtime.evolution
     if not runtime.settings.evolution_configured:
         raise EvolutionNotConfigured()
-    url = webhook_url(runtime)
     instance_name = derive_instance_name(name)
+    url = webhook_url(runtime, instance_name)
     token = str(uuid.uuid4()).upper()
     # Stored first, so webhooks Evolution sends during creation find their instance.
     row = await instances_db.insert_instance(

@@ -39,6 +39,7 @@ class Runtime:
     media_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     send_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
+    webhook_source_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     presence_sent: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Live-event payloads, loaded once per process for all subscribers.

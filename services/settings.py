@@ -55,6 +55,7 @@ class Settings:
     workers_enabled: bool = True
     webhook_max_bytes: int = 32 * 1024 * 1024
     webhook_rate_per_second: float = 300.0
+    webhook_source_rate_per_second: float = 2000.0
     webhook_concurrency: int = 4
     send_rate_per_minute: float = 60.0
     db_pool_min: int = 2
@@ -245,6 +246,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         workers_enabled=boolean("WORKERS_ENABLED", True),
         webhook_max_bytes=integer("WEBHOOK_MAX_BYTES", 32 * 1024 * 1024, 1024, 1024**3),
         webhook_rate_per_second=decimal("WEBHOOK_RATE_PER_SECOND", 300.0, 1.0, 100000.0),
+        webhook_source_rate_per_second=decimal("WEBHOOK_SOURCE_RATE_PER_SECOND", 2000.0, 1.0,
+                                               1000000.0),
         webhook_concurrency=integer("WEBHOOK_CONCURRENCY", 4, 1, 64),
         send_rate_per_minute=decimal("SEND_RATE_PER_MINUTE", 60.0, 1.0, 100000.0),
         db_pool_min=pool_min,
