@@ -13,6 +13,7 @@ from databases import Database
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
+from services.liveness import Liveness
 from services.media_store import MediaStore
 from services.profiles import ProfileRegistry
 from services.rate_limit import RateLimiter
@@ -41,6 +42,8 @@ class Runtime:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Live-event payloads, loaded once per process for all subscribers.
     live_loads: SharedLoads = field(default_factory=SharedLoads)
+    # This process's worker lock: claims made by its workers name it (see services/liveness).
+    liveness: Liveness = field(default_factory=lambda: Liveness(None))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run fire-and-forget work, keeping a reference so it is not garbage collected."""
