@@ -233,7 +233,7 @@ class WebhookReceiver:
             log.exception("webhook lookup failed")
             return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
         if known is None:
-            return Outcome(404, {"error": "unknown instance"}, event)
+            return self._unknown(headers, name, event)
         vault = self.runtime.vault
         apikey = payload.get("apikey")
         if not vault.same(headers.get(WEBHOOK_SECRET_HEADER), known.secret) or (
@@ -249,7 +249,7 @@ class WebhookReceiver:
             stored = await self.writer.store(known.instance_id, event, payload, body, digest)
         except asyncpg.ForeignKeyViolationError:
             self.forget(name)  # deleted since we cached it
-            return Outcome(404, {"error": "unknown instance"}, event)
+            return self._unknown(headers, name, event)
         except Exception:
             log.exception("webhook for %s not stored", name)
             return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
@@ -257,6 +257,16 @@ class WebhookReceiver:
             return Outcome(200, {"status": "duplicate"}, event)
         self.runtime.webhook_wakeup.set()
         return Outcome(200, {"status": "accepted", "id": stored}, event)
+
+
+    def _unknown(self, headers: Mapping[str, str], name: str, event: str) -> Outcome:
+        """An instance we do not have. With its secret it was one of ours, deleted: what
+        Evolution posts after a delete (`remove.instance`, a last `connection.update`) is
+        answered 200 so Evolution logs no failure for our own deletion; nothing is stored."""
+        vault = self.runtime.vault
+        if vault.same(headers.get(WEBHOOK_SECRET_HEADER), vault.webhook_secret(name)):
+            return Outcome(200, {"status": "ignored"}, event)
+        return Outcome(404, {"error": "unknown instance"}, event)
 
 
 def _too_deep(body: bytes, payload: Any) -> bool:
