@@ -30,6 +30,8 @@ def test_defaults_need_no_configuration():
         ("SUPABASE_JWT_SECRET", "short"),
         ("GRAPHIQL", "maybe"),
         ("CORS_ORIGINS", "app.example.com"),
+        ("RECONCILE_INTERVAL_SECONDS", "soon"),
+        ("INSTANCE_STUCK_SECONDS", "0"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_the_variable(name, value):
