@@ -40,6 +40,7 @@ from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
 from services.instances import encrypt_stored_tokens
+from services.liveness import Liveness
 from services.logs import configure_logging, register_secrets
 from services.media_store import create_media_store
 from services.metrics import record_evolution_call, render as render_metrics
@@ -115,6 +116,8 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
                     runtime.tokens.keys.warm_up()
                 workers = Workers(runtime)
                 if settings.workers_enabled:
+                    runtime.liveness = Liveness(settings.database_url)
+                    await runtime.liveness.start()
                     workers.start()
                 runtime.ready = True
                 log.info("GraphQL API at http://%s:%s/graphql", settings.host, settings.port)
@@ -123,6 +126,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
                 finally:
                     runtime.ready = False
                     await workers.stop()
+                    await runtime.liveness.stop()
                     await runtime.bus.stop()
                     await runtime.evolution.aclose()
                     await runtime.tokens.aclose()

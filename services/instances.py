@@ -6,6 +6,7 @@ were (create removes what it made, delete keeps our row until Evolution agreed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -96,7 +97,6 @@ def token_of(runtime: Runtime, row: Row) -> str:
 async def create_instance(runtime: Runtime, principal: Principal, display_name: str) -> Row:
     access.require_admin(principal, "create WhatsApp numbers")
     name = clean_display_name(display_name)
-    evolution = runtime.evolution
     if not runtime.settings.evolution_configured:
         raise EvolutionNotConfigured()
     instance_name = derive_instance_name(name)
@@ -107,14 +107,8 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
         runtime.db, instance_name=instance_name, token=runtime.vault.encrypt(token),
         display_name=name, webhook_url=url, created_by=principal.profile_id,
     )
-    settings = await instances_db.get_settings(runtime.db, row["id"])
-    assert settings is not None
     try:
-        created = await evolution.create_instance(
-            instance_name, token, webhook_url=url,
-            webhook_headers={WEBHOOK_SECRET_HEADER: runtime.vault.webhook_secret(instance_name)},
-            events=WEBHOOK_EVENTS, settings=evolution_settings(settings),
-        )
+        created = await _create_on_evolution(runtime, row, token, url)
     except BaseException as error:
         await instances_db.delete_instance(runtime.db, row["id"])
         if isinstance(error, EvolutionUnavailable):
@@ -128,6 +122,48 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
     await runtime.bus.publish([instance_event(row["id"], "CREATED")])
     log.info("instance %s created", instance_name)
     return row
+
+
+async def _create_on_evolution(runtime: Runtime, row: Row, token: str,
+                               url: str) -> dict[str, Any]:
+    settings = await instances_db.get_settings(runtime.db, row["id"])
+    assert settings is not None
+    name = row["instance_name"]
+    return await runtime.evolution.create_instance(
+        name, token, webhook_url=url,
+        webhook_headers={WEBHOOK_SECRET_HEADER: runtime.vault.webhook_secret(name)},
+        events=WEBHOOK_EVENTS, settings=evolution_settings(settings),
+    )
+
+
+async def _recreate_on_evolution(runtime: Runtime, row: Row) -> None:
+    """Delete the instance on Evolution and create it again, same name, token, webhook and
+    settings: the one way Evolution's API offers to end the reconnect loop of a number that
+    never opened (logout refuses it with 400, restart with "not connected"). Evolution keeps
+    the name taken for a moment after a delete (create answers 403): try again briefly."""
+    token = token_of(runtime, row)
+    try:
+        await runtime.evolution.delete_instance(row["instance_name"], token)
+    except EvolutionApiError as error:
+        if error.status != 404:
+            raise
+    url = (webhook_url(runtime, row["instance_name"]) if runtime.settings.app_url
+           else row["webhook_url"])
+    delay = 0.2
+    for attempt in range(8):
+        try:
+            created = await _create_on_evolution(runtime, row, token, url)
+            break
+        except EvolutionApiError as error:
+            if error.status != 403 or attempt == 7:
+                raise
+        await asyncio.sleep(delay)  # the name is freed once Evolution has forgotten it
+        delay = min(delay * 2, 3.0)
+    evolution_id = (created.get("instance") or {}).get("instanceId")
+    if evolution_id:
+        await instances_db.update_instance(runtime.db, row["id"],
+                                           evolution_instance_id=evolution_id)
+    log.info("instance %s re-created on Evolution API", row["instance_name"])
 
 
 async def _forget_on_evolution(runtime: Runtime, instance_name: str, token: str) -> None:
@@ -161,19 +197,33 @@ async def connect_instance(
         if not 10 <= len(number) <= 15:
             raise BadInput("phoneNumber must be a full number with country code, e.g. "
                            "5511999990001", field="phoneNumber")
-    answer = await runtime.evolution.connect(row["instance_name"], token_of(runtime, row), number)
+    token = token_of(runtime, row)
+    try:
+        answer = await runtime.evolution.connect(row["instance_name"], token, number)
+    except EvolutionApiError as error:
+        if error.status != 404:
+            raise
+        # Removed on Evolution's side (remove.instance, or a re-creation that failed midway):
+        # make it again, then connect.
+        await _recreate_on_evolution(runtime, row)
+        answer = await runtime.evolution.connect(row["instance_name"], token, number)
     state = (answer.get("instance") or {}).get("state")
-    changes: dict[str, Any]
+    now = datetime.now(UTC)
+    # Asked again: whatever held the number disconnected no longer does, and the reconciler
+    # looks at it from now on (a connection that brings no QR code is reported as stuck).
+    changes: dict[str, Any] = {"status_held": False, "reconcile_at": now,
+                               "reconcile_attempts": 0}
     if state == "open":
-        changes = {"status": "connected", "qr_code": None, "qr_code_text": None,
-                   "pairing_code": None}
+        changes.update(status="connected", qr_code=None, qr_code_text=None, pairing_code=None,
+                       connecting_since=None, status_detail=None)
     elif answer.get("base64") or answer.get("code"):
-        changes = {"status": "qr_code", "qr_code": answer.get("base64"),
-                   "qr_code_text": answer.get("code"), "pairing_code": answer.get("pairingCode"),
-                   "qr_code_updated_at": datetime.now(UTC), "status_detail": None}
+        changes.update(status="qr_code", qr_code=answer.get("base64"),
+                       qr_code_text=answer.get("code"), pairing_code=answer.get("pairingCode"),
+                       qr_code_updated_at=now, status_detail=None, connecting_since=now)
     else:
-        # Evolution had no QR ready yet ({"count": 0}); it arrives by the qrcode.updated webhook.
-        changes = {"status": "connecting", "status_detail": None}
+        # Evolution had no QR ready yet ({"count": 0}); it arrives by the qrcode.updated webhook
+        # (or never, when Evolution cannot reach WhatsApp: the reconciler tells).
+        changes.update(status="connecting", status_detail=None, connecting_since=now)
     updated = await instances_db.update_instance(runtime.db, instance_id, **changes)
     assert updated is not None
     await runtime.bus.publish([instance_event(instance_id, "STATUS")])
@@ -185,11 +235,17 @@ async def disconnect_instance(runtime: Runtime, principal: Principal, instance_i
     try:
         await runtime.evolution.logout(row["instance_name"], token_of(runtime, row))
     except EvolutionApiError as error:
-        if error.status != 400:  # 400 = "is not connected": already where we want it
+        if error.status != 400:
             raise
+        # 400 "is not connected": the number never opened, and Evolution may be reconnecting
+        # it in a loop (posting `connecting` every few seconds) that logout cannot stop.
+        await _recreate_on_evolution(runtime, row)
+    # Held: what Evolution still posts about the old session (`connecting`, QR codes, the
+    # removal) leaves the number DISCONNECTED until connectInstance is asked again.
     updated = await instances_db.update_instance(
         runtime.db, instance_id, status="disconnected", qr_code=None, qr_code_text=None,
         pairing_code=None, disconnected_at=datetime.now(UTC), status_detail="Logged out",
+        status_held=True, connecting_since=None,
     )
     assert updated is not None
     await runtime.bus.publish([instance_event(instance_id, "STATUS")])
@@ -260,6 +316,15 @@ async def apply_lifecycle_event(
     changes = lifecycle_changes(event, data)
     if changes is None:
         return []
+    if instance["status_held"] and changes["status"] != "connected":
+        return []  # we disconnected it: only a real connection moves it (see disconnect)
+    if changes["status"] in ("connecting", "qr_code"):
+        if instance["status"] not in ("connecting", "qr_code"):
+            changes["connecting_since"] = datetime.now(UTC)
+    else:
+        changes["connecting_since"] = None
+    if changes["status"] == "connected":
+        changes["status_held"] = False
     if changes.get("status") == "connected" and instance["status"] == "connected":
         changes.pop("connected_at")  # a repeated "open" is not a new connection
     if changes.get("status") == "disconnected" and instance["status"] == "connected":

@@ -15,6 +15,7 @@ from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
 from services.jwks import KeySet
+from services.liveness import Liveness
 from services.media_store import MediaStore
 from services.profiles import ProfileRegistry
 from services.rate_limit import RateLimiter
@@ -45,6 +46,8 @@ class Runtime:
     # Live-event payloads, loaded once per process for all subscribers.
     live_loads: SharedLoads = field(default_factory=SharedLoads)
     tokens: TokenVerifier = field(init=False)
+    # This process's worker lock: claims made by its workers name it (see services/liveness).
+    liveness: Liveness = field(default_factory=lambda: Liveness(None))
 
     def __post_init__(self) -> None:
         jwks_url = self.settings.supabase_jwks_url or jwks_url_of(self.settings.supabase_url)

@@ -57,6 +57,8 @@ class Settings:
     webhook_rate_per_second: float = 300.0
     webhook_source_rate_per_second: float = 2000.0
     webhook_concurrency: int = 4
+    reconcile_interval_seconds: float = 10.0
+    instance_stuck_seconds: float = 60.0
     send_rate_per_minute: float = 60.0
     db_pool_min: int = 2
     db_pool_max: int = 10
@@ -249,6 +251,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         webhook_source_rate_per_second=decimal("WEBHOOK_SOURCE_RATE_PER_SECOND", 2000.0, 1.0,
                                                1000000.0),
         webhook_concurrency=integer("WEBHOOK_CONCURRENCY", 4, 1, 64),
+        reconcile_interval_seconds=decimal("RECONCILE_INTERVAL_SECONDS", 10.0, 0.1, 3600.0),
+        instance_stuck_seconds=decimal("INSTANCE_STUCK_SECONDS", 60.0, 1.0, 3600.0),
         send_rate_per_minute=decimal("SEND_RATE_PER_MINUTE", 60.0, 1.0, 100000.0),
         db_pool_min=pool_min,
         db_pool_max=pool_max,

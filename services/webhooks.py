@@ -218,7 +218,7 @@ class WebhookReceiver:
             log.exception("webhook lookup failed")
             return Outcome(503, {"error": "storage unavailable, deliver again later"})
         if known is None:
-            return Outcome(404, {"error": "unknown instance"})
+            return _deleted()
         wait = self.runtime.webhook_limiter.take(known.instance_id)
         if wait:
             # Evolution retries a 429: the flood is slowed down, nothing is lost.
@@ -252,7 +252,7 @@ class WebhookReceiver:
             stored = await self.writer.store(known.instance_id, event, payload, body, digest)
         except asyncpg.ForeignKeyViolationError:
             self.forget(name)  # deleted since we cached it
-            return Outcome(404, {"error": "unknown instance"}, event)
+            return _deleted(event)
         except Exception:
             log.exception("webhook for %s not stored", name)
             return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
@@ -260,6 +260,14 @@ class WebhookReceiver:
             return Outcome(200, {"status": "duplicate"}, event)
         self.runtime.webhook_wakeup.set()
         return Outcome(200, {"status": "accepted", "id": stored}, event)
+
+
+def _deleted(event: str = "unknown") -> Outcome:
+    """The answer for an instance we no longer have whose secret was right: it was one of
+    ours, deleted. What Evolution posts after a delete (`remove.instance`, a last
+    `connection.update`) is answered 200 so Evolution logs no failure for our own deletion;
+    nothing is stored."""
+    return Outcome(200, {"status": "ignored"}, event)
 
 
 def count(outcome: Outcome) -> Outcome:

@@ -31,6 +31,8 @@ def test_defaults_need_no_configuration():
         ("GRAPHIQL", "maybe"),
         ("CORS_ORIGINS", "app.example.com"),
         ("SUPABASE_JWKS_URL", "xyz.supabase.co/auth/v1/.well-known/jwks.json"),
+        ("RECONCILE_INTERVAL_SECONDS", "soon"),
+        ("INSTANCE_STUCK_SECONDS", "0"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_the_variable(name, value):

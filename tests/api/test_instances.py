@@ -86,7 +86,8 @@ async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolu
 
     assert (await gql("mutation($id: ID!) { deleteInstance(id: $id) }",
                       {"id": instance["id"]}))["deleteInstance"] == instance["id"]
-    assert evolution.requests_to("/instance/delete/") and name not in evolution.instances
+    assert evolution.requests_to("/instance/delete/")
+    await wait_for(lambda: name not in evolution.instances)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_instances") == 0
 
 
