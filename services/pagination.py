@@ -1,4 +1,4 @@
-"""Keyset pagination: opaque cursors over (timestamp, id) and the `first` bounds."""
+"""Keyset pagination: opaque cursors over a row's sort key and the `first` bounds."""
 
 from __future__ import annotations
 
@@ -28,18 +28,38 @@ def page_size(first: int | None, default: int = 50) -> int:
     return size
 
 
-def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    raw = f"{at.isoformat()}|{row_id}".encode()
+def encode_cursor(at: datetime, *keys: int | uuid.UUID) -> str:
+    """A cursor over (at, keys…): the sort key of the row it stands for."""
+    raw = "|".join([at.isoformat(), *(str(key) for key in keys)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+def _cursor_parts(cursor: str, count: int) -> list[str]:
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    parts = raw.split("|")
+    if len(parts) != count:
+        raise ValueError("not a cursor of this list")
+    return parts
+
+
+def decode_arrival_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """A cursor of `encode_cursor(at, arrival)`: a message's timestamp and arrival number."""
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, row_id = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
+        at, arrival = _cursor_parts(cursor, 2)
+        return datetime.fromisoformat(at), int(arrival)
+    except ValueError:
+        raise BadInput("after is not a cursor this API returned", field="after") from None
+
+
+def decode_activity_cursor(cursor: str | None) -> tuple[datetime, int, uuid.UUID] | None:
+    """A cursor of `encode_cursor(at, arrival, row_id)`: a conversation's last activity."""
+    if cursor is None:
+        return None
+    try:
+        at, arrival, row_id = _cursor_parts(cursor, 3)
+        return datetime.fromisoformat(at), int(arrival), uuid.UUID(row_id)
     except ValueError:
         raise BadInput("after is not a cursor this API returned", field="after") from None
 
