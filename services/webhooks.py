@@ -22,6 +22,7 @@ import asyncpg
 from databases import Database
 
 from db import instances as instances_db, webhook_events as events_db
+from services.clean_text import clean_json, may_need_cleaning
 from services.ingest import HANDLED_EVENTS
 from services.instances import WEBHOOK_SECRET_HEADER
 from services.metrics import WEBHOOKS_RECEIVED
@@ -209,7 +210,8 @@ class WebhookReceiver:
         if "json" not in headers.get("content-type", "").lower():
             return Outcome(415, {"error": "send the webhook as application/json"})
         try:
-            payload = json.loads(body)
+            # NaN and Infinity are not JSON, and jsonb refuses them.
+            payload = json.loads(body, parse_constant=_not_json)
         except (ValueError, RecursionError):
             return Outcome(400, {"error": "the body is not valid JSON"})
         if not isinstance(payload, dict):
@@ -244,12 +246,22 @@ class WebhookReceiver:
         if event not in HANDLED_EVENTS:
             return Outcome(200, {"status": "ignored"}, event)
 
-        digest = hashlib.sha256(body).hexdigest()
+        digest = hashlib.sha256(body).hexdigest()  # of the body as sent: redeliveries match
+        if may_need_cleaning(body):
+            # Text PostgreSQL refuses (NUL, lone surrogates) would fail every delivery.
+            cleaned = clean_json(payload)
+            if cleaned != payload:
+                payload, body = cleaned, json.dumps(cleaned, ensure_ascii=False).encode()
         try:
             stored = await self.writer.store(known.instance_id, event, payload, body, digest)
         except asyncpg.ForeignKeyViolationError:
             self.forget(name)  # deleted since we cached it
             return Outcome(404, {"error": "unknown instance"}, event)
+        except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as error:
+            # A value jsonb refuses (a number beyond numeric's range…): no delivery ever stores
+            # it, so it is answered with a code Evolution does not retry.
+            log.warning("webhook for %s refused: %s", name, type(error).__name__)
+            return Outcome(422, {"error": "the body holds a value that cannot be stored"}, event)
         except Exception:
             log.exception("webhook for %s not stored", name)
             return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
@@ -257,6 +269,10 @@ class WebhookReceiver:
             return Outcome(200, {"status": "duplicate"}, event)
         self.runtime.webhook_wakeup.set()
         return Outcome(200, {"status": "accepted", "id": stored}, event)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _too_deep(body: bytes, payload: Any) -> bool:
