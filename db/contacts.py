@@ -15,7 +15,8 @@ from db.sql import Row, execute, fetch_all, fetch_all_planned_with_values, fetch
 CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
   c.contact_type, c.client_id, c.last_message_at, c.created_at, c.updated_at, c.lid_jid,
-  c.phone_key, c.is_group, c.name_locked, c.client_match_ambiguous, c.activity_at
+  c.phone_key, c.is_group, c.name_locked, c.client_match_ambiguous, c.activity_at,
+  c.activity_arrival
 """
 
 
@@ -85,6 +86,9 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
         db,
         """
         UPDATE whatsapp_contacts k SET
+          activity_arrival = CASE WHEN (k.activity_at, k.activity_arrival)
+            < (d.activity_at, d.activity_arrival) THEN d.activity_arrival
+            ELSE k.activity_arrival END,
           last_message_at = GREATEST(k.last_message_at, d.last_message_at),
           name = CASE WHEN k.name_locked THEN k.name ELSE COALESCE(k.name, d.name) END,
           client_id = COALESCE(k.client_id, d.client_id),
@@ -98,12 +102,19 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
     await execute(db, "DELETE FROM whatsapp_contacts WHERE id = :drop", drop=drop_id)
 
 
-async def touch_last_message(db: Database, contact_id: uuid.UUID, at: datetime) -> None:
+async def touch_last_message(db: Database, contact_id: uuid.UUID, message_pk: uuid.UUID) -> None:
+    """The contact's conversation moves up to its message `message_pk`, unless a later one
+    (by timestamp, then arrival) is its last already."""
     await execute(
         db,
-        "UPDATE whatsapp_contacts SET last_message_at = GREATEST(last_message_at, :at), "
-        "updated_at = NOW() WHERE id = :id",
-        id=contact_id, at=at,
+        """
+        UPDATE whatsapp_contacts c SET
+          activity_arrival = CASE WHEN (c.activity_at, c.activity_arrival)
+            < (m.timestamp, m.arrival) THEN m.arrival ELSE c.activity_arrival END,
+          last_message_at = GREATEST(c.last_message_at, m.timestamp), updated_at = NOW()
+        FROM whatsapp_messages m WHERE c.id = :id AND m.id = :message_pk
+        """,
+        id=contact_id, message_pk=message_pk,
     )
 
 
@@ -137,7 +148,7 @@ _LAST_MESSAGE = f"""LEFT JOIN LATERAL (
           SELECT {", ".join(f"m.{name} AS last_message_{name}" for name in _MESSAGE_FIELDS)}
           FROM whatsapp_messages m
           WHERE m.contact_id = c.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
-          ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+          ORDER BY m.timestamp DESC, m.arrival DESC LIMIT 1
         ) lm ON true"""
 
 
@@ -182,7 +193,8 @@ def _list_sql(
     elif by_phone:
         where.append("c.phone_number LIKE :phone_pattern")
     if after:
-        where.append("(c.activity_at, c.id) < (:after_at, :after_id)")
+        where.append("(c.activity_at, c.activity_arrival, c.id) "
+                     "< (:after_at, :after_arrival, :after_id)")
     columns = "c.*"
     if unread:
         columns += f", {_UNREAD_COUNT} AS unread_count"
@@ -194,20 +206,22 @@ def _list_sql(
         SELECT {columns} FROM (
           SELECT {CONTACT_COLUMNS} FROM whatsapp_contacts c
           WHERE {" AND ".join(where)}
-          ORDER BY c.activity_at DESC, c.id DESC
+          ORDER BY c.activity_at DESC, c.activity_arrival DESC, c.id DESC
           LIMIT {int(limit)}
         ) c
         {_LAST_MESSAGE if last_message else ""}
-        ORDER BY c.activity_at DESC, c.id DESC
+        ORDER BY c.activity_at DESC, c.activity_arrival DESC, c.id DESC
         """
 
 
 async def list_contacts(
     db: Database, instance_id: uuid.UUID, *, contact_type: str | None, name_pattern: str | None,
-    phone_pattern: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int,
+    phone_pattern: str | None, after: tuple[datetime, int, uuid.UUID] | None, limit: int,
     unread_for: uuid.UUID | None = None, with_last_message: bool = False,
 ) -> list[ListedContact]:
-    """Newest conversation first, keyset-paginated on (activity_at, id), in one statement.
+    """Newest conversation first, keyset-paginated on (activity_at, activity_arrival, id)
+    (conversations whose last messages share a second: the one that arrived last first), in
+    one statement.
 
     A search matches the name with `name_pattern` or the phone number with `phone_pattern`
     (ILIKE/LIKE '%…%' strings served by the trigram indexes). With `unread_for` (a profile
@@ -222,7 +236,7 @@ async def list_contacts(
     if phone_pattern is not None:
         params["phone_pattern"] = phone_pattern
     if after is not None:
-        params["after_at"], params["after_id"] = after
+        params["after_at"], params["after_arrival"], params["after_id"] = after
     if unread_for is not None:
         params["profile_id"] = unread_for
     sql = _list_sql(

@@ -43,9 +43,11 @@ async def insert_incoming(
             AND EXISTS (SELECT 1 FROM m)
           RETURNING r.status, r.deleted
         ), touched AS (
-          UPDATE whatsapp_contacts c
-          SET last_message_at = GREATEST(c.last_message_at, :timestamp), updated_at = NOW()
-          WHERE c.id = :contact_id AND :touch_contact AND EXISTS (SELECT 1 FROM m)
+          UPDATE whatsapp_contacts c SET
+            activity_arrival = CASE WHEN (c.activity_at, c.activity_arrival)
+              < (m.timestamp, m.arrival) THEN m.arrival ELSE c.activity_arrival END,
+            last_message_at = GREATEST(c.last_message_at, m.timestamp), updated_at = NOW()
+          FROM m WHERE c.id = m.contact_id AND :touch_contact
         ), bumped AS (
           UPDATE whatsapp_instances
           SET event_seq = event_seq + CASE WHEN :touch_contact THEN 2 ELSE 1 END
@@ -93,6 +95,8 @@ def _incoming_many_sql() -> str:
             WITH ORDINALITY AS t({", ".join(names)}, touch, seq_offset, n)
         ), m AS (
           INSERT INTO whatsapp_messages AS m (instance_id, {", ".join(names)})
+          -- `arrival` (the column default) is drawn row after row as they are inserted,
+          -- so in the order given.
           SELECT :instance_id, {values} FROM t ORDER BY t.n
           ON CONFLICT (instance_id, message_id) DO NOTHING
           RETURNING {MESSAGE_COLUMNS}
@@ -101,10 +105,13 @@ def _incoming_many_sql() -> str:
           WHERE r.instance_id = :instance_id AND r.message_id = m.message_id
           RETURNING r.message_id, r.status, r.deleted
         ), touched AS (
-          UPDATE whatsapp_contacts c
-          SET last_message_at = GREATEST(c.last_message_at, l.at), updated_at = NOW()
-          FROM (SELECT m.contact_id, max(m.timestamp) AS at FROM m
-                JOIN t ON t.message_id = m.message_id WHERE t.touch GROUP BY m.contact_id) l
+          UPDATE whatsapp_contacts c SET
+            activity_arrival = CASE WHEN (c.activity_at, c.activity_arrival)
+              < (l.at, l.arrival) THEN l.arrival ELSE c.activity_arrival END,
+            last_message_at = GREATEST(c.last_message_at, l.at), updated_at = NOW()
+          FROM (SELECT DISTINCT ON (m.contact_id) m.contact_id, m.timestamp AS at, m.arrival
+                FROM m JOIN t ON t.message_id = m.message_id WHERE t.touch
+                ORDER BY m.contact_id, m.timestamp DESC, m.arrival DESC) l
           WHERE c.id = l.contact_id
         ), bumped AS (
           UPDATE whatsapp_instances SET event_seq = event_seq + :events

@@ -14,7 +14,7 @@ MESSAGE_COLUMNS = """
   m.media_seconds, m.quoted_message_id, m.status, m.timestamp, m.created_at, m.updated_at,
   m.sender_jid, m.sender_name, m.metadata, m.deleted_at, m.error, m.attempts, m.sent_by,
   m.idempotency_key, m.media_state, m.media_key, m.media_sha256, m.media_error,
-  m.media_source_url, m.media_attempts
+  m.media_source_url, m.media_attempts, m.arrival
 """
 
 
@@ -70,21 +70,22 @@ async def get_messages(db: Database, ids: list[uuid.UUID]) -> list[Row]:
 
 
 async def page_for_contact(
-    db: Database, contact_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+    db: Database, contact_id: uuid.UUID, after: tuple[datetime, int] | None, limit: int
 ) -> list[Row]:
-    """Newest first, keyset on (timestamp, id): stable while new messages arrive."""
+    """Newest first, keyset on (timestamp, arrival): WhatsApp's whole seconds, ties in the
+    order the messages reached us; stable while new messages arrive."""
     return await fetch_all(
         db,
         f"""
         SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
         WHERE m.contact_id = :contact_id
           AND (CAST(:after_ts AS timestamptz) IS NULL
-               OR (m.timestamp, m.id) < (:after_ts, CAST(:after_id AS uuid)))
-        ORDER BY m.timestamp DESC, m.id DESC
+               OR (m.timestamp, m.arrival) < (:after_ts, CAST(:after_arrival AS bigint)))
+        ORDER BY m.timestamp DESC, m.arrival DESC
         LIMIT :limit
         """,
         contact_id=contact_id, after_ts=after[0] if after else None,
-        after_id=after[1] if after else None, limit=limit,
+        after_arrival=after[1] if after else None, limit=limit,
     )
 
 
@@ -96,7 +97,7 @@ async def last_messages(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]
         CROSS JOIN LATERAL (
           SELECT * FROM whatsapp_messages m
           WHERE m.contact_id = k.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
-          ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+          ORDER BY m.timestamp DESC, m.arrival DESC LIMIT 1
         ) m
         """,
         ids=contact_ids,
@@ -155,7 +156,7 @@ async def unread_on_whatsapp(db: Database, contact_id: uuid.UUID, limit: int) ->
         SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
         WHERE m.contact_id = :contact_id AND NOT m.from_me AND m.status = 'delivered'
           AND m.deleted_at IS NULL
-        ORDER BY m.timestamp DESC LIMIT :limit
+        ORDER BY m.timestamp DESC, m.arrival DESC LIMIT :limit
         """,
         contact_id=contact_id, limit=limit,
     )

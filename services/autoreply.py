@@ -101,7 +101,7 @@ async def _reply(runtime: Runtime, db: Database, instance: Row, contact: Row, in
         return []  # already answered (the unique index on the incoming message)
     published = [await events.record(db, instance["id"], "message", "created", reply_id,
                                      contact["id"])]
-    await contacts_db.touch_last_message(db, contact["id"], now)
+    await contacts_db.touch_last_message(db, contact["id"], reply_id)
     runtime.outbox_wakeup.set()
     return published
 

@@ -9,7 +9,13 @@ from db.sql import Row
 from services import access
 from services.auth import Principal
 from services.errors import NotFound
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import (
+    Page,
+    decode_activity_cursor,
+    decode_arrival_cursor,
+    encode_cursor,
+    page_size,
+)
 from services.phones import search_digits
 from services.read_receipts import send_read_receipts
 from services.runtime import Runtime
@@ -47,13 +53,14 @@ async def list_contacts(
         phone_pattern = _like(digits) if digits else None
     listed = await contacts_db.list_contacts(
         runtime.db, instance_id, contact_type=contact_type, name_pattern=name_pattern,
-        phone_pattern=phone_pattern, after=decode_cursor(after), limit=size + 1,
+        phone_pattern=phone_pattern, after=decode_activity_cursor(after), limit=size + 1,
         unread_for=principal.profile_id if with_unread_count else None,
         with_last_message=with_last_message,
     )
     items = listed[:size]
     return Page(items, len(listed) > size,
-                [encode_cursor(c.row["activity_at"], c.row["id"]) for c in items])
+                [encode_cursor(c.row["activity_at"], c.row["activity_arrival"], c.row["id"])
+                 for c in items])
 
 
 async def list_messages(
@@ -62,10 +69,11 @@ async def list_messages(
 ) -> Page[Row]:
     await visible_contact(runtime, principal, contact_id)
     size = page_size(first)
-    rows = await messages_db.page_for_contact(runtime.db, contact_id, decode_cursor(after),
-                                              size + 1)
+    rows = await messages_db.page_for_contact(runtime.db, contact_id,
+                                              decode_arrival_cursor(after), size + 1)
     items = rows[:size]
-    return Page(items, len(rows) > size, [encode_cursor(r["timestamp"], r["id"]) for r in items])
+    return Page(items, len(rows) > size,
+                [encode_cursor(r["timestamp"], r["arrival"]) for r in items])
 
 
 async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:

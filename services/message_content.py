@@ -28,6 +28,8 @@ MEDIA_KINDS = {
 WAID = re.compile(r"waid=(\d+)")
 # WhatsApp's own limit on a message's text: anything longer is no message a phone sent.
 MAX_TEXT = 65_536
+# How far ahead of our clock a message's time may be (a phone's clock runs fast).
+MAX_AHEAD_SECONDS = 86400
 
 
 @dataclass
@@ -46,13 +48,26 @@ class MessageContent:
 
 def message_timestamp(data: dict[str, Any]) -> datetime:
     """`messageTimestamp` (seconds; number, numeric string or {low, high}); never `date_time`,
-    which Evolution writes as local time mislabelled UTC."""
+    which Evolution writes as local time mislabelled UTC.
+
+    A value that is no moment of a real message — missing, not a number, zero or negative,
+    more than a day ahead (10**20, 1.5e308…) — is replaced by the time the message is
+    stored: the message is kept, and sorts where it arrived."""
+    now = datetime.now(UTC)
     seconds = long_value(data.get("messageTimestamp"))
     if seconds is None or seconds <= 0:
-        return datetime.now(UTC)
+        return now
     if seconds > 10**11:  # milliseconds from an odd client
         seconds //= 1000
+    if seconds > now.timestamp() + MAX_AHEAD_SECONDS:
+        return now
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _count(value: Any, largest: int) -> int | None:
+    """A size or a duration; None when it is none (negative, or beyond what we can store)."""
+    number = long_value(value)
+    return number if number is not None and 0 <= number <= largest else None
 
 
 def _content_key(message: dict[str, Any], message_type: str | None) -> str | None:
@@ -112,9 +127,9 @@ def _parse_body(key: str | None, message: dict[str, Any], body: dict[str, Any]) 
             MEDIA_KINDS[key],
             text=body.get("caption") or None,
             media_mime_type=body.get("mimetype"),
-            media_size=long_value(body.get("fileLength")),
+            media_size=_count(body.get("fileLength"), 2**63 - 1),  # a bigint column
             media_filename=body.get("fileName") or body.get("title") or None,
-            media_seconds=long_value(body.get("seconds")),
+            media_seconds=_count(body.get("seconds"), 2**31 - 1),  # an integer column
         )
         if key == "audioMessage":
             content.metadata["ptt"] = bool(body.get("ptt"))

@@ -1,4 +1,4 @@
-"""Keyset pagination: opaque cursors over (timestamp, id) and the `first` bounds."""
+"""Keyset pagination: opaque cursors over a row's sort key and the `first` bounds."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ MAX_PAGE = 200
 # A cursor's instant must survive any time zone and PostgreSQL's range: the years this API
 # can have written, with room either side.
 CURSOR_YEARS = range(1900, 9000)
+BIGINT = range(0, 2**63)
 T = TypeVar("T")
 
 
@@ -31,21 +32,51 @@ def page_size(first: int | None, default: int = 50) -> int:
     return size
 
 
-def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    raw = f"{at.isoformat()}|{row_id}".encode()
+def encode_cursor(at: datetime, *keys: int | uuid.UUID) -> str:
+    """A cursor over (at, keys…): the sort key of the row it stands for."""
+    raw = "|".join([at.isoformat(), *(str(key) for key in keys)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+def _cursor_parts(cursor: str, count: int) -> list[str]:
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    parts = raw.split("|")
+    if len(parts) != count:
+        raise ValueError("not a cursor of this list")
+    return parts
+
+
+def _instant(text: str) -> datetime:
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None or instant.year not in CURSOR_YEARS:
+        raise ValueError(text)
+    return instant
+
+
+def _arrival(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) not in BIGINT:
+        raise ValueError(text)
+    return int(text)
+
+
+def decode_arrival_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """A cursor of `encode_cursor(at, arrival)`: a message's timestamp and arrival number."""
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, row_id = raw.partition("|")
-        instant = datetime.fromisoformat(at)
-        if instant.tzinfo is None or instant.year not in CURSOR_YEARS:
-            raise ValueError(at)
-        return instant, uuid.UUID(row_id)
+        at, arrival = _cursor_parts(cursor, 2)
+        return _instant(at), _arrival(arrival)
+    except ValueError:
+        raise BadInput("after is not a cursor this API returned", field="after") from None
+
+
+def decode_activity_cursor(cursor: str | None) -> tuple[datetime, int, uuid.UUID] | None:
+    """A cursor of `encode_cursor(at, arrival, row_id)`: a conversation's last activity."""
+    if cursor is None:
+        return None
+    try:
+        at, arrival, row_id = _cursor_parts(cursor, 3)
+        return _instant(at), _arrival(arrival), uuid.UUID(row_id)
     except ValueError:
         raise BadInput("after is not a cursor this API returned", field="after") from None
 

@@ -120,7 +120,7 @@ async def send_message(
             published = [
                 await events.record(db, instance_id, "message", "created", row["id"], contact_id)
             ]
-            await contacts_db.touch_last_message(db, contact_id, row["timestamp"])
+            await contacts_db.touch_last_message(db, contact_id, row["id"])
             published.append(await events.record(db, instance_id, "contact", "updated",
                                                  contact_id, contact_id))
     except asyncpg.UniqueViolationError:

@@ -74,7 +74,8 @@ async def parse(body: bytes) -> dict[str, Any]:
 
 def parse_now(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
+        # NaN and Infinity are not JSON, and jsonb refuses them.
+        payload = json.loads(body, parse_constant=_not_json)
     except (ValueError, RecursionError) as error:
         raise BadBody("the body is not valid JSON") from error
     if not isinstance(payload, dict):
@@ -84,6 +85,10 @@ def parse_now(body: bytes) -> dict[str, Any]:
     if not isinstance(payload.get("event"), str) or not isinstance(payload.get("instance"), str):
         raise BadBody("the body needs string fields 'event' and 'instance'")
     return payload
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _too_deep(body: bytes, payload: Any) -> bool:

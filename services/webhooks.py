@@ -24,6 +24,7 @@ from databases import Database
 
 from db import instances as instances_db, webhook_events as events_db
 from services import webhook_envelope as envelope
+from services.clean_text import clean_json, may_need_cleaning
 from services.ingest import HANDLED_EVENTS
 from services.instances import WEBHOOK_SECRET_HEADER
 from services.metrics import WEBHOOKS_RECEIVED
@@ -247,12 +248,22 @@ class WebhookReceiver:
         if event not in HANDLED_EVENTS:
             return Outcome(200, {"status": "ignored"}, event)
 
-        digest = hashlib.sha256(body).hexdigest()
+        digest = hashlib.sha256(body).hexdigest()  # of the body as sent: redeliveries match
+        if may_need_cleaning(body):
+            # Text PostgreSQL refuses (NUL, lone surrogates) would fail every delivery.
+            cleaned = clean_json(payload)
+            if cleaned != payload:
+                payload, body = cleaned, json.dumps(cleaned, ensure_ascii=False).encode()
         try:
             stored = await self.writer.store(known.instance_id, event, payload, body, digest)
         except asyncpg.ForeignKeyViolationError:
             self.forget(name)  # deleted since we cached it
             return _deleted(event)
+        except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as error:
+            # A value jsonb refuses (a number beyond numeric's range…): no delivery ever stores
+            # it, so it is answered with a code Evolution does not retry.
+            log.warning("webhook for %s refused: %s", name, type(error).__name__)
+            return Outcome(422, {"error": "the body holds a value that cannot be stored"}, event)
         except Exception:
             log.exception("webhook for %s not stored", name)
             return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
