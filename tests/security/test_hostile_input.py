@@ -101,9 +101,14 @@ async def test_malformed_cursors_are_bad_user_input(gql, conversation):
     instance, contact = conversation
     nil = "00000000-0000-0000-0000-000000000000"
     for after in (
-        cursor(f"0001-01-01T00:00:00+05:00|{nil}"),
-        cursor(f"0001-01-01T00:00:00|{nil}"),
-        cursor(f"9999-12-31T23:00:00-05:00|{nil}"),
+        # Shaped as message cursors (instant|arrival) and as contact cursors
+        # (instant|arrival|id): a year PostgreSQL cannot shift, no offset, arrivals that are
+        # not a bigint.
+        *(cursor(f"0001-01-01T00:00:00+05:00|{tail}") for tail in ("5", f"5|{nil}")),
+        *(cursor(f"0001-01-01T00:00:00|{tail}") for tail in ("5", f"5|{nil}")),
+        *(cursor(f"9999-12-31T23:00:00-05:00|{tail}") for tail in ("5", f"5|{nil}")),
+        *(cursor(f"2026-01-01T00:00:00+00:00|{arrival}") for arrival in ("²", "9" * 5000)),
+        cursor(f"2026-01-01T00:00:00+00:00|{2**63}|{nil}"),
         "²",
         "%%%",
         cursor("x|y"),
