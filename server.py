@@ -31,14 +31,16 @@ from db.sql import close_database, connection, create_database
 from resolvers.graphiql import graphiql_assets_route
 from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
+from resolvers.webhook_route import webhook_routes
 from schema.root import build_schema, schema
 from services import bootstrap, cli
-from services.auth import LOCAL_ADMIN_ID, mint_token
+from services.auth import LOCAL_ADMIN_ID, issuer_of, mint_token
 from services.broadcast_backends import create_broadcast
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
-from services.instances import WEBHOOK_PATH, encrypt_stored_tokens
+from services.instances import encrypt_stored_tokens
+from services.liveness import Liveness
 from services.logs import configure_logging, register_secrets
 from services.media_store import create_media_store
 from services.metrics import record_evolution_call, render as render_metrics
@@ -95,7 +97,11 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     )
     # Per profile: a burst of 20 messages, then the configured pace (on top of each number's).
     runtime.send_limiter = RateLimiter(settings.send_rate_per_minute / 60, 20)
-    # Per instance and source: Evolution's bursts pass, a flood does not drown the others.
+    # Per client address, before anything else: what a sender without the secret can cost.
+    runtime.webhook_source_limiter = RateLimiter(settings.webhook_source_rate_per_second,
+                                                 settings.webhook_source_rate_per_second * 2)
+    # Per instance, once authenticated: Evolution's bursts pass, a flood does not drown the
+    # other numbers.
     runtime.webhook_limiter = RateLimiter(settings.webhook_rate_per_second,
                                           settings.webhook_rate_per_second * 2)
     runtime.evolution.on_call = record_evolution_call
@@ -117,8 +123,12 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             async with broadcast:
                 await encrypt_stored_tokens(runtime)
                 await runtime.bus.start()
+                if runtime.tokens.keys is not None:
+                    runtime.tokens.keys.warm_up()
                 workers = Workers(runtime)
                 if settings.workers_enabled:
+                    runtime.liveness = Liveness(settings.database_url)
+                    await runtime.liveness.start()
                     workers.start()
                 runtime.ready = True
                 log.info("GraphQL API at http://%s:%s/graphql", settings.host, settings.port)
@@ -127,25 +137,13 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
                 finally:
                     runtime.ready = False
                     await workers.stop()
+                    await runtime.liveness.stop()
                     await runtime.bus.stop()
                     await runtime.evolution.aclose()
+                    await runtime.tokens.aclose()
                     await runtime.media.aclose()
         finally:
             await close_database(runtime.db)
-
-    async def webhook(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.webhook_max_bytes:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.webhook_max_bytes:
-                return JSONResponse({"error": "body too large"}, status_code=413)
-        source = request.client.host if request.client else "unknown"
-        outcome = await receiver.receive(request.headers, bytes(body),
-                                         request.path_params.get("event"), source)
-        return JSONResponse(outcome.body, status_code=outcome.status)
 
     async def metrics(request: Request) -> Response:
         body, content_type = await render_metrics(runtime)
@@ -173,8 +171,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
-            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-            Route(WEBHOOK_PATH + "/{event}", webhook, methods=["POST"]),
+            *webhook_routes(runtime, receiver),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
@@ -202,7 +199,8 @@ def serve(settings: Settings) -> None:
     settings = settings.with_overrides(database_url=bootstrap.resolve_database_url(settings))
     app = create_app(settings, secret)
     if not settings.supabase_jwt_secret:
-        token = mint_token(secret, sub=LOCAL_ADMIN_ID, role="admin", name="Administrador")
+        token = mint_token(secret, sub=LOCAL_ADMIN_ID, role="admin", name="Administrador",
+                           issuer=issuer_of(settings.supabase_url))
         print(
             f"\nGraphiQL: http://{settings.host}:{settings.port}/graphql\n"
             "Paste this header into GraphiQL's Headers tab (valid 7 days; "
@@ -252,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         sub = args.sub or (LOCAL_ADMIN_ID if args.role == "admin" else uuid.uuid4())
         print(mint_token(bootstrap.jwt_secret(settings), sub=sub, role=args.role,
-                         name=args.name, email=args.email, ttl_seconds=int(args.days * 86400)))
+                         name=args.name, email=args.email, ttl_seconds=int(args.days * 86400),
+                         issuer=issuer_of(settings.supabase_url)))
         return 0
     if args.command == "events":
         if args.action == "list":

@@ -80,7 +80,7 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("subscriptions: running a subscription", "strawberry/subscriptions/", ""),
     ("  sending on the websocket", "starlette/websockets.py", "send"),
     ("  permessage-deflate compression", "permessage_deflate.py", ""),
-    ("webhook receiver (POST /api/webhooks/evolution)", "services/webhooks.py", "receive"),
+    ("webhook receiver (POST /api/webhooks/evolution…)", "resolvers/webhook_route.py", ""),
     ("webhook processor (applying stored events)", "services/processor.py", ""),
     ("outbox worker", "services/outbox.py", ""),
     ("event bus publish/dispatch", "services/events.py", ""),

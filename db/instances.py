@@ -12,7 +12,8 @@ INSTANCE_COLUMNS = """
   i.id, i.instance_name, i.instance_token, i.phone_number, i.display_name, i.status, i.qr_code,
   i.qr_code_text, i.pairing_code, i.qr_code_updated_at, i.webhook_url, i.created_by, i.created_at,
   i.updated_at, i.connected_at, i.disconnected_at, i.last_seen_at, i.profile_name,
-  i.profile_picture_url, i.status_reason, i.status_detail, i.evolution_instance_id
+  i.profile_picture_url, i.status_reason, i.status_detail, i.evolution_instance_id,
+  i.status_held, i.connecting_since
 """
 
 
@@ -114,19 +115,18 @@ async def delete_instance(db: Database, instance_id: uuid.UUID) -> bool:
     return status.endswith(" 1")
 
 
-async def instances_to_reconcile(db: Database, stale_after_seconds: float, limit: int) -> list[Row]:
-    """Instances whose stored status may be wrong: due for a check, or stuck mid-connection."""
+async def instances_to_reconcile(db: Database, limit: int) -> list[Row]:
+    """Instances due for a check of Evolution's state: every one not connected (on its own
+    schedule), and connected ones when a check was asked for (at start-up)."""
     return await fetch_all(
         db,
         f"""
         SELECT {INSTANCE_COLUMNS}, i.reconcile_attempts FROM whatsapp_instances i
-        WHERE i.reconcile_at <= NOW()
-           OR (i.reconcile_at IS NULL AND i.status IN ('connecting', 'qr_code')
-               AND i.updated_at < NOW() - make_interval(secs => :stale))
+        WHERE i.reconcile_at <= NOW() OR (i.reconcile_at IS NULL AND i.status <> 'connected')
         ORDER BY i.reconcile_at NULLS FIRST
         LIMIT :limit
         """,
-        stale=stale_after_seconds, limit=limit,
+        limit=limit,
     )
 
 

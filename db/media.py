@@ -11,12 +11,15 @@ from db.messages import MESSAGE_COLUMNS
 from db.sql import Row, fetch_all, fetch_one, fetch_val
 
 
-async def claim_pending(db: Database, limit: int, lease_seconds: float) -> list[Row]:
-    """Claim up to `limit` due messages whose media is to be fetched, for `lease_seconds`.
+async def claim_pending(db: Database, limit: int, lease_seconds: float,
+                        worker: int | None = None) -> list[Row]:
+    """Claim up to `limit` due messages whose media is to be fetched, for `worker` and
+    `lease_seconds`.
 
-    SKIP LOCKED and the lease let several workers and replicas share the queue; a worker that
-    dies lets its lease run out. A message we are still sending (a local id, no copy of
-    Evolution's yet) waits until WhatsApp has it.
+    SKIP LOCKED lets several workers and replicas share the queue; a claim whose worker died
+    (its worker lock gone) is free at once, one without a worker id when its lease runs out.
+    A message we are still sending (a local id, no copy of Evolution's yet) waits until
+    WhatsApp has it.
     """
     return await fetch_all(
         db,
@@ -25,7 +28,9 @@ async def claim_pending(db: Database, limit: int, lease_seconds: float) -> list[
           SELECT id FROM whatsapp_messages
           WHERE media_state = 'pending'
             AND COALESCE(media_next_attempt_at, '-infinity') <= NOW()
-            AND COALESCE(media_claimed_until, '-infinity') < NOW()
+            AND (COALESCE(media_claimed_until, '-infinity') < NOW()
+                 OR (media_claimed_by IS NOT NULL
+                     AND NOT atendimento_worker_alive(media_claimed_by)))
             AND (message_id NOT LIKE 'local-%' OR media_source_url IS NOT NULL)
           ORDER BY media_next_attempt_at NULLS FIRST, created_at
           LIMIT :limit
@@ -33,11 +38,11 @@ async def claim_pending(db: Database, limit: int, lease_seconds: float) -> list[
         )
         UPDATE whatsapp_messages m
         SET media_claimed_until = NOW() + make_interval(secs => :lease),
-            media_attempts = m.media_attempts + 1
+            media_claimed_by = :worker, media_attempts = m.media_attempts + 1
         FROM due WHERE m.id = due.id
         RETURNING {MESSAGE_COLUMNS}
         """,
-        limit=limit, lease=lease_seconds,
+        limit=limit, lease=lease_seconds, worker=worker,
     )
 
 

@@ -10,13 +10,16 @@ from db.messages import MESSAGE_COLUMNS
 from db.sql import Row, execute, fetch_one, fetch_val
 
 
-async def claim_next(db: Database, interval_seconds: float, lease_seconds: float) -> Row | None:
+async def claim_next(db: Database, interval_seconds: float, lease_seconds: float,
+                     worker: int | None = None) -> Row | None:
     """Claim the oldest due message of an instance that may send now, or None.
 
     Within one transaction: pick an instance whose rate-limit slot is open, with no message in
     flight, whose oldest pending message is due; lock it (SKIP LOCKED, so replicas pick
-    different instances), claim that message for `lease_seconds`, and move the instance's next
-    slot `interval_seconds` ahead. A claimer that dies simply lets the lease run out.
+    different instances), claim that message for `worker` and `lease_seconds`, and move the
+    instance's next slot `interval_seconds` ahead. A message is in flight while its lease
+    runs and its worker's lock is held: a claimer that dies frees it at once (its worker lock
+    goes with its connection), one without a worker id when its lease runs out.
     """
     async with db.transaction():
         head = await fetch_one(
@@ -25,13 +28,14 @@ async def claim_next(db: Database, interval_seconds: float, lease_seconds: float
             SELECT i.id AS instance_id, h.id AS message_pk
             FROM whatsapp_instances i
             CROSS JOIN LATERAL (
-              SELECT m.id, m.next_attempt_at, m.claimed_until FROM whatsapp_messages m
+              SELECT m.id, m.next_attempt_at, m.claimed_until, m.claimed_by FROM whatsapp_messages m
               WHERE m.instance_id = i.id AND m.status = 'pending' AND m.from_me
               ORDER BY m.created_at, m.id LIMIT 1
             ) h
             WHERE i.next_send_at <= NOW()
               AND COALESCE(h.next_attempt_at, '-infinity') <= NOW()
-              AND COALESCE(h.claimed_until, '-infinity') < NOW()
+              AND (COALESCE(h.claimed_until, '-infinity') < NOW()
+                   OR (h.claimed_by IS NOT NULL AND NOT atendimento_worker_alive(h.claimed_by)))
             ORDER BY h.next_attempt_at NULLS FIRST
             LIMIT 1
             FOR UPDATE OF i SKIP LOCKED
@@ -49,12 +53,12 @@ async def claim_next(db: Database, interval_seconds: float, lease_seconds: float
             db,
             f"""
             UPDATE whatsapp_messages m
-            SET claimed_until = NOW() + make_interval(secs => :lease), attempts = attempts + 1,
-                updated_at = NOW()
+            SET claimed_until = NOW() + make_interval(secs => :lease), claimed_by = :worker,
+                attempts = attempts + 1, updated_at = NOW()
             WHERE m.id = :id AND m.status = 'pending'
             RETURNING {MESSAGE_COLUMNS}
             """,
-            id=head["message_pk"], lease=lease_seconds,
+            id=head["message_pk"], lease=lease_seconds, worker=worker,
         )
 
 
@@ -77,7 +81,8 @@ async def release(db: Database, message_pk: uuid.UUID) -> None:
     """Give a claimed message back untouched (shutdown before sending)."""
     await execute(
         db,
-        "UPDATE whatsapp_messages SET claimed_until = NULL, attempts = GREATEST(attempts - 1, 0) "
+        "UPDATE whatsapp_messages SET claimed_until = NULL, claimed_by = NULL, "
+        "attempts = GREATEST(attempts - 1, 0) "
         "WHERE id = :id AND status = 'pending'",
         id=message_pk,
     )

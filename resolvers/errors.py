@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from resolvers.operation_checks import chosen_operation, root_fields
 from services.errors import AppError, Unauthenticated
 
 log = logging.getLogger("atendimento.graphql")
@@ -88,13 +89,11 @@ class RequireAuthentication(SchemaExtension):
         yield
 
     def _introspection_only(self) -> bool:
-        document = self.execution_context.graphql_document
-        if document is None:
+        # Decided from the fields the operation selects (through its fragments), never from
+        # names a client chooses, such as a fragment called `__schema`.
+        context = self.execution_context
+        document = context.graphql_document
+        operation = document and chosen_operation(document, context.operation_name)
+        if document is None or operation is None:
             return False
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                for selection in definition.selection_set.selections:
-                    name = getattr(selection, "name", None)
-                    if name is None or name.value not in INTROSPECTION_FIELDS:
-                        return False
-        return True
+        return all(name in INTROSPECTION_FIELDS for name in root_fields(document, operation))

@@ -21,9 +21,19 @@ def given_fields(input_object: object) -> dict[str, object]:
     return {k: v for k, v in vars(input_object).items() if v is not strawberry.UNSET}
 
 
+# Sequence numbers and event ids are PostgreSQL bigints.
+BIGINT_MAX = 2**63 - 1
+
+
+def parse_bigint(value: str, field: str, message: str) -> int:
+    """A non-negative bigint written in ASCII digits: `str.isdigit` alone lets "²" and other
+    Unicode digits through, which int() then refuses, and 5,000 digits are no number we hold."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or int(value) > BIGINT_MAX:
+        raise BadInput(message, field=field)
+    return int(value)
+
+
 def parse_seq(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
-        raise BadInput("afterSeq must be a seq value received from this API", field="afterSeq")
-    return int(value)
+    return parse_bigint(value, "afterSeq", "afterSeq must be a seq value received from this API")

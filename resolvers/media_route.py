@@ -35,7 +35,8 @@ def media_route(runtime: Runtime) -> Route:
         expires, sig = request.query_params.get("exp"), request.query_params.get("sig")
         key = runtime.vault.media_url_key()
         if not media_links.verify(key, message_id, fmt, expires, sig):
-            expired = (expires is not None and expires.isdigit() and int(expires) <= time.time()
+            expired = (expires is not None and expires.isascii() and expires.isdigit()
+                       and len(expires) <= 12 and int(expires) <= time.time()
                        and media_links.verify(key, message_id, fmt, expires, sig, now=0))
             return _error(403, "this media link has expired; ask the API for a new one"
                           if expired else "invalid media link")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.context import Info
+from resolvers.inputs import parse_bigint
 from schema.operations import (
     FailedWebhookEvent,
     StaleInstance,
@@ -46,7 +47,5 @@ class OperationsMutations:
     async def replay_webhook_events(self, info: Info, id: strawberry.ID | None = None) -> int:
         event_id = None
         if id is not None:
-            if not str(id).isdigit():
-                raise BadInput("id is not a webhook event id", field="id")
-            event_id = int(id)
+            event_id = parse_bigint(str(id), "id", "id is not a webhook event id")
         return await service.replay_events(info.context.runtime, info.context.viewer, event_id)

@@ -6,26 +6,59 @@ import json
 import logging
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
-from services.auth import Principal, bearer_value, verify_token
-from services.errors import AppError
+from resolvers.request_body import BodyTooLarge, body_limit, capped, declared_length
+from resolvers.ws_handlers import LegacyWSHandler, TransportWSHandler, credential_of
+from services.auth import Principal, bearer_value
+from services.errors import AppError, Unauthenticated
 from services.runtime import Runtime
 
 log = logging.getLogger("atendimento.auth")
 
 # Results of live events whose JSON text is remembered (a few events' worth of selections).
 RECENT_RESULTS = 64
+# The `extensions.code` of a request refused before GraphQL runs, by HTTP status.
+HTTP_CODES = {401: "UNAUTHENTICATED", 404: "NOT_FOUND"}
+
+
+class RefusedUnread(Exception):
+    """A request refused from its headers alone, before any of its body is read."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def http_error(status: int, message: str, code: str | None = None) -> JSONResponse:
+    """A refusal outside GraphQL execution, in the shape GraphQL clients read errors from."""
+    code = code or HTTP_CODES.get(status, "BAD_USER_INPUT")
+    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
+                        status_code=status, headers=headers)
 
 
 class GraphQLView(GraphQL[Context, None]):
+    # Both check the token on every operation and close the socket when it expires.
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self.runtime = runtime
@@ -51,13 +84,86 @@ class GraphQLView(GraphQL[Context, None]):
         self._recent[id(result)] = (result, encoded)
         return encoded
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            limited = await self._admit(scope, receive) if scope["method"] == "POST" else receive
+            response = await self.run(Request(scope, limited))
+        except HTTPException as error:
+            response = http_error(error.status_code, error.reason)
+        except RefusedUnread as refused:
+            response = http_error(401, refused.error.message, refused.error.code)
+        except BodyTooLarge as error:
+            response = http_error(413, str(error))
+        await response(scope, receive, send)
+
+    async def _admit(self, scope: Scope, receive: Receive) -> Receive:
+        """Authenticate from the headers, then allow the body only as much as that caller may
+        send: the token is checked before a byte of the body is read."""
+        request = Request(scope)
+        principal: Principal | None = None
+        error: AppError = Unauthenticated("Authentication required")
+        credential = request.headers.get("authorization")
+        if credential:
+            try:
+                principal = await self.authenticate(credential)
+            except AppError as refused:
+                error = refused
+        request.state.graphql_auth = (principal, error)
+        settings = self.runtime.settings
+        multipart = parse_content_type(request.headers.get("content-type", ""))[0] \
+            == "multipart/form-data"
+        limit = body_limit(signed_in=principal is not None, multipart=multipart,
+                           json_max=settings.graphql_max_body_bytes,
+                           media_max=settings.media_max_bytes)
+        # Without GraphiQL an anonymous caller can run nothing at all, not even introspection.
+        if limit is None or (principal is None and not settings.graphiql):
+            raise RefusedUnread(error)
+        declared = declared_length(request.headers.get("content-length"))
+        if declared is not None and declared > limit:
+            raise BodyTooLarge(limit)
+        return capped(receive, limit)
+
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: Any, request_data: Any
+                             ) -> ExecutionResult:
+        # Strawberry would run a subscription over plain HTTP and fail inside it; this API
+        # serves subscriptions over the websocket only, so they are refused before they run.
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                context_value=context, operation_name=request_data.operation_name,
+                allowed_operation_types=allowed, operation_extensions=request_data.extensions)
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from None
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, "Subscriptions are served over a websocket at /graphql "
+                                         "(graphql-transport-ws or graphql-ws), not over "
+                                         f"{request_adapter.method}") from None
+            raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from None
+
+    def parse_json(self, data: str | bytes) -> object:
+        # The body is the client's: anything but a JSON object (or a batch list, refused later
+        # with its own message) is a 400, never an error inside the server.
+        try:
+            parsed = super().parse_json(data)
+        except (ValueError, RecursionError):
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object with a `query`")
+        return parsed
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Vendored assets (make graphiql-assets) instead of the CDN, when present and verified.
         prefix = request.scope.get("root_path", "") + ASSETS_PATH
         return HTMLResponse(local_page(self.graphql_ide_html, prefix))
 
     async def authenticate(self, credential: str | None) -> Principal:
-        principal = verify_token(bearer_value(credential), self.runtime.jwt_secret)
+        principal = await self.runtime.tokens.verify(bearer_value(credential))
         await self.runtime.profiles.ensure(self.runtime.db, principal)
         return principal
 
@@ -66,6 +172,12 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Context:
         context = Context(runtime=self.runtime, request=request, response=response)
         if isinstance(request, Request):
+            admitted = getattr(request.state, "graphql_auth", None)
+            if admitted is not None:
+                context.principal, error = admitted
+                if context.principal is None:
+                    context.auth_error = error
+                return context
             try:
                 context.principal = await self.authenticate(request.headers.get("authorization"))
             except AppError as error:
@@ -73,14 +185,8 @@ class GraphQLView(GraphQL[Context, None]):
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        credential = next(
-            (params[k] for k in ("Authorization", "authorization", "token") if params.get(k)), None
-        )
         try:
-            context.principal = await self.authenticate(
-                credential if isinstance(credential, str) else None
-            )
+            context.principal = await self.authenticate(credential_of(context.connection_params))
         except AppError as error:
             raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
         return None

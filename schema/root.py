@@ -47,6 +47,17 @@ class Subscription(InstanceSubscriptions, ConversationSubscriptions):
 
 
 class AppSchema(strawberry.Schema):
+    # Without introspection, variable errors give no "Did you mean ...?" either (validation's
+    # are hidden by resolvers/documents.py).
+    hide_suggestions = False
+
+    def _get_custom_context_kwargs(self, operation_extensions: dict[str, Any] | None = None,
+                                   *, sync: bool = False) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.hide_suggestions:
+            kwargs["hide_suggestions"] = True
+        return kwargs
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -72,11 +83,13 @@ def build_schema(introspection: bool = True) -> AppSchema:
         OperationMetrics,
         RequireAuthentication,
         ErrorCodes,
-        lambda: Documents(rules),
+        lambda: Documents(rules, hide_suggestions=not introspection),
     ]
-    return AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                     extensions=extensions, execution_context_class=Executor,
-                     config=StrawberryConfig(scalar_map={datetime: DateTime}))
+    schema = AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                       extensions=extensions, execution_context_class=Executor,
+                       config=StrawberryConfig(scalar_map={datetime: DateTime}))
+    schema.hide_suggestions = not introspection
+    return schema
 
 
 schema = build_schema()

@@ -23,6 +23,9 @@ from services.errors import BadInput
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MINUTES_PER_DAY = 24 * 60
 FIELD = "availabilitySchedule"
+# Ranges a client may set on one day: a split shift or a few, not thousands to walk through
+# on every incoming message.
+MAX_RANGES_PER_DAY = 8
 
 _RANGE_KEYS = ("enabled", "start", "end")
 # "8:00" and "08:00" are both accepted; ASCII digits only, since `\d` would admit "٠٨:٠٠".
@@ -66,11 +69,12 @@ class Schedule:
         return any(r.enabled for day in self.days for r in day or ())
 
 
-def parse_schedule(value: object, field: str = FIELD) -> Schedule:
+def parse_schedule(value: object, field: str = FIELD, max_ranges: int | None = None) -> Schedule:
     """Validate a schedule as received from a client or read from storage.
 
     Raises `BadInput` whose `field` is the exact path of the offending value, for example
     "availabilitySchedule.monday[1].end". `None` is read as "no schedule configured".
+    `max_ranges` bounds the ranges of one day (for input; what is stored is read as it is).
     """
     if value is None:
         return Schedule()
@@ -88,6 +92,8 @@ def parse_schedule(value: object, field: str = FIELD) -> Schedule:
         if isinstance(day_value, Mapping):
             ranges: tuple[TimeRange, ...] = (_parse_range(day_value, path),)
         elif isinstance(day_value, list | tuple):
+            if max_ranges is not None and len(day_value) > max_ranges:
+                raise BadInput(f"{path} may have at most {max_ranges} ranges", field=path)
             ranges = tuple(
                 _parse_range(item, f"{path}[{index}]") for index, item in enumerate(day_value)
             )

@@ -17,8 +17,13 @@ from services.events import Publication
 from services.pagination import Page, decode_text_cursor, encode_text_cursor, page_size
 from services.phones import normalize_phone, phone_key, search_digits
 from services.runtime import Runtime
+from services.text_rules import clean_block, clean_line, escape_like
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 200
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path
+MAX_DOCUMENT = 40  # a CPF or CNPJ, formatted, with room for a foreign id
+MAX_NOTES = 5000
 
 
 async def list_clients(runtime: Runtime, principal: Principal, search: str | None,
@@ -29,16 +34,12 @@ async def list_clients(runtime: Runtime, principal: Principal, search: str | Non
     digits = search_digits(term) if term else None
     rows = await clients_db.search_clients(
         runtime.db,
-        name_pattern=f"%{_escape(term)}%" if term else None,
+        name_pattern=f"%{escape_like(term)}%" if term else None,
         digits_pattern=f"%{digits}%" if digits else None,
         after=decode_text_cursor(after), limit=size + 1,
     )
     items = rows[:size]
     return Page(items, len(rows) > size, [encode_text_cursor(r["name"], r["id"]) for r in items])
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def update_contact(runtime: Runtime, principal: Principal, contact_id: uuid.UUID,
@@ -64,9 +65,7 @@ async def update_contact(runtime: Runtime, principal: Principal, contact_id: uui
             values.setdefault("contact_type", "cliente")
         values["client_match_ambiguous"] = False
     if "name" in changes:
-        name = (changes["name"] or "").strip()
-        if len(name) > 200:
-            raise BadInput("name must be at most 200 characters", field="name")
+        name = clean_line(changes["name"], "name", MAX_NAME)
         values["name"] = name or contact["push_name"]
         values["name_locked"] = bool(name)
     if not values:
@@ -82,18 +81,20 @@ async def create_client_from_contact(runtime: Runtime, principal: Principal,
     contact = await visible_contact(runtime, principal, contact_id)
     if contact["is_group"]:
         raise BadInput("a group cannot become a client", field="contactId")
-    name = (data.get("name") or contact["name"] or contact["push_name"] or "").strip()
+    name = clean_line(data.get("name"), "name", MAX_NAME) \
+        or " ".join((contact["name"] or contact["push_name"] or "").split())[:MAX_NAME]
     if not name:
         raise BadInput("name is required: the contact has no name to use", field="name")
-    email = (data.get("email") or "").strip() or None
+    email = clean_line(data.get("email"), "email", MAX_EMAIL)
     if email and not EMAIL.match(email):
         raise BadInput("email is not an e-mail address", field="email")
+    document = clean_line(data.get("document"), "document", MAX_DOCUMENT)
+    notes = clean_block(data.get("notes"), "notes", MAX_NOTES)
     phone = normalize_phone(contact["phone_number"]) if contact["phone_number"] else None
     async with runtime.db.transaction():
         client = await clients_db.insert_client(
-            runtime.db, name=name[:200], phone=phone, phone_key=phone_key(phone) if phone else None,
-            email=email, document=(data.get("document") or "").strip() or None,
-            notes=(data.get("notes") or "").strip() or None, created_by=principal.profile_id,
+            runtime.db, name=name, phone=phone, phone_key=phone_key(phone) if phone else None,
+            email=email, document=document, notes=notes, created_by=principal.profile_id,
         )
         row, published = await _apply(runtime, contact, {"client_id": client["id"],
                                                          "contact_type": "cliente",

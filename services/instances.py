@@ -6,6 +6,7 @@ were (create removes what it made, delete keeps our row until Evolution agreed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -13,23 +14,29 @@ import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from db import instances as instances_db
 from db.sql import Row
 from services import access
 from services.auth import Principal
-from services.availability import parse_schedule, schedule_to_json
+from services.availability import MAX_RANGES_PER_DAY, parse_schedule, schedule_to_json
 from services.errors import AppError, BadInput, EvolutionNotConfigured, EvolutionUnavailable
 from services.events import INSTANCES_CHANNEL, Publication
 from services.evolution import EvolutionApiError
 from services.metrics import DISCONNECTIONS
 from services.phones import parse_jid
 from services.runtime import Runtime
+from services.text_rules import clean_line
 
 log = logging.getLogger("atendimento.instances")
 
+# The shared URL of older configurations; numbers are moved to their own URL at start.
 WEBHOOK_PATH = "/api/webhooks/evolution"
+# Each number's own URL, `…/i/<instanceName>`: its delivery is authenticated from the request
+# line and headers before its body is read.
+INSTANCE_WEBHOOK_PATH = WEBHOOK_PATH + "/i"
 WEBHOOK_SECRET_HEADER = "x-atendimento-secret"
 # What this product consumes. Evolution breaks on an empty or missing list (CONTRACT §2.1).
 WEBHOOK_EVENTS = [
@@ -55,21 +62,20 @@ def derive_instance_name(display_name: str) -> str:
 
 
 def clean_display_name(value: str) -> str:
-    name = " ".join(value.split())
+    name = clean_line(" ".join(value.split()), "displayName", 80)
     if not name:
         raise BadInput("displayName must not be empty", field="displayName")
-    if len(name) > 80:
-        raise BadInput("displayName must be at most 80 characters", field="displayName")
     return name
 
 
-def webhook_url(runtime: Runtime) -> str:
+def webhook_url(runtime: Runtime, instance_name: str) -> str:
+    """The URL Evolution posts this number's webhooks to."""
     if not runtime.settings.app_url:
         raise NotConfigured(
             "Set NEXT_PUBLIC_APP_URL to this server's public URL so Evolution API can deliver "
             "webhooks to it", variables=["NEXT_PUBLIC_APP_URL"],
         )
-    return runtime.settings.app_url + WEBHOOK_PATH
+    return f"{runtime.settings.app_url}{INSTANCE_WEBHOOK_PATH}/{quote(instance_name, safe='')}"
 
 
 def evolution_settings(row: Row | dict[str, Any]) -> dict[str, Any]:
@@ -91,25 +97,18 @@ def token_of(runtime: Runtime, row: Row) -> str:
 async def create_instance(runtime: Runtime, principal: Principal, display_name: str) -> Row:
     access.require_admin(principal, "create WhatsApp numbers")
     name = clean_display_name(display_name)
-    evolution = runtime.evolution
     if not runtime.settings.evolution_configured:
         raise EvolutionNotConfigured()
-    url = webhook_url(runtime)
     instance_name = derive_instance_name(name)
+    url = webhook_url(runtime, instance_name)
     token = str(uuid.uuid4()).upper()
     # Stored first, so webhooks Evolution sends during creation find their instance.
     row = await instances_db.insert_instance(
         runtime.db, instance_name=instance_name, token=runtime.vault.encrypt(token),
         display_name=name, webhook_url=url, created_by=principal.profile_id,
     )
-    settings = await instances_db.get_settings(runtime.db, row["id"])
-    assert settings is not None
     try:
-        created = await evolution.create_instance(
-            instance_name, token, webhook_url=url,
-            webhook_headers={WEBHOOK_SECRET_HEADER: runtime.vault.webhook_secret(instance_name)},
-            events=WEBHOOK_EVENTS, settings=evolution_settings(settings),
-        )
+        created = await _create_on_evolution(runtime, row, token, url)
     except BaseException as error:
         await instances_db.delete_instance(runtime.db, row["id"])
         if isinstance(error, EvolutionUnavailable):
@@ -123,6 +122,48 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
     await runtime.bus.publish([instance_event(row["id"], "CREATED")])
     log.info("instance %s created", instance_name)
     return row
+
+
+async def _create_on_evolution(runtime: Runtime, row: Row, token: str,
+                               url: str) -> dict[str, Any]:
+    settings = await instances_db.get_settings(runtime.db, row["id"])
+    assert settings is not None
+    name = row["instance_name"]
+    return await runtime.evolution.create_instance(
+        name, token, webhook_url=url,
+        webhook_headers={WEBHOOK_SECRET_HEADER: runtime.vault.webhook_secret(name)},
+        events=WEBHOOK_EVENTS, settings=evolution_settings(settings),
+    )
+
+
+async def _recreate_on_evolution(runtime: Runtime, row: Row) -> None:
+    """Delete the instance on Evolution and create it again, same name, token, webhook and
+    settings: the one way Evolution's API offers to end the reconnect loop of a number that
+    never opened (logout refuses it with 400, restart with "not connected"). Evolution keeps
+    the name taken for a moment after a delete (create answers 403): try again briefly."""
+    token = token_of(runtime, row)
+    try:
+        await runtime.evolution.delete_instance(row["instance_name"], token)
+    except EvolutionApiError as error:
+        if error.status != 404:
+            raise
+    url = (webhook_url(runtime, row["instance_name"]) if runtime.settings.app_url
+           else row["webhook_url"])
+    delay = 0.2
+    for attempt in range(8):
+        try:
+            created = await _create_on_evolution(runtime, row, token, url)
+            break
+        except EvolutionApiError as error:
+            if error.status != 403 or attempt == 7:
+                raise
+        await asyncio.sleep(delay)  # the name is freed once Evolution has forgotten it
+        delay = min(delay * 2, 3.0)
+    evolution_id = (created.get("instance") or {}).get("instanceId")
+    if evolution_id:
+        await instances_db.update_instance(runtime.db, row["id"],
+                                           evolution_instance_id=evolution_id)
+    log.info("instance %s re-created on Evolution API", row["instance_name"])
 
 
 async def _forget_on_evolution(runtime: Runtime, instance_name: str, token: str) -> None:
@@ -156,19 +197,33 @@ async def connect_instance(
         if not 10 <= len(number) <= 15:
             raise BadInput("phoneNumber must be a full number with country code, e.g. "
                            "5511999990001", field="phoneNumber")
-    answer = await runtime.evolution.connect(row["instance_name"], token_of(runtime, row), number)
+    token = token_of(runtime, row)
+    try:
+        answer = await runtime.evolution.connect(row["instance_name"], token, number)
+    except EvolutionApiError as error:
+        if error.status != 404:
+            raise
+        # Removed on Evolution's side (remove.instance, or a re-creation that failed midway):
+        # make it again, then connect.
+        await _recreate_on_evolution(runtime, row)
+        answer = await runtime.evolution.connect(row["instance_name"], token, number)
     state = (answer.get("instance") or {}).get("state")
-    changes: dict[str, Any]
+    now = datetime.now(UTC)
+    # Asked again: whatever held the number disconnected no longer does, and the reconciler
+    # looks at it from now on (a connection that brings no QR code is reported as stuck).
+    changes: dict[str, Any] = {"status_held": False, "reconcile_at": now,
+                               "reconcile_attempts": 0}
     if state == "open":
-        changes = {"status": "connected", "qr_code": None, "qr_code_text": None,
-                   "pairing_code": None}
+        changes.update(status="connected", qr_code=None, qr_code_text=None, pairing_code=None,
+                       connecting_since=None, status_detail=None)
     elif answer.get("base64") or answer.get("code"):
-        changes = {"status": "qr_code", "qr_code": answer.get("base64"),
-                   "qr_code_text": answer.get("code"), "pairing_code": answer.get("pairingCode"),
-                   "qr_code_updated_at": datetime.now(UTC), "status_detail": None}
+        changes.update(status="qr_code", qr_code=answer.get("base64"),
+                       qr_code_text=answer.get("code"), pairing_code=answer.get("pairingCode"),
+                       qr_code_updated_at=now, status_detail=None, connecting_since=now)
     else:
-        # Evolution had no QR ready yet ({"count": 0}); it arrives by the qrcode.updated webhook.
-        changes = {"status": "connecting", "status_detail": None}
+        # Evolution had no QR ready yet ({"count": 0}); it arrives by the qrcode.updated webhook
+        # (or never, when Evolution cannot reach WhatsApp: the reconciler tells).
+        changes.update(status="connecting", status_detail=None, connecting_since=now)
     updated = await instances_db.update_instance(runtime.db, instance_id, **changes)
     assert updated is not None
     await runtime.bus.publish([instance_event(instance_id, "STATUS")])
@@ -180,11 +235,17 @@ async def disconnect_instance(runtime: Runtime, principal: Principal, instance_i
     try:
         await runtime.evolution.logout(row["instance_name"], token_of(runtime, row))
     except EvolutionApiError as error:
-        if error.status != 400:  # 400 = "is not connected": already where we want it
+        if error.status != 400:
             raise
+        # 400 "is not connected": the number never opened, and Evolution may be reconnecting
+        # it in a loop (posting `connecting` every few seconds) that logout cannot stop.
+        await _recreate_on_evolution(runtime, row)
+    # Held: what Evolution still posts about the old session (`connecting`, QR codes, the
+    # removal) leaves the number DISCONNECTED until connectInstance is asked again.
     updated = await instances_db.update_instance(
         runtime.db, instance_id, status="disconnected", qr_code=None, qr_code_text=None,
         pairing_code=None, disconnected_at=datetime.now(UTC), status_detail="Logged out",
+        status_held=True, connecting_since=None,
     )
     assert updated is not None
     await runtime.bus.publish([instance_event(instance_id, "STATUS")])
@@ -255,6 +316,15 @@ async def apply_lifecycle_event(
     changes = lifecycle_changes(event, data)
     if changes is None:
         return []
+    if instance["status_held"] and changes["status"] != "connected":
+        return []  # we disconnected it: only a real connection moves it (see disconnect)
+    if changes["status"] in ("connecting", "qr_code"):
+        if instance["status"] not in ("connecting", "qr_code"):
+            changes["connecting_since"] = datetime.now(UTC)
+    else:
+        changes["connecting_since"] = None
+    if changes["status"] == "connected":
+        changes["status_held"] = False
     if changes.get("status") == "connected" and instance["status"] == "connected":
         changes.pop("connected_at")  # a repeated "open" is not a new connection
     if changes.get("status") == "disconnected" and instance["status"] == "connected":
@@ -326,7 +396,9 @@ def clean_settings_input(raw: dict[str, Any]) -> dict[str, Any]:
                 raise BadInput(f"{field} must be between 1 and 43200 (30 days)", field=field)
             changes[name] = value
         elif name == "availability_schedule":
-            changes[name] = schedule_to_json(parse_schedule({} if value is None else value))
+            schedule = parse_schedule({} if value is None else value,
+                                      max_ranges=MAX_RANGES_PER_DAY)
+            changes[name] = schedule_to_json(schedule)
         elif name == "timezone":
             if value is not None:
                 try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -15,6 +16,20 @@ from datetime import UTC, datetime
 from services.request_log import RequestIdFilter
 
 _secrets: set[str] = set()
+# Characters that would let logged text (a request path, a name) start a forged line or
+# rewrite the terminal: C0/C1 controls, DEL and the Unicode line separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match[0]
+    code = ord(char)
+    return ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape_controls(text: str) -> str:
+    return CONTROL.sub(_escaped, text) if CONTROL.search(text) else text
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
@@ -53,6 +68,11 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        # One record, one line: whatever a message holds is escaped. A traceback, appended
+        # after this by format(), keeps its own lines.
+        return escape_controls(super().formatMessage(record))
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         rid = getattr(record, "ctx_request_id", None)

@@ -167,7 +167,8 @@ class MediaFetcher:
                 idle: float | None = None
                 try:
                     claimed = await media_db.claim_pending(self.runtime.db, free,
-                                                           self.lease_seconds)
+                                                           self.lease_seconds,
+                                                           self.runtime.liveness.worker_id)
                     if not claimed:
                         idle = await media_db.seconds_until_due(self.runtime.db)
                     failures = 0

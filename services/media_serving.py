@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from db import messages as messages_db
+from services.header_values import safe_file_name, safe_mime_type
 from services.media_codec import RENDITIONS, MediaDecodeError, transcode_audio
 from services.media_types import base_type, extension_for, inline
 from services.runtime import Runtime
@@ -44,9 +45,10 @@ async def locate(runtime: Runtime, message_pk: uuid.UUID, fmt: str) -> MediaObje
         raise MediaMissing("message not found")
     if row["media_state"] != "ready" or not row["media_key"]:
         raise MediaMissing(f"media {row['media_state'] or 'absent'}")
-    mime = row["media_mime_type"] or "application/octet-stream"
+    # Rows stored before the names and types were made header-safe are made safe here.
+    mime = safe_mime_type(row["media_mime_type"]) or "application/octet-stream"
     digest = (row["media_sha256"] or str(row["id"]).replace("-", ""))[:40]
-    name = row["media_filename"]
+    name = safe_file_name(row["media_filename"])
     if (fmt in RENDITIONS and row["message_type"] == "audio"
             and base_type(mime) not in SAME_FORMAT[fmt]):
         key, length = await _rendition(runtime, row["media_key"], fmt)

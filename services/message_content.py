@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.evolution_values import long_value
+from services.header_values import safe_file_name, safe_mime_type
 
 # Wrappers Evolution does not unwrap (CONTRACT §9.1): the content sits in `.message` inside.
 WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
@@ -25,6 +26,8 @@ MEDIA_KINDS = {
     "stickerMessage": "sticker",
 }
 WAID = re.compile(r"waid=(\d+)")
+# WhatsApp's own limit on a message's text: anything longer is no message a phone sent.
+MAX_TEXT = 65_536
 
 
 @dataclass
@@ -86,6 +89,16 @@ def parse_content(data: dict[str, Any]) -> MessageContent:
                           else None)
     if context and isinstance(context.get("stanzaId"), str):
         content.quoted_message_id = context["stanzaId"]
+    return bounded(content)
+
+
+def bounded(content: MessageContent) -> MessageContent:
+    """What is stored of it: text cut at MAX_TEXT characters, and a file name and type that
+    are safe in the HTTP headers they are served in (services/header_values.py)."""
+    if isinstance(content.text, str) and len(content.text) > MAX_TEXT:
+        content.text = content.text[:MAX_TEXT]
+    content.media_filename = safe_file_name(content.media_filename)
+    content.media_mime_type = safe_mime_type(content.media_mime_type)
     return content
 
 

@@ -68,7 +68,7 @@ class OutboxWorker:
             try:
                 claimed = await in_own_task(outbox_db.claim_next(
                     self.runtime.db, self.runtime.settings.send_interval_seconds,
-                    self.lease_seconds))
+                    self.lease_seconds, self.runtime.liveness.worker_id))
                 if claimed is None:
                     idle = await in_own_task(outbox_db.seconds_until_due(self.runtime.db))
                 failures = 0

@@ -11,6 +11,9 @@ from typing import Generic, TypeVar
 from services.errors import BadInput
 
 MAX_PAGE = 200
+# A cursor's instant must survive any time zone and PostgreSQL's range: the years this API
+# can have written, with room either side.
+CURSOR_YEARS = range(1900, 9000)
 T = TypeVar("T")
 
 
@@ -39,7 +42,10 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, row_id = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
+        instant = datetime.fromisoformat(at)
+        if instant.tzinfo is None or instant.year not in CURSOR_YEARS:
+            raise ValueError(at)
+        return instant, uuid.UUID(row_id)
     except ValueError:
         raise BadInput("after is not a cursor this API returned", field="after") from None
 
@@ -55,6 +61,8 @@ def decode_text_cursor(cursor: str | None) -> tuple[str, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         row_id, _, text = raw.partition("|")
+        if "\x00" in text:  # PostgreSQL text cannot hold it; no name this API wrote has one
+            raise ValueError(text)
         return text, uuid.UUID(row_id)
     except ValueError:
         raise BadInput("after is not a cursor this API returned", field="after") from None

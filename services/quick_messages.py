@@ -24,10 +24,12 @@ from services import access
 from services.auth import Principal
 from services.errors import BadInput, Conflict, NotFound
 from services.runtime import Runtime
+from services.text_rules import clean_line, escape_like
 from services.variables import render_template, template_values
 
 SHORTCUT = re.compile(r"^[a-z0-9_\-.]{1,32}$")
 MAX_TEXT = 4096
+MAX_DESCRIPTION = 200
 
 
 def clean_shortcut(value: str) -> str:
@@ -74,15 +76,18 @@ async def render_for_contact(runtime: Runtime, principal: Principal, shortcut: s
 
 async def search(runtime: Runtime, principal: Principal, text: str | None) -> list[Row]:
     term = (text or "").strip().removeprefix("/").lower() or None
-    pattern = f"%{term}%" if term else None
-    return await quick_db.search(runtime.db, term, pattern, 50)
+    # `%` and `_` are searched for as themselves, as in contacts and clients.
+    literal = escape_like(term) if term else None
+    pattern = f"%{literal}%" if literal else None
+    return await quick_db.search(runtime.db, literal, pattern, 50)
 
 
 async def create(runtime: Runtime, principal: Principal, shortcut: str, message_text: str,
                  description: str | None) -> Row:
     access.require_admin(principal, "manage quick messages")
     row = await quick_db.insert(runtime.db, clean_shortcut(shortcut), clean_text(message_text),
-                                (description or "").strip() or None, principal.profile_id)
+                                clean_line(description, "description", MAX_DESCRIPTION),
+                                principal.profile_id)
     if row is None:
         raise Conflict(f"The shortcut /{clean_shortcut(shortcut)} already exists",
                        field="shortcut")
@@ -100,7 +105,8 @@ async def update(runtime: Runtime, principal: Principal, quick_id: uuid.UUID,
     if "message_text" in changes:
         cleaned["message_text"] = clean_text(str(changes["message_text"] or ""))
     if "description" in changes:
-        cleaned["description"] = (str(changes["description"] or "")).strip() or None
+        cleaned["description"] = clean_line(str(changes["description"] or ""), "description",
+                                            MAX_DESCRIPTION)
     if not cleaned:
         row = await quick_db.get(runtime.db, quick_id)
         assert row is not None

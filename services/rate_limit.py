@@ -5,13 +5,23 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable
 
+from cachetools import TTLCache
+
 
 class RateLimiter:
+    """`rate_per_second` tokens a second per key, at most `burst` saved up.
+
+    Memory is bounded: a bucket left alone until it is full again is the same as no bucket,
+    so it expires then; past `max_keys` live buckets the least recently used one goes, so a
+    flood of new keys (random names, many addresses) never resets the keys in use.
+    """
+
     def __init__(self, rate_per_second: float, burst: float, max_keys: int = 10_000) -> None:
         self.rate = rate_per_second
         self.burst = burst
-        self.max_keys = max_keys
-        self._buckets: dict[Hashable, tuple[float, float]] = {}
+        self._buckets: TTLCache[Hashable, tuple[float, float]] = TTLCache(
+            maxsize=max_keys, ttl=burst / rate_per_second, timer=time.monotonic
+        )
 
     def take(self, key: Hashable) -> float:
         """Spend one token; return 0 when allowed, else the seconds until a token is free."""
@@ -19,9 +29,10 @@ class RateLimiter:
         tokens, last = self._buckets.get(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens >= 1:
-            if len(self._buckets) >= self.max_keys and key not in self._buckets:
-                self._buckets.clear()  # bounded memory; a flood of new keys resets everyone
             self._buckets[key] = (tokens - 1, now)
             return 0.0
         self._buckets[key] = (tokens, now)
         return (1 - tokens) / self.rate
+
+    def __len__(self) -> int:
+        return len(self._buckets)

@@ -10,9 +10,12 @@ from typing import Any
 
 from databases import Database
 
+from services.auth import TokenVerifier, issuer_of, jwks_url_of
 from services.crypto import Vault
 from services.events import EventBus
 from services.evolution import EvolutionClient
+from services.jwks import KeySet
+from services.liveness import Liveness
 from services.media_store import MediaStore
 from services.profiles import ProfileRegistry
 from services.rate_limit import RateLimiter
@@ -37,10 +40,22 @@ class Runtime:
     media_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     send_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
+    webhook_source_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     presence_sent: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Live-event payloads, loaded once per process for all subscribers.
     live_loads: SharedLoads = field(default_factory=SharedLoads)
+    tokens: TokenVerifier = field(init=False)
+    # This process's worker lock: claims made by its workers name it (see services/liveness).
+    liveness: Liveness = field(default_factory=lambda: Liveness(None))
+
+    def __post_init__(self) -> None:
+        jwks_url = self.settings.supabase_jwks_url or jwks_url_of(self.settings.supabase_url)
+        self.tokens = TokenVerifier(
+            self.jwt_secret,
+            issuer=issuer_of(self.settings.supabase_url),
+            keys=KeySet(jwks_url) if jwks_url else None,
+        )
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run fire-and-forget work, keeping a reference so it is not garbage collected."""

@@ -42,6 +42,8 @@ class Settings:
     evolution_retry_seconds: float = 20.0
     supabase_jwt_secret: str | None = field(default=None, repr=False)
     supabase_url: str | None = None
+    # Where the signing keys are published; unset: derived from supabase_url.
+    supabase_jwks_url: str | None = None
     supabase_service_role_key: str | None = field(default=None, repr=False)
     app_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
@@ -53,12 +55,17 @@ class Settings:
     workers_enabled: bool = True
     webhook_max_bytes: int = 32 * 1024 * 1024
     webhook_rate_per_second: float = 300.0
+    webhook_source_rate_per_second: float = 2000.0
     webhook_concurrency: int = 4
+    reconcile_interval_seconds: float = 10.0
+    instance_stuck_seconds: float = 60.0
     send_rate_per_minute: float = 60.0
     db_pool_min: int = 2
     db_pool_max: int = 10
     db_statement_cache_size: int | None = None
     media_max_bytes: int = 64 * 1024 * 1024
+    graphql_max_body_bytes: int = 1024 * 1024
+    graphql_max_cost: int = 2000
     media_url_ttl_seconds: int = 3600
     media_s3_bucket: str | None = None
     media_s3_endpoint_url: str | None = None
@@ -229,6 +236,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         evolution_retry_seconds=decimal("EVOLUTION_RETRY_SECONDS", 20.0, 0.0, 600.0),
         supabase_jwt_secret=jwt_secret,
         supabase_url=url("NEXT_PUBLIC_SUPABASE_URL", ("http", "https")),
+        supabase_jwks_url=url("SUPABASE_JWKS_URL", ("http", "https")),
         supabase_service_role_key=text("SUPABASE_SERVICE_ROLE_KEY"),
         app_url=url("NEXT_PUBLIC_APP_URL", ("http", "https")),
         webhook_secret=text("WEBHOOK_SECRET"),
@@ -240,7 +248,11 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         workers_enabled=boolean("WORKERS_ENABLED", True),
         webhook_max_bytes=integer("WEBHOOK_MAX_BYTES", 32 * 1024 * 1024, 1024, 1024**3),
         webhook_rate_per_second=decimal("WEBHOOK_RATE_PER_SECOND", 300.0, 1.0, 100000.0),
+        webhook_source_rate_per_second=decimal("WEBHOOK_SOURCE_RATE_PER_SECOND", 2000.0, 1.0,
+                                               1000000.0),
         webhook_concurrency=integer("WEBHOOK_CONCURRENCY", 4, 1, 64),
+        reconcile_interval_seconds=decimal("RECONCILE_INTERVAL_SECONDS", 10.0, 0.1, 3600.0),
+        instance_stuck_seconds=decimal("INSTANCE_STUCK_SECONDS", 60.0, 1.0, 3600.0),
         send_rate_per_minute=decimal("SEND_RATE_PER_MINUTE", 60.0, 1.0, 100000.0),
         db_pool_min=pool_min,
         db_pool_max=pool_max,
@@ -248,6 +260,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
             integer("DB_STATEMENT_CACHE_SIZE", 0, 0, 10000) if cache is not None else None
         ),
         media_max_bytes=integer("MEDIA_MAX_BYTES", 64 * 1024 * 1024, 1024, 2 * 1024**3),
+        graphql_max_body_bytes=integer("GRAPHQL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024**2),
+        graphql_max_cost=integer("GRAPHQL_MAX_COST", 2000, 10, 1_000_000),
         media_url_ttl_seconds=integer("MEDIA_URL_TTL_SECONDS", 3600, 10, 7 * 86400),
         media_s3_bucket=bucket,
         media_s3_endpoint_url=s3_endpoint,

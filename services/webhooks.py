@@ -2,8 +2,9 @@
 
 Evolution queues every later event of an instance behind a slow or failing answer and retries
 5xx for ~20 minutes (CONTRACT §8.4), so the answer never waits for processing: the event is
-written to `webhook_events` and a background processor applies it. 4xx answers are for what we
-will never accept (Evolution does not retry them); 503 for "try again" (the database is down).
+written to `webhook_events` and a background processor applies it. What we will never accept
+gets an answer from Evolution's no-retry list (400, 401, 403, 404, 422); 429 and 503 mean "try
+again" (Evolution retries everything else, up to 10 times, 5 s to 300 s apart).
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import asyncio
 import hashlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from cachetools import TTLCache
 from databases import Database
 
 from db import instances as instances_db, webhook_events as events_db
+from services import webhook_envelope as envelope
 from services.ingest import HANDLED_EVENTS
 from services.instances import WEBHOOK_SECRET_HEADER
 from services.metrics import WEBHOOKS_RECEIVED
@@ -31,8 +33,8 @@ from services.waiting import in_own_task
 log = logging.getLogger("atendimento.webhooks")
 
 CACHE_SECONDS = 60.0
-# Real payloads nest about 8 levels; a deeper body is not something Evolution sends.
-MAX_DEPTH = 64
+UNKNOWN_CACHE_SECONDS = 5.0
+CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,9 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class _Known:
+class KnownInstance:
     instance_id: uuid.UUID
     token: str
-    secret: str
-    expires: float
 
 
 def event_suffix(event: str) -> str:
@@ -172,74 +172,77 @@ def _answer(pending: _Pending, stored: int | None = None, error: Exception | Non
 
 
 class WebhookReceiver:
+    """Authenticates a delivery from its headers and its instance name alone, then accepts
+    its body. The HTTP side (resolvers/webhook_route.py) reads no body before `authenticate`
+    said yes."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._known: dict[str, _Known] = {}
+        self._known: TTLCache[str, KnownInstance] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
+        # A deleted instance's trailing deliveries (Evolution sends a few) and retries of them
+        # cost one lookup per UNKNOWN_CACHE_SECONDS, not one each.
+        self._unknown: TTLCache[str, bool] = TTLCache(maxsize=CACHE_SIZE,
+                                                      ttl=UNKNOWN_CACHE_SECONDS)
         self.writer = EventWriter(runtime.db)
 
     def forget(self, instance_name: str) -> None:
         self._known.pop(instance_name, None)
+        self._unknown.pop(instance_name, None)
 
-    async def _lookup(self, name: str) -> _Known | None:
+    async def _lookup(self, name: str) -> KnownInstance | None:
         known = self._known.get(name)
-        if known is not None and known.expires > time.monotonic():
+        if known is not None:
             return known
+        if name in self._unknown:
+            return None
         row = await instances_db.get_instance_by_name(self.runtime.db, name)
         if row is None:
-            self._known.pop(name, None)
+            self._unknown[name] = True
             return None
-        vault = self.runtime.vault
-        known = _Known(row["id"], vault.decrypt(row["instance_token"]), vault.webhook_secret(name),
-                       time.monotonic() + CACHE_SECONDS)
+        known = KnownInstance(row["id"], self.runtime.vault.decrypt(row["instance_token"]))
         self._known[name] = known
         return known
 
-    async def receive(
-        self, headers: Mapping[str, str], body: bytes, suffix: str | None, source: str = ""
-    ) -> Outcome:
-        outcome = await self._receive(headers, body, suffix, source)
-        # The event name comes from the caller: only known names become label values.
-        label = outcome.event if outcome.event in HANDLED_EVENTS else "other"
-        WEBHOOKS_RECEIVED.labels(label, str(outcome.status)).inc()
-        return outcome
+    async def authenticate(self, name: str, headers: Mapping[str, str]) -> KnownInstance | Outcome:
+        """The instance a delivery claims to be from, if its secret header proves it.
 
-    async def _receive(
-        self, headers: Mapping[str, str], body: bytes, suffix: str | None, source: str
-    ) -> Outcome:
-        if "json" not in headers.get("content-type", "").lower():
-            return Outcome(415, {"error": "send the webhook as application/json"})
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            return Outcome(400, {"error": "the body is not valid JSON"})
-        if not isinstance(payload, dict):
-            return Outcome(400, {"error": "the body must be a JSON object"})
-        if _too_deep(body, payload):
-            return Outcome(400, {"error": f"the body nests deeper than {MAX_DEPTH} levels"})
-        event, name = payload.get("event"), payload.get("instance")
-        if not isinstance(event, str) or not isinstance(name, str):
-            return Outcome(400, {"error": "the body needs string fields 'event' and 'instance'"})
-        if suffix is not None and suffix != event_suffix(event):
-            return Outcome(400, {"error": f"event {event!r} posted to /{suffix}"}, event)
-        wait = self.runtime.webhook_limiter.take((source, name))
-        if wait:
-            # Evolution retries a 429: the flood is slowed down, nothing is lost.
-            return Outcome(429, {"error": "too many webhooks", "retryAfter": round(wait, 3)},
-                           event)
-
+        The secret is derived from the name, so a wrong one is refused before any lookup:
+        made-up names cost an HMAC, never a database query."""
+        vault = self.runtime.vault
+        if not vault.same(headers.get(WEBHOOK_SECRET_HEADER), vault.webhook_secret(name)):
+            log.warning("webhook refused: bad secret")
+            return Outcome(401, {"error": "unauthorized"})
         try:
             known = await self._lookup(name)
         except Exception:
             log.exception("webhook lookup failed")
-            return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
+            return Outcome(503, {"error": "storage unavailable, deliver again later"})
         if known is None:
-            return Outcome(404, {"error": "unknown instance"}, event)
-        vault = self.runtime.vault
+            return _deleted()
+        wait = self.runtime.webhook_limiter.take(known.instance_id)
+        if wait:
+            # Evolution retries a 429: the flood is slowed down, nothing is lost.
+            return Outcome(429, {"error": "too many webhooks", "retryAfter": round(wait, 3)})
+        return known
+
+    async def accept(
+        self, known: KnownInstance, name: str, headers: Mapping[str, str], body: bytes,
+        suffix: str | None, payload: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Store an authenticated delivery (`payload` when the body was parsed already)."""
+        if payload is None:
+            try:
+                payload = await envelope.parse(body)
+            except envelope.BadBody as error:
+                return Outcome(400, {"error": str(error)})
+        event = payload["event"]
+        if payload["instance"] != name:
+            return Outcome(400, {"error": "the body names another instance"}, event)
+        if suffix is not None and suffix != event_suffix(event):
+            return Outcome(400, {"error": f"event {event!r} posted to /{suffix}"}, event)
         apikey = payload.get("apikey")
-        if not vault.same(headers.get(WEBHOOK_SECRET_HEADER), known.secret) or (
-            apikey is not None and not vault.same(str(apikey), known.token)
-        ):
-            log.warning("webhook for %s refused: bad credentials", name)
+        if apikey is not None and not self.runtime.vault.same(str(apikey), known.token):
+            log.warning("webhook for %s refused: bad apikey", name)
             return Outcome(401, {"error": "unauthorized"}, event)
         if event not in HANDLED_EVENTS:
             return Outcome(200, {"status": "ignored"}, event)
@@ -249,7 +252,7 @@ class WebhookReceiver:
             stored = await self.writer.store(known.instance_id, event, payload, body, digest)
         except asyncpg.ForeignKeyViolationError:
             self.forget(name)  # deleted since we cached it
-            return Outcome(404, {"error": "unknown instance"}, event)
+            return _deleted(event)
         except Exception:
             log.exception("webhook for %s not stored", name)
             return Outcome(503, {"error": "storage unavailable, deliver again later"}, event)
@@ -259,24 +262,17 @@ class WebhookReceiver:
         return Outcome(200, {"status": "accepted", "id": stored}, event)
 
 
-def _too_deep(body: bytes, payload: Any) -> bool:
-    # Every level opens a bracket, so a body with few brackets is shallow enough: counting
-    # them is much cheaper than walking the parsed value, which only bodies with many do.
-    if body.count(b"{") + body.count(b"[") <= MAX_DEPTH:
-        return False
-    return _depth(payload) > MAX_DEPTH
+def _deleted(event: str = "unknown") -> Outcome:
+    """The answer for an instance we no longer have whose secret was right: it was one of
+    ours, deleted. What Evolution posts after a delete (`remove.instance`, a last
+    `connection.update`) is answered 200 so Evolution logs no failure for our own deletion;
+    nothing is stored."""
+    return Outcome(200, {"status": "ignored"}, event)
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            return level
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
+def count(outcome: Outcome) -> Outcome:
+    """Counts a delivery's answer in the metrics."""
+    # The event name comes from the caller: only known names become label values.
+    label = outcome.event if outcome.event in HANDLED_EVENTS else "other"
+    WEBHOOKS_RECEIVED.labels(label, str(outcome.status)).inc()
+    return outcome

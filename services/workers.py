@@ -10,6 +10,7 @@ from services.outbox import OutboxWorker
 from services.processor import WebhookProcessor
 from services.reconciler import Reconciler
 from services.runtime import Runtime
+from services.webhook_urls import point_webhooks_at_own_urls
 
 log = logging.getLogger("atendimento.workers")
 
@@ -29,6 +30,13 @@ class Workers:
                                               name="media-fetcher"))
         self.tasks.append(asyncio.create_task(Reconciler(self.runtime).run(self.stop_event),
                                               name="reconciler"))
+        self.tasks.append(asyncio.create_task(self._point_webhooks(), name="webhook-urls"))
+
+    async def _point_webhooks(self) -> None:
+        try:
+            await point_webhooks_at_own_urls(self.runtime)
+        except Exception:  # the database is down: the next start tries again
+            log.exception("webhook URLs not checked")
 
     async def stop(self) -> None:
         self.stop_event.set()

@@ -190,12 +190,14 @@ async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
 
 
 async def post_webhook(http: httpx.AsyncClient, payload: dict[str, Any] | bytes, secret: str | None,
-                       suffix: str | None = None, headers: dict[str, str] | None = None
-                       ) -> httpx.Response:
+                       suffix: str | None = None, headers: dict[str, str] | None = None,
+                       instance: str | None = None) -> httpx.Response:
+    """POST to the shared webhook URL, or with `instance` to that number's own URL."""
     all_headers = {"content-type": "application/json"}
     if secret is not None:
         all_headers["x-atendimento-secret"] = secret
     all_headers.update(headers or {})
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return await http.post(WEBHOOK + (f"/{suffix}" if suffix else ""), content=body,
+    path = WEBHOOK if instance is None else f"{WEBHOOK}/i/{instance}"
+    return await http.post(path + (f"/{suffix}" if suffix else ""), content=body,
                            headers=all_headers)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -44,6 +45,14 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def replica(env: dict[str, str], tmp: Path) -> AsyncIterator[str]:
+    async with replica_process(env, tmp) as (url, _proc):
+        yield url
+
+
+@asynccontextmanager
+async def replica_process(env: dict[str, str],
+                          tmp: Path) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real server process, ready; its URL and the process (to kill it)."""
     port = _free_port()
     log = (tmp / f"replica-{port}.log").open("w")
     proc = subprocess.Popen([sys.executable, "server.py", "serve"], cwd=ROOT, stdout=log,
@@ -61,7 +70,7 @@ async def replica(env: dict[str, str], tmp: Path) -> AsyncIterator[str]:
 
     try:
         await wait_for(ready, timeout=60, interval=0.1)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait, 30)
@@ -142,3 +151,77 @@ async def test_two_outbox_workers_never_send_a_message_twice(pg, replica_env, ke
     for n in range(4):  # and each number's messages went out oldest first
         assert [t for t in texts if t.startswith(f"local-{n}-")] == \
             [f"local-{n}-{m}" for m in range(15)]
+
+
+async def _queue_texts(pg: asyncpg.Connection, instance_id: uuid.UUID, texts: list[str]) -> None:
+    contact = await pg.fetchval(
+        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number) "
+        "VALUES ($1, '5511999990002@s.whatsapp.net', '5511999990002') RETURNING id", instance_id)
+    await pg.executemany(
+        "INSERT INTO whatsapp_messages (instance_id, contact_id, message_id, remote_jid, "
+        "from_me, message_type, text_content, status, timestamp, created_at) VALUES ($1, $2, "
+        "$3, '5511999990002@s.whatsapp.net', true, 'text', $3, 'pending', NOW(), "
+        "NOW() + make_interval(secs => $4))",
+        [(instance_id, contact, text, n) for n, text in enumerate(texts)])
+
+
+async def test_sends_resume_within_seconds_when_the_sending_replica_is_killed(
+        pg, replica_env, key, tmp_path, evolution):
+    vault = Vault(key, WEBHOOK_SECRET)
+    env = {**replica_env, "EVOLUTION_API_BASE_URL": evolution.url,
+           "EVOLUTION_API_KEY": evolution.api_key, "SEND_INTERVAL_SECONDS": "0"}
+    instance = await create_instance_row(pg, vault, name="killed", token="T-K")
+    evolution.add_instance("killed", token="T-K", state="open")
+    texts = [f"queued-{n}" for n in range(6)]
+    await _queue_texts(pg, instance["id"], texts)
+    evolution.delay_next("/message/sendText", 60)  # the first send hangs: A dies with it
+    async with replica_process(env, tmp_path) as (_a, a_process):
+        await wait_for(lambda: evolution.requests_to("/message/sendText"), timeout=30)
+        async with replica(env, tmp_path):
+            # B is up, and leaves alone the number whose send A has in flight.
+            assert len(evolution.requests_to("/message/sendText")) == 1
+            a_process.kill()  # SIGKILL: nothing released, A's lease would run for a minute
+
+            async def all_sent() -> bool:
+                return await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                         "WHERE status = 'pending'") == 0
+            await wait_for(all_sent, timeout=10)
+    sent = [m.request["text"] for m in evolution.sent]
+    # The one in flight at the kill may reach WhatsApp twice; every other exactly once, in order.
+    assert [t for t in sent if t != texts[0]] == texts[1:]
+    assert 1 <= sent.count(texts[0]) <= 2
+
+
+async def test_a_killed_replica_releases_the_instance_it_was_processing(
+        pg, database_url, replica_env, key, tmp_path):
+    vault = Vault(key, WEBHOOK_SECRET)
+    instance = await create_instance_row(pg, vault)
+    blocker = await asyncpg.connect(database_url)
+    try:
+        hold = blocker.transaction()
+        await hold.start()
+        # A's processor will wait on this row while holding the instance's processing lock.
+        await blocker.execute("SELECT 1 FROM whatsapp_instances WHERE id = $1 "
+                              "FOR NO KEY UPDATE", instance["id"])
+        async with replica_process(replica_env, tmp_path) as (a, a_process):
+            async with httpx.AsyncClient(base_url=a) as http:
+                response = await post_webhook(http, load_payload("connection_update_close"),
+                                              vault.webhook_secret("acme-support"))
+            assert response.status_code == 200
+
+            async def a_holds_the_lock() -> bool:
+                return bool(await pg.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND classid = 7001 AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"))
+            await wait_for(a_holds_the_lock, timeout=30)
+            async with replica(replica_env, tmp_path):
+                a_process.kill()
+                await hold.rollback()  # A's statement ends; its backend finds A gone
+
+                async def applied() -> bool:
+                    return await pg.fetchval("SELECT status FROM whatsapp_instances "
+                                             "WHERE id = $1", instance["id"]) == "disconnected"
+                await wait_for(applied, timeout=10)
+    finally:
+        await blocker.close()

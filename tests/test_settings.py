@@ -30,6 +30,9 @@ def test_defaults_need_no_configuration():
         ("SUPABASE_JWT_SECRET", "short"),
         ("GRAPHIQL", "maybe"),
         ("CORS_ORIGINS", "app.example.com"),
+        ("SUPABASE_JWKS_URL", "xyz.supabase.co/auth/v1/.well-known/jwks.json"),
+        ("RECONCILE_INTERVAL_SECONDS", "soon"),
+        ("INSTANCE_STUCK_SECONDS", "0"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_the_variable(name, value):
@@ -54,3 +57,14 @@ def test_secrets_are_not_in_the_repr():
                                "SUPABASE_JWT_SECRET": "s" * 40})
     assert "evo-key-123456789" not in repr(settings)
     assert "s" * 40 not in repr(settings)
+
+
+def test_the_supabase_project_url_gives_the_key_endpoint_and_the_issuer():
+    from services.auth import issuer_of, jwks_url_of
+
+    settings = parse_settings({"NEXT_PUBLIC_SUPABASE_URL": "https://xyz.supabase.co/"})
+    assert issuer_of(settings.supabase_url) == "https://xyz.supabase.co/auth/v1"
+    assert jwks_url_of(settings.supabase_url) == (
+        "https://xyz.supabase.co/auth/v1/.well-known/jwks.json")
+    override = parse_settings({"SUPABASE_JWKS_URL": "https://keys.example.com/jwks.json"})
+    assert override.supabase_jwks_url == "https://keys.example.com/jwks.json"

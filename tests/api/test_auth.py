@@ -31,7 +31,7 @@ async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient):
 
 
 def _token(**claims):
-    base = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 60,
+    base = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 60, "aud": "authenticated",
             "app_metadata": {"role": "admin"}}
     base.update(claims)
     return base
@@ -89,14 +89,51 @@ async def test_websocket_without_a_valid_token_is_closed(server):
     assert closed.value.rcvd.code == 4403
 
 
-def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
+async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
     # Verification is cached per token; expiry must still be checked on every use.
     from services import auth
+
+    verifier = auth.TokenVerifier(JWT_SECRET)
     token = jwt.encode(_token(exp=int(time.time()) + 30), JWT_SECRET, algorithm="HS256")
-    assert auth.verify_token(token, JWT_SECRET).role == "admin"
+    assert (await verifier.verify(token)).role == "admin"
     later = time.time() + 31
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    monkeypatch.setattr(auth, "wall_clock", lambda: later)
     with pytest.raises(auth.Unauthenticated, match="expired"):
-        auth.verify_token(token, JWT_SECRET)
+        await verifier.verify(token)
     with pytest.raises(auth.Unauthenticated, match="invalid"):
-        auth.verify_token(token, "another secret of thirty-two bytes at least")
+        await auth.TokenVerifier("another secret of thirty-two bytes at least").verify(token)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "email", "stored_name", "stored_email"),
+    [
+        ({"full_name": ["Ana", "Admin"]}, ["a@example.com"], None, None),
+        ({"full_name": 42}, 7, None, None),
+        ({"full_name": {"first": "Ana"}, "name": "Ana Fallback"}, True, "Ana Fallback", None),
+        ({"full_name": "Ana\x00Admin"}, "ana\x00@example.com", "Ana Admin", None),
+        ({"full_name": "Ana\ud800Admin"}, "ana@example.com\ud800", "Ana Admin", None),
+        ({"full_name": "\u202eAna\nERROR fake\tlog\x1b[31m"}, "ana@example.com",
+         "Ana ERROR fake log [31m", "ana@example.com"),
+        ({"full_name": "   "}, "not an address", None, None),
+        ({"full_name": "N" * 5000}, "a" * 400 + "@example.com", "N" * 200, None),
+        ("not a dict", None, None, None),
+    ],
+    ids=["lists", "numbers", "object-then-name", "nul", "lone-surrogate", "control-chars",
+         "blank", "too-long", "metadata-not-object"],
+)
+async def test_user_metadata_of_any_shape_is_cleaned_not_an_error(
+        gql: GraphQLClient, pg, metadata, email, stored_name, stored_email):
+    # Supabase users edit their own user_metadata, and it travels in their token.
+    sub = uuid.uuid4()
+    token = jwt.encode(_token(sub=str(sub), user_metadata=metadata, email=email),
+                       JWT_SECRET, algorithm="HS256")
+    data = await gql(VIEWER, token=token)
+    assert data["viewer"] == {"id": str(sub), "role": "ADMIN", "fullName": stored_name}
+    row = await pg.fetchrow("SELECT full_name, email FROM profiles WHERE id = $1", sub)
+    assert (row["full_name"], row["email"]) == (stored_name, stored_email)
+
+
+async def test_an_oversized_token_is_refused_before_any_work(server):
+    async with GraphQLClient(server.url) as client:
+        error = await client.error(VIEWER, token="x" * 20_000)
+    assert error.codes == ["UNAUTHENTICATED"]

@@ -30,13 +30,14 @@ async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolu
     instance = await create(gql)
     name = instance["instanceName"]
     assert name.startswith("atendimento-avaliatec-") and instance["status"] == "DISCONNECTED"
-    assert instance["webhookUrl"] == server.url + "/api/webhooks/evolution"
+    # Its own URL: a delivery is authenticated from the path and headers before its body.
+    assert instance["webhookUrl"] == server.url + "/api/webhooks/evolution/i/" + name
 
     [request] = evolution.requests_to("/instance/create")
     assert request.headers["apikey"] == evolution.api_key  # the global key, only here
     body = request.json
     assert body["integration"] == "WHATSAPP-BAILEYS" and body["instanceName"] == name
-    assert body["webhook"]["url"] == server.url + "/api/webhooks/evolution"
+    assert body["webhook"]["url"] == instance["webhookUrl"]
     assert "MESSAGES_UPSERT" in body["webhook"]["events"]
     assert body["webhook"]["headers"]["x-atendimento-secret"]
     assert body["groupsIgnore"] is True and body["alwaysOnline"] is False
@@ -85,7 +86,8 @@ async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolu
 
     assert (await gql("mutation($id: ID!) { deleteInstance(id: $id) }",
                       {"id": instance["id"]}))["deleteInstance"] == instance["id"]
-    assert evolution.requests_to("/instance/delete/") and name not in evolution.instances
+    assert evolution.requests_to("/instance/delete/")
+    await wait_for(lambda: name not in evolution.instances)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_instances") == 0
 
 

@@ -223,29 +223,54 @@ async def test_lifecycle_events_update_the_instance(gql, pg, instance, secret):
     assert (data["status"], data["statusReason"]) == ("DISCONNECTED", 401)
 
 
+@pytest.mark.parametrize("own_url", [True, False], ids=["own-url", "shared-url"])
 @pytest.mark.parametrize(
     ("change", "status"),
     [
         ({"secret": "wrong"}, 401),
         ({"secret": None}, 401),
         ({"apikey": "not-the-token"}, 401),
-        ({"instance": "someone-else"}, 404),
+        ({"instance": "someone-else"}, 401),  # with acme-support's secret
+        # Correctly signed for a number we do not have: one of ours, deleted (its trailing
+        # deliveries): answered 200 so Evolution logs no failure, and stored nowhere.
+        ({"instance": "someone-else", "secret_of": "someone-else"}, 200),
         ({"body": b"{not json"}, 400),
         ({"body": b"[]"}, 400),
-        ({"content_type": "text/plain"}, 415),
+        # Evolution retries 415 and 413; what we never accept gets 400 or 422, which it does not.
+        ({"content_type": "text/plain"}, 400),
         ({"suffix": "connection-update"}, 400),
     ],
 )
-async def test_refused_webhooks_store_nothing(gql, pg, instance, secret, change, status):
-    payload = load_payload("messages_upsert_text",
-                           instance_name=change.get("instance", "acme-support"),
+async def test_refused_webhooks_store_nothing(gql, pg, vault, instance, secret, change, status,
+                                              own_url):
+    name = change.get("instance", "acme-support")
+    payload = load_payload("messages_upsert_text", instance_name=name,
                            token=change.get("apikey", TOKEN))
     body = change.get("body", json.dumps(payload).encode())
+    if "secret_of" in change:
+        secret = vault.webhook_secret(change["secret_of"])
     response = await post_webhook(
         gql.http, body, change.get("secret", secret), suffix=change.get("suffix"),
-        headers={"content-type": change["content_type"]} if "content_type" in change else None)
+        headers={"content-type": change["content_type"]} if "content_type" in change else None,
+        instance=name if own_url else None)
     assert response.status_code == status, response.text
     assert await pg.fetchval("SELECT count(*) FROM webhook_events") == 0
+
+
+async def test_own_url_refuses_a_body_naming_another_instance(gql, pg, instance, secret):
+    payload = load_payload("messages_upsert_text", instance_name="someone-else")
+    response = await post_webhook(gql.http, payload, secret, instance="acme-support")
+    assert response.status_code == 400 and "another instance" in response.json()["error"]
+    assert await pg.fetchval("SELECT count(*) FROM webhook_events") == 0
+
+
+@pytest.mark.parametrize("suffix", [None, "messages-upsert"])
+async def test_own_url_accepts_real_payloads(gql, pg, instance, secret, suffix):
+    response = await post_webhook(gql.http, load_payload("messages_upsert_text"), secret,
+                                  suffix=suffix, instance="acme-support")
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    await processed(pg)
+    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 1
 
 
 async def test_events_we_do_not_use_are_acknowledged_and_not_stored(gql, pg, instance, secret):

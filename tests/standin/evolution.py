@@ -3,12 +3,23 @@
 
 What it models: the routes the product uses with their status codes, bodies and error bodies;
 the key rules of §1.2 (404 for an unknown instance before 401 for a wrong key); instance states;
-recipients that are not on WhatsApp; Brazil's 9th-digit JID rule (§11.3). Routes never emit
-webhooks by themselves: tests drive the WhatsApp side with `emit*`, `open_connection` and
-`close_connection`, so every webhook a test sees is one it asked for.
+recipients that are not on WhatsApp; Brazil's 9th-digit JID rule (§11.3). Tests drive the
+WhatsApp side with `emit*`, `open_connection` and `close_connection`; routes emit webhooks by
+themselves only where the real server does so whatever WhatsApp does (delete, below, and the
+reconnect loop of an unreachable WhatsApp).
 
 Test controls: `fail_next`, `delay_next`, `set_down`, `down_url` (a port that refuses
 connections), `requests` / `requests_to`, `sent`.
+
+`whatsapp_reachable = False` plays what a real v2.3.6 server did with WhatsApp out of reach
+(`recorded-v2.3.6/`): `connect` (and create with `qrcode`) answers `{"count": 0}`, the state
+stays `close`, and Evolution's reconnect loop posts `connection.update` `connecting` every
+`reconnect_seconds` for ever; `logout` answers 400 "is not connected" and the loop goes on.
+Always: `delete` posts `remove.instance` (and a trailing `connection.update` while the loop
+runs), answers 200 again until the instance is forgotten `delete_linger_seconds` later, then
+404. The loop, like Evolution's in-memory socket, outlives a delete: its webhooks go to
+whichever instance has that name, so a re-created one receives them. `webhook_answers` lists
+(event, status) of every webhook delivered.
 """
 
 from __future__ import annotations
@@ -91,6 +102,7 @@ class Instance:
     wuid: str | None = None
     profile_name: str | None = None
     qrcode: dict[str, Any] | None = None  # the current QR object while connecting
+    deleting: bool = False  # deleted, not yet forgotten
 
 
 @dataclass
@@ -164,6 +176,13 @@ class EvolutionStandIn:
         self._delays: list[_Override] = []
         self._down = False
         self._closing = asyncio.Event()
+        self.whatsapp_reachable = True
+        self.reconnect_seconds = 5.0
+        self.delete_linger_seconds = 0.5
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self._removals: set[asyncio.Task[None]] = set()
+        # (event, status) of every webhook delivered, in order.
+        self.webhook_answers: list[tuple[str, int]] = []
         self._http = httpx.AsyncClient(timeout=10)
         self.app = Starlette(routes=self._routes())
 
@@ -183,6 +202,10 @@ class EvolutionStandIn:
                         yield standin
                     finally:
                         standin._closing.set()  # releases delayed requests so shutdown is quick
+                        background = [*standin._loops.values(), *standin._removals]
+                        for task in background:
+                            task.cancel()
+                        await asyncio.gather(*background, return_exceptions=True)
             finally:
                 await standin._http.aclose()
 
@@ -284,8 +307,10 @@ class EvolutionStandIn:
         instance = self.instances[name]
         return await self._deliver(instance, _as_instance(payload, instance))
 
-    async def _deliver(self, instance: Instance, envelope: dict[str, Any]) -> int | None:
-        _follow(instance, envelope["event"], envelope.get("data"))
+    async def _deliver(self, instance: Instance, envelope: dict[str, Any],
+                       follow: bool = True) -> int | None:
+        if follow:
+            _follow(instance, envelope["event"], envelope.get("data"))
         hook = instance.webhook
         upper = re.sub(r"[.-]", "_", envelope["event"]).upper()
         if (hook is None or not hook.enabled or not hook.url.startswith(("http://", "https://"))
@@ -302,7 +327,33 @@ class EvolutionStandIn:
         }
         url = f"{hook.url}/{upper.lower().replace('_', '-')}" if hook.by_events else hook.url
         response = await self._http.post(url, json=envelope, headers=_webhook_headers(hook))
+        self.webhook_answers.append((envelope["event"], response.status_code))
         return response.status_code
+
+    def reconnecting(self, name: str) -> bool:
+        """Whether Evolution's reconnect loop runs for `name` (WhatsApp out of reach)."""
+        loop = self._loops.get(name)
+        return loop is not None and not loop.done()
+
+    def _start_reconnecting(self, name: str) -> None:
+        if not self.reconnecting(name):
+            self._loops[name] = asyncio.create_task(self._reconnect_loop(name))
+
+    async def _reconnect_loop(self, name: str) -> None:
+        """Baileys failing to reach WhatsApp: every few seconds a new socket says
+        `connecting`, fails, and the state falls back to `close` (§9.6, recorded)."""
+        while not self._closing.is_set():
+            await self._post_connecting(name)
+            await self._pause(self.reconnect_seconds)
+
+    async def _post_connecting(self, name: str) -> None:
+        instance = self.instances.get(name)
+        if instance is None:  # deleted: Evolution finds no webhook for the name
+            return
+        envelope = {"event": "connection.update", "instance": name,
+                    "data": {"instance": name, "state": "connecting", "statusReason": 200}}
+        with contextlib.suppress(httpx.HTTPError):
+            await self._deliver(instance, envelope, follow=False)
 
     # -- HTTP plumbing --------------------------------------------------------------------
 
@@ -448,7 +499,10 @@ class EvolutionStandIn:
             "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
             "settings": instance.settings,
         }
-        if body.get("qrcode"):
+        if body.get("qrcode") and not self.whatsapp_reachable:
+            answer["qrcode"] = {"count": 0}  # recorded: status stays "close"
+            self._start_reconnecting(name)
+        elif body.get("qrcode"):
             answer["qrcode"] = _next_qr(instance, pairing=bool(body.get("number")), first=True)
             answer["instance"]["status"] = "connecting"
         return 201, answer
@@ -489,6 +543,9 @@ class EvolutionStandIn:
             return 200, {"instance": {"instanceName": instance.name, "state": "open"}}
         if instance.state == "connecting" and instance.qrcode is not None:
             return 200, instance.qrcode
+        if not self.whatsapp_reachable:
+            self._start_reconnecting(instance.name)
+            return 200, {"count": 0}
         return 200, _next_qr(instance, pairing="number" in request.query_params, first=True)
 
     async def _connection_state(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
@@ -505,9 +562,26 @@ class EvolutionStandIn:
 
     async def _delete(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
         instance = self._instance(request)
-        del self.instances[instance.name]
+        if not instance.deleting:
+            instance.deleting = True
+            instance.state, instance.qrcode = "close", None
+            self._removals.add(asyncio.create_task(self._remove(instance)))
+        # Recorded: until the removal is through, a repeated delete answers 200 again.
         return 200, {"status": "SUCCESS", "error": False,
                      "response": {"message": "Instance deleted"}}
+
+    async def _remove(self, instance: Instance) -> None:
+        """What Evolution does after answering a delete: `remove.instance` (data null), the
+        reconnect loop's next `connecting` while the name still resolves, and only then the
+        instance is forgotten (its name is taken until then: create answers 403)."""
+        with contextlib.suppress(httpx.HTTPError):
+            await self._deliver(instance, {"event": "remove.instance", "instance": instance.name,
+                                           "data": None}, follow=False)
+            if self.reconnecting(instance.name):
+                await self._post_connecting(instance.name)
+        await self._pause(self.delete_linger_seconds)
+        if self.instances.get(instance.name) is instance:
+            del self.instances[instance.name]
 
     async def _restart(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
         instance = self._instance(request)
