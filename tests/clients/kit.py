@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2] / "clients"
 
 
-def run_node_tool(kit: Path, *args: str, env: dict[str, str] | None = None,
-                  timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """A command from the kit's node_modules/.bin, run in the kit; fails the test on error."""
-    done = subprocess.run([str(kit / "node_modules" / ".bin" / args[0]), *args[1:]], cwd=kit,
-                          capture_output=True, text=True, timeout=timeout, env=env)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
+async def run_node_tool(kit: Path, *args: str, env: dict[str, str] | None = None,
+                        timeout: float = 300) -> str:
+    """A command of the kit (from its node_modules/.bin, else `node` itself) run in the kit,
+    without blocking the event loop (a test's server answers on it); its standard output.
+    Fails the test on error."""
+    local = kit / "node_modules" / ".bin" / args[0]
+    process = await asyncio.create_subprocess_exec(
+        str(local) if local.exists() else args[0], *args[1:], cwd=kit, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        raise
+    assert process.returncode == 0, out.decode()[-3000:] + err.decode()[-3000:]
+    return out.decode()

@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.clients.kit import run_node_tool
 
 
-def test_generated_types_match_schema_and_operations(client_kit: Path, tmp_path: Path):
-    run_node_tool(client_kit, "graphql-codegen", "--config", "codegen.yml",
+async def test_generated_types_match_schema_and_operations(client_kit: Path, tmp_path: Path):
+    await run_node_tool(client_kit, "graphql-codegen", "--config", "codegen.yml",
                   env={**os.environ, "CODEGEN_DIR": str(tmp_path)})
     for name in ("schema.ts", "operations.ts"):
         fresh = (tmp_path / name).read_text()
@@ -19,5 +19,5 @@ def test_generated_types_match_schema_and_operations(client_kit: Path, tmp_path:
             f"clients/generated/{name} is stale: run `npm ci && npm run codegen` in clients/")
 
 
-def test_generated_types_compile(client_kit: Path):
-    run_node_tool(client_kit, "tsc", "-p", ".")
+async def test_generated_types_compile(client_kit: Path):
+    await run_node_tool(client_kit, "tsc", "-p", ".")
