@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 GRAPHIQL_ASSETS := static/graphiql/manifest.json
 IDE_ASSETS := $(if $(shell command -v npm 2>/dev/null),$(GRAPHIQL_ASSETS))
 
-.PHONY: run test migrate token bench schema clean graphiql-assets
+.PHONY: run test migrate token bench schema client-types clean graphiql-assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ token: $(STAMP)
 
 schema: $(STAMP)
 	$(PY) server.py export-schema > schema.graphql
+
+# TypeScript types for docs/operations.graphql (needs npm), after `make schema`.
+client-types:
+	cd clients && npm ci --no-audit --no-fund --loglevel=error && npm run --silent codegen
 
 $(GRAPHIQL_ASSETS): $(STAMP) scripts/vendor_graphiql.py
 	$(PY) scripts/vendor_graphiql.py

@@ -54,6 +54,17 @@ from services.workers import Workers
 log = logging.getLogger("atendimento")
 
 
+# What browser GraphQL clients send besides the token and content type: Apollo's CSRF and
+# client-awareness headers, request ids, and the tracing headers Sentry adds to every fetch.
+CORS_ALLOWED_HEADERS = (
+    "authorization", "content-type", "accept", "x-request-id",
+    "apollo-require-preflight", "x-apollo-operation-name",
+    "apollographql-client-name", "apollographql-client-version",
+    "sentry-trace", "baggage", "traceparent", "tracestate",
+)
+# Browsers cap this (Chromium at 2 h); a day asks for the most any of them grants.
+CORS_MAX_AGE_SECONDS = 86_400
+
 UVICORN_OPTIONS: dict[str, Any] = {
     "log_config": None, "proxy_headers": True, "ws_ping_interval": 20,
     # Compression costs ~50 KB per idle subscriber for small JSON events.
@@ -169,7 +180,8 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         ],
         middleware=[Middleware(RequestLog), Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                allow_methods=["GET", "POST", "OPTIONS"],
-                               allow_headers=["authorization", "content-type"], max_age=600)],
+                               allow_headers=list(CORS_ALLOWED_HEADERS),
+                               expose_headers=["X-Request-ID"], max_age=CORS_MAX_AGE_SECONDS)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

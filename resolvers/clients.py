@@ -31,7 +31,7 @@ class ClientQueries:
         return ClientConnection(
             edges=[ClientEdge(cursor=c, node=Client.from_row(r))
                    for r, c in zip(page.items, page.cursors, strict=True)],
-            page_info=page_info(page.cursors, page.has_next),
+            page_info=page_info(page.cursors, page.has_next, after),
         )
 
     @strawberry.field(description="Whether the number is within business hours now.")

@@ -67,7 +67,7 @@ class ConversationQueries:
         return ContactConnection(
             edges=[ContactEdge(cursor=c, node=Contact.from_listed(listed))
                    for listed, c in zip(page.items, page.cursors, strict=True)],
-            page_info=page_info(page.cursors, page.has_next),
+            page_info=page_info(page.cursors, page.has_next, after),
         )
 
     @strawberry.field
@@ -92,7 +92,7 @@ class ConversationQueries:
         return MessageConnection(
             edges=[MessageEdge(cursor=c, node=Message.from_row(r))
                    for r, c in zip(page.items, page.cursors, strict=True)],
-            page_info=page_info(page.cursors, page.has_next),
+            page_info=page_info(page.cursors, page.has_next, after),
         )
 
 

@@ -12,7 +12,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
@@ -24,6 +25,7 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
+from resolvers.media_types import GRAPHQL_RESPONSE, JSON, prefers_graphql_response
 from resolvers.request_body import BodyTooLarge, body_limit, capped, declared_length
 from resolvers.ws_handlers import LegacyWSHandler, TransportWSHandler, credential_of
 from services.auth import Principal, bearer_value
@@ -49,9 +51,23 @@ class RefusedUnread(Exception):
 def http_error(status: int, message: str, code: str | None = None) -> JSONResponse:
     """A refusal outside GraphQL execution, in the shape GraphQL clients read errors from."""
     code = code or HTTP_CODES.get(status, "BAD_USER_INPUT")
-    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+    headers = ({"www-authenticate": "Bearer"} if status == 401
+               else {"allow": "POST"} if status == 405 else None)
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                         status_code=status, headers=headers)
+
+
+def _negotiate(request: Request, response: Response) -> None:
+    """Serve a JSON answer as application/graphql-response+json to a client that prefers it,
+    with a request error's 4xx status."""
+    response.headers.append("vary", "Accept")
+    if (response.media_type not in (None, JSON)
+            or not prefers_graphql_response(request.headers.get("accept"))):
+        return
+    response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    failed = getattr(request.state, "request_error", None)
+    if failed is not None and response.status_code == 200:
+        response.status_code = failed
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -97,6 +113,7 @@ class GraphQLView(GraphQL[Context, None]):
             response = http_error(401, refused.error.message, refused.error.code)
         except BodyTooLarge as error:
             response = http_error(413, str(error))
+        _negotiate(Request(scope), response)
         await response(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive) -> Receive:
@@ -144,7 +161,23 @@ class GraphQLView(GraphQL[Context, None]):
                 raise HTTPException(400, "Subscriptions are served over a websocket at /graphql "
                                          "(graphql-transport-ws or graphql-ws), not over "
                                          f"{request_adapter.method}") from None
+            if error.operation_type is OperationType.MUTATION:
+                # GET must stay safe to cache and to prefetch (GraphQL over HTTP).
+                raise HTTPException(405, "Mutations are sent with POST") from None
             raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from None
+        except MissingQueryError:
+            raise HTTPException(400, "No GraphQL query found in the request") from None
+
+    async def process_result(self, request: Request, result: ExecutionResult
+                             ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # A request error: nothing was executed, so the answer has no `data` (GraphQL
+            # spec, "Response"), and a client that asked for graphql-response+json gets a 4xx.
+            response.pop("data", None)
+            codes = {(e.extensions or {}).get("code") for e in result.errors}
+            request.state.request_error = 401 if "UNAUTHENTICATED" in codes else 400
+        return response
 
     def parse_json(self, data: str | bytes) -> object:
         # The body is the client's: anything but a JSON object (or a batch list, refused later

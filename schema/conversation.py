@@ -285,8 +285,12 @@ class ContactEvent:
     shared_results: strawberry.Private[SharedResults | None] = None
 
 
-def page_info(cursors: list[str], has_next: bool) -> PageInfo:
-    return PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None)
+def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
+    """A forward page's PageInfo: something lies before it exactly when it starts after a
+    cursor (Relay lets `hasPreviousPage` say so without counting)."""
+    return PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None,
+                    has_previous_page=after is not None,
+                    start_cursor=cursors[0] if cursors else None)
 
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers.clients import ClientMutations, ClientQueries
@@ -23,6 +25,7 @@ from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
+from schema.common import DateTime
 from schema.executor import Executor
 
 
@@ -83,7 +86,8 @@ def build_schema(introspection: bool = True) -> AppSchema:
         lambda: Documents(rules, hide_suggestions=not introspection),
     ]
     schema = AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                       extensions=extensions, execution_context_class=Executor)
+                       extensions=extensions, execution_context_class=Executor,
+                       config=StrawberryConfig(scalar_map={datetime: DateTime}))
     schema.hide_suggestions = not introspection
     return schema
 

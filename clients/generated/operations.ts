@@ -1,0 +1,399 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+export type ContactType =
+  | 'CLIENTE'
+  | 'LEAD'
+  | 'PRESTADOR'
+  | 'PROFISSIONAL'
+  | 'UNKNOWN';
+
+export type CreateClientInput = {
+  document?: string | null | undefined;
+  email?: string | null | undefined;
+  /** Defaults to the contact's name. */
+  name?: string | null | undefined;
+  notes?: string | null | undefined;
+};
+
+export type InstanceEventKind =
+  | 'CREATED'
+  | 'DELETED'
+  | 'QR_CODE'
+  | 'SETTINGS'
+  | 'STATUS'
+  | 'UPDATED';
+
+export type InstanceSettingsInput = {
+  alwaysOnline?: boolean | null | undefined;
+  autoReplyCooldownMinutes?: number | null | undefined;
+  autoReplyEnabled?: boolean | null | undefined;
+  autoReplyMessage?: string | null | undefined;
+  /** {"monday": {"enabled": true, "start": "08:00", "end": "18:00"}, …}; a day may hold a list of ranges; an end before the start crosses midnight. */
+  availabilitySchedule?: unknown;
+  ignoreGroups?: boolean | null | undefined;
+  readMessages?: boolean | null | undefined;
+  readStatus?: boolean | null | undefined;
+  rejectCallMessage?: string | null | undefined;
+  rejectCalls?: boolean | null | undefined;
+  /** IANA zone; null goes back to BUSINESS_TIMEZONE. */
+  timezone?: string | null | undefined;
+};
+
+/** Connection state of a WhatsApp number. */
+export type InstanceStatus =
+  | 'CONNECTED'
+  | 'CONNECTING'
+  | 'DISCONNECTED'
+  | 'QR_CODE';
+
+/** Where a message's media file is: PENDING while it is being fetched from WhatsApp, READY to play (mediaUrl), or UNAVAILABLE (see mediaError). */
+export type MediaState =
+  | 'PENDING'
+  | 'READY'
+  | 'UNAVAILABLE';
+
+/** PENDING → SENT → DELIVERED → READ, or FAILED (then retryMessage). */
+export type MessageStatus =
+  | 'DELIVERED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'READ'
+  | 'SENT';
+
+export type MessageType =
+  | 'AUDIO'
+  | 'CONTACT'
+  | 'DOCUMENT'
+  | 'IMAGE'
+  | 'LOCATION'
+  | 'OTHER'
+  | 'STICKER'
+  | 'TEXT'
+  | 'VIDEO';
+
+/** What sendMessage can send. */
+export type OutgoingMessageType =
+  | 'AUDIO'
+  | 'DOCUMENT'
+  | 'IMAGE'
+  | 'TEXT'
+  | 'VIDEO';
+
+export type Presence =
+  | 'COMPOSING'
+  | 'PAUSED'
+  | 'RECORDING';
+
+/** What a profile may do: admins manage, agents answer. */
+export type ProfileRole =
+  | 'ADMIN'
+  | 'AGENT';
+
+export type QuickMessageInput = {
+  description?: string | null | undefined;
+  messageText: string;
+  shortcut: string;
+};
+
+/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. */
+export type StreamEventKind =
+  | 'CREATED'
+  | 'RELOAD_REQUIRED'
+  | 'UPDATED';
+
+export type UpdateContactInput = {
+  /** null unlinks the client. */
+  clientId?: string | number | null | undefined;
+  contactType?: ContactType | null | undefined;
+  /** null goes back to the WhatsApp name. */
+  name?: string | null | undefined;
+};
+
+export type UpdateQuickMessageInput = {
+  description?: string | null | undefined;
+  messageText?: string | null | undefined;
+  shortcut?: string | null | undefined;
+};
+
+export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ViewerQuery = { viewer: { id: string, fullName: string | null, email: string | null, role: ProfileRole } };
+
+export type InstanceFieldsFragment = { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null };
+
+export type InstancesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type InstancesQuery = { instances: Array<{ id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null }> };
+
+export type InstanceQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type InstanceQuery = { instance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null, members: Array<{ id: string, fullName: string | null, email: string | null, role: ProfileRole }> } | null };
+
+export type CreateInstanceMutationVariables = Exact<{
+  displayName: string;
+}>;
+
+
+export type CreateInstanceMutation = { createInstance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } };
+
+export type ConnectInstanceMutationVariables = Exact<{
+  id: string | number;
+  phoneNumber?: string | null | undefined;
+}>;
+
+
+export type ConnectInstanceMutation = { connectInstance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } };
+
+export type DisconnectInstanceMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DisconnectInstanceMutation = { disconnectInstance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } };
+
+export type RenameInstanceMutationVariables = Exact<{
+  id: string | number;
+  displayName: string;
+}>;
+
+
+export type RenameInstanceMutation = { updateInstance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } };
+
+export type DeleteInstanceMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeleteInstanceMutation = { deleteInstance: string };
+
+export type InstanceEventsSubscriptionVariables = Exact<{
+  instanceId?: string | number | null | undefined;
+}>;
+
+
+export type InstanceEventsSubscription = { instanceEvents: { kind: InstanceEventKind, instanceId: string, instance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } | null } };
+
+export type ContactListItemFragment = { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null };
+
+export type ContactsQueryVariables = Exact<{
+  instanceId: string | number;
+  type?: ContactType | null | undefined;
+  search?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ContactEventsSubscriptionVariables = Exact<{
+  instanceId: string | number;
+  afterSeq?: string | null | undefined;
+}>;
+
+
+export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } | null } };
+
+export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null };
+
+export type MessagesQueryVariables = Exact<{
+  contactId: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type MessageEventsSubscriptionVariables = Exact<{
+  instanceId: string | number;
+  contactId?: string | number | null | undefined;
+  afterSeq?: string | null | undefined;
+}>;
+
+
+export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } | null } };
+
+export type MarkContactReadMutationVariables = Exact<{
+  contactId: string | number;
+}>;
+
+
+export type MarkContactReadMutation = { markContactRead: { id: string, unreadCount: number } };
+
+export type SendTextMutationVariables = Exact<{
+  instanceId: string | number;
+  contactId: string | number;
+  textContent: string;
+  quotedMessageId?: string | null | undefined;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+
+export type SendAudioMutationVariables = Exact<{
+  instanceId: string | number;
+  contactId: string | number;
+  audio: File;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+
+export type SendMediaMutationVariables = Exact<{
+  instanceId: string | number;
+  contactId: string | number;
+  messageType: OutgoingMessageType;
+  media: File;
+  caption?: string | null | undefined;
+  fileName?: string | null | undefined;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+
+export type RetryMessageMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+
+export type SendPresenceMutationVariables = Exact<{
+  contactId: string | number;
+  presence: Presence;
+}>;
+
+
+export type SendPresenceMutation = { sendPresence: boolean };
+
+export type AvailabilityQueryVariables = Exact<{
+  instanceId: string | number;
+}>;
+
+
+export type AvailabilityQuery = { availability: { isAvailableNow: boolean, nextAvailableAt: string | null, timezone: string } };
+
+export type ContactPanelQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ContactPanelQuery = { contact: { remoteJid: string, clientMatchAmbiguous: boolean, createdAt: string, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, interactions: { firstMessageAt: string | null, lastMessageAt: string | null, incomingCount: number, outgoingCount: number, lastAutoReplyAt: string | null }, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null } | null };
+
+export type UpdateContactMutationVariables = Exact<{
+  id: string | number;
+  input: UpdateContactInput;
+}>;
+
+
+export type UpdateContactMutation = { updateContact: { clientMatchAmbiguous: boolean, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } };
+
+export type ClientsQueryVariables = Exact<{
+  search?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ClientsQuery = { clients: { edges: Array<{ cursor: string, node: { id: string, name: string, phone: string | null, email: string | null, document: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type CreateClientFromContactMutationVariables = Exact<{
+  contactId: string | number;
+  input: CreateClientInput;
+}>;
+
+
+export type CreateClientFromContactMutation = { createClientFromContact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null } };
+
+export type SettingsFieldsFragment = { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string };
+
+export type InstanceSettingsQueryVariables = Exact<{
+  instanceId: string | number;
+}>;
+
+
+export type InstanceSettingsQuery = { instanceSettings: { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string }, availability: { isAvailableNow: boolean, nextAvailableAt: string | null, timezone: string } };
+
+export type UpdateInstanceSettingsMutationVariables = Exact<{
+  instanceId: string | number;
+  input: InstanceSettingsInput;
+}>;
+
+
+export type UpdateInstanceSettingsMutation = { updateInstanceSettings: { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string } };
+
+export type AddInstanceMemberMutationVariables = Exact<{
+  instanceId: string | number;
+  profileId: string | number;
+}>;
+
+
+export type AddInstanceMemberMutation = { addInstanceMember: { id: string, members: Array<{ id: string, fullName: string | null, email: string | null, role: ProfileRole }> } };
+
+export type RemoveInstanceMemberMutationVariables = Exact<{
+  instanceId: string | number;
+  profileId: string | number;
+}>;
+
+
+export type RemoveInstanceMemberMutation = { removeInstanceMember: { id: string, members: Array<{ id: string, fullName: string | null, email: string | null, role: ProfileRole }> } };
+
+export type QuickMessageFieldsFragment = { id: string, shortcut: string, messageText: string, description: string | null, updatedAt: string };
+
+export type QuickMessagesQueryVariables = Exact<{
+  search?: string | null | undefined;
+}>;
+
+
+export type QuickMessagesQuery = { quickMessages: Array<{ id: string, shortcut: string, messageText: string, description: string | null, updatedAt: string }> };
+
+export type RenderQuickMessageQueryVariables = Exact<{
+  shortcut: string;
+  contactId: string | number;
+}>;
+
+
+export type RenderQuickMessageQuery = { renderQuickMessage: string };
+
+export type SendQuickMessageMutationVariables = Exact<{
+  instanceId: string | number;
+  contactId: string | number;
+  shortcut: string;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+
+export type CreateQuickMessageMutationVariables = Exact<{
+  input: QuickMessageInput;
+}>;
+
+
+export type CreateQuickMessageMutation = { createQuickMessage: { id: string, shortcut: string, messageText: string, description: string | null, updatedAt: string } };
+
+export type UpdateQuickMessageMutationVariables = Exact<{
+  id: string | number;
+  input: UpdateQuickMessageInput;
+}>;
+
+
+export type UpdateQuickMessageMutation = { updateQuickMessage: { id: string, shortcut: string, messageText: string, description: string | null, updatedAt: string } };
+
+export type DeleteQuickMessageMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeleteQuickMessageMutation = { deleteQuickMessage: string };
