@@ -1,34 +1,35 @@
-"""Telling a webhook event that can never be applied from one that failed for a while.
+"""Telling outages from data errors: what is worth trying again later and what never works.
 
-Retrying an event holds back every later event of its instance (they are applied in order),
-so only a failure that may go away is worth it: an outage (the database, the network,
-Evolution API) or one we cannot tell. An error in the data itself — a value PostgreSQL
-refuses, a number out of range, a shape the code does not expect — fails the same way on
-every try: the event is set aside at once, with its error, to be replayed by hand.
+An outage (the database or the network unreachable, a timeout, a deadlock, PostgreSQL shutting
+down or out of connections) goes away by itself, so the work is retried with backoff. Anything
+else (a value PostgreSQL refuses, a number out of range, a payload of a shape nobody expected)
+fails the same way every time: retrying it only holds up what comes after it.
 """
 
 from __future__ import annotations
 
 import asyncpg
+import httpx
 
-# What the data makes fail, whatever the try: PostgreSQL's class 22 (data exception: invalid
-# text, numeric out of range, untranslatable character…), row or index entries too big, a
-# CHECK or NOT NULL refused; Python's errors for a value or a shape it cannot handle.
-# A unique violation is not one: it can be a race with another writer, gone on the next try.
-DATA_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.DataError,
-    asyncpg.ProgramLimitExceededError,
-    asyncpg.CheckViolationError,
-    asyncpg.NotNullViolationError,
-    ValueError,  # UnicodeError, asyncpg's own "invalid input for query argument" too
-    ArithmeticError,  # OverflowError among them
-    TypeError,
-    LookupError,
-    AttributeError,
-    RecursionError,
-)
+from services.errors import EvolutionUnavailable
+
+# SQLSTATE classes of conditions that pass: connection exception, transaction rollback
+# (serialization failure, deadlock), insufficient resources, operator intervention (shutdown,
+# cannot connect now, statement timeout), system error (I/O).
+_PASSING_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
-def is_data_error(error: BaseException) -> bool:
-    """True when `error` comes from the event's data: trying again cannot help."""
-    return isinstance(error, DATA_ERRORS)
+def is_outage(error: BaseException) -> bool:
+    """True when `error` says "not now" rather than "never"."""
+    if isinstance(error, asyncpg.PostgresError):
+        state = error.sqlstate or ""
+        return state[:2] in _PASSING_CLASSES or state == _LOCK_NOT_AVAILABLE
+    if isinstance(error, ValueError):
+        # Includes asyncpg's client-side DataError (an argument it cannot encode), which is
+        # also an InterfaceError.
+        return False
+    return isinstance(
+        error,
+        (OSError, TimeoutError, asyncpg.InterfaceError, httpx.TransportError, EvolutionUnavailable),
+    )

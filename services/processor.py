@@ -20,7 +20,7 @@ from typing import Any
 from db import events as stream_db, instances as instances_db, webhook_events as events_db
 from db.sql import Row, Savepoint
 from services.events import Publication
-from services.failures import is_data_error
+from services.failures import is_outage
 from services.ingest import Batch, Postpone, apply_event, apply_events
 from services.metrics import WEBHOOK_PROCESSING, WEBHOOKS_PROCESSED
 from services.runtime import Runtime
@@ -201,9 +201,9 @@ class WebhookProcessor:
             except Exception as error:
                 await savepoint.rollback()
                 attempts = row["attempts"] + 1
-                # Bad data fails every try (`services.failures`), and a retry would hold back
-                # the instance's later events: set aside at once, they go on.
-                bad_data = is_data_error(error)
+                # Only an outage may pass (`services.failures`); anything else fails every try,
+                # and a retry would hold back the instance's later events: set aside at once.
+                bad_data = not is_outage(error)
                 give_up = bad_data or attempts >= MAX_ATTEMPTS
                 if bad_data:
                     log.warning("event %s (%s) set aside: its data cannot be applied (%s: %s)",

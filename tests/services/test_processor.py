@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from db import ingest as ingest_db
+from db import ingest as ingest_db, webhook_events as webhook_events_db
 from services import media_fetcher
 from services.processor import MAX_ATTEMPTS, WebhookProcessor
 from services.settings import SettingsError, parse_settings
@@ -76,7 +76,8 @@ async def test_instances_are_processed_side_by_side_each_in_order(server, pg, va
     assert await stream_order(pg, b["id"]) == ["B1", "B2", "B3"]
 
 
-async def test_a_failing_event_holds_back_only_what_follows_it(server, pg, vault, monkeypatch):
+async def test_an_event_failing_for_an_outage_holds_back_only_what_follows_it(
+        server, pg, vault, monkeypatch):
     a = await create_instance_row(pg, vault, "acme-support", token="T-A")
     b = await create_instance_row(pg, vault, "beta-vendas", token="T-B")
     await post_messages(server, vault, "acme-support", "T-A", ["A1", "POISON", "A2"])
@@ -86,7 +87,7 @@ async def test_a_failing_event_holds_back_only_what_follows_it(server, pg, vault
 
     async def keep_inline(runtime, message, data):
         if message["message_id"] == "POISON":  # once stored: none of its writes may stay
-            raise RuntimeError("boom")
+            raise ConnectionResetError("boom")  # the network went away: worth waiting for
         return await real_keep_inline(runtime, message, data)
 
     monkeypatch.setattr(media_fetcher, "keep_inline", keep_inline)
@@ -105,7 +106,7 @@ async def test_a_failing_event_holds_back_only_what_follows_it(server, pg, vault
     assert await in_own_task(processor.drain()) == 4  # A1, POISON's attempt, B1, B2
     states = await event_states(pg)
     assert states["A1"] == ("done", 0, None)
-    assert states["POISON"] == ("pending", 1, "RuntimeError: boom")
+    assert states["POISON"] == ("pending", 1, "ConnectionResetError: boom")
     assert states["A2"] == ("pending", 0, None)  # waits behind it: the instance keeps its order
     assert states["B1"][0] == states["B2"][0] == "done"
     stored = {r["message_id"] for r in await pg.fetch("SELECT message_id FROM whatsapp_messages")}
@@ -126,6 +127,37 @@ async def test_a_failing_event_holds_back_only_what_follows_it(server, pg, vault
     assert states["A2"] == ("done", 0, None)
     assert await stream_order(pg, a["id"]) == ["A1", "A2"]
     assert await stream_order(pg, b["id"]) == ["B1", "B2"]
+
+
+async def test_an_event_failing_for_its_data_is_set_aside_at_once(server, pg, vault,
+                                                               monkeypatch):
+    a = await create_instance_row(pg, vault, "acme-support", token="T-A")
+    await post_messages(server, vault, "acme-support", "T-A", ["A1", "POISON", "A2", "A3"])
+    real_keep_inline = media_fetcher.keep_inline
+
+    async def keep_inline(runtime, message, data):
+        if message["message_id"] == "POISON":  # a value PostgreSQL refuses, for real
+            await runtime.db.fetch_val("SELECT CAST('not a number' AS integer)")
+        return await real_keep_inline(runtime, message, data)
+
+    monkeypatch.setattr(media_fetcher, "keep_inline", keep_inline)
+    processor = WebhookProcessor(server.runtime)
+    assert await in_own_task(processor.drain()) == 4
+    states = await event_states(pg)
+    status, attempts, error = states["POISON"]
+    assert (status, attempts) == ("failed", 1)  # no retries: it would fail the same way
+    assert error.startswith("InvalidTextRepresentationError")
+    # What came after it did not wait.
+    assert states["A2"] == states["A3"] == ("done", 0, None)
+    assert await stream_order(pg, a["id"]) == ["A1", "A2", "A3"]
+
+    # It stays replayable: once what broke it is fixed, a replay applies it.
+    monkeypatch.setattr(media_fetcher, "keep_inline", real_keep_inline)
+    assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status = 'failed'") == 1
+    assert await in_own_task(webhook_events_db.requeue(server.runtime.db, None)) == 1
+    assert await in_own_task(processor.drain()) == 1
+    assert (await event_states(pg))["POISON"] == ("done", 0, None)
+    assert await stream_order(pg, a["id"]) == ["A1", "A2", "A3", "POISON"]
 
 
 async def test_concurrency_leaves_connections_to_the_receiver(server):
