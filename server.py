@@ -25,6 +25,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
 from db.migrate import apply_migrations, pending_migrations
 from db.sql import close_database, connection, create_database
@@ -62,6 +68,10 @@ CORS_ALLOWED_HEADERS = (
     "apollographql-client-name", "apollographql-client-version",
     "sentry-trace", "baggage", "traceparent", "tracestate",
 )
+# Websockets (graphql-transport-ws, legacy graphql-ws) and subscriptions over HTTP: Apollo
+# Client's multipart protocol and GraphQL over Server-Sent Events (distinct connections mode).
+SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL,
+                          MULTIPART_SUBSCRIPTION_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
 # Browsers cap this (Chromium at 2 h); a day asks for the most any of them grants.
 CORS_MAX_AGE_SECONDS = 86_400
 
@@ -112,6 +122,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins,
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
 
     @contextlib.asynccontextmanager

@@ -119,6 +119,8 @@ async def _stream(info: Info, instance_id: strawberry.ID,
             if not await access.can_access_instance(runtime.db, viewer, target):
                 return  # membership removed: stop delivering
             checked = time.monotonic()
+        if context.token_expired():
+            return  # nothing more for a token that expired (an HTTP stream ends here)
         context.fresh_loaders()
         yield event
 

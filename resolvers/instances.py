@@ -135,6 +135,8 @@ class InstanceSubscriptions:
         async with runtime.bus.subscribe(INSTANCES_CHANNEL) as events:
             visible: set[uuid.UUID] = set()
             async for payload in events:
+                if context.token_expired():
+                    return  # nothing more for a token that expired (an HTTP stream ends here)
                 target = uuid.UUID(payload["instance_id"])
                 if only is not None and target != only:
                     continue
