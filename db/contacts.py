@@ -291,7 +291,8 @@ async def mark_read(db: Database, profile_id: uuid.UUID, contact_id: uuid.UUID) 
         profile_id=profile_id, contact_id=contact_id,
     )
     assert row is not None
-    return row["read_at"]  # type: ignore[no-any-return]
+    read_at: datetime = row["read_at"]
+    return read_at
 
 
 async def interaction_summaries(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]:

@@ -31,7 +31,10 @@ async def upsert_profile(
         email=email,
         full_name=full_name,
     )
-    return row or await get_profile(db, profile_id)  # type: ignore[return-value]
+    if row is None:  # nothing changed: the WHERE skipped the update, so the profile exists
+        row = await get_profile(db, profile_id)
+        assert row is not None
+    return row
 
 
 async def get_profile(db: Database, profile_id: uuid.UUID) -> Row | None:

@@ -178,7 +178,7 @@ class Incoming:
 
 def read_incoming(data: dict[str, Any]) -> Incoming | None:
     """The message `data` carries; None when it has no id or no usable chat."""
-    key = data.get("key") if isinstance(data.get("key"), dict) else {}
+    key = given if isinstance(given := data.get("key"), dict) else {}
     message_id = key.get("id")
     if not isinstance(message_id, str) or not message_id:
         return None
