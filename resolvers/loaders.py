@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
+
 from strawberry.dataloader import DataLoader
 
 from db import (
@@ -18,6 +19,7 @@ from db import (
 from db.sql import Row
 from services.auth import Principal
 from services.runtime import Runtime
+
 
 def by_key(
     fetch: Callable[[list[uuid.UUID]], Awaitable[Sequence[Row]]], key: str = "id"

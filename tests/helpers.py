@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +175,7 @@ def load_payload(name: str, instance_name: str = "acme-support",
 
 async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
                               token: str = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C",
-                              members: list[Any] = ()) -> dict[str, Any]:
+                              members: Sequence[uuid.UUID] = ()) -> dict[str, Any]:
     """An instance stored directly, as if created through Evolution (for webhook tests)."""
     row = await pg.fetchrow(
         "INSERT INTO whatsapp_instances (instance_name, instance_token, display_name, status) "

@@ -50,8 +50,8 @@ async def test_webhook_during_an_outage_is_refused_then_stored_once(settings, va
             conn = await asyncpg.connect(url)
             try:
                 async def stored() -> bool:
-                    return await conn.fetchval(
-                        "SELECT count(*) FROM webhook_events WHERE status = 'done'") == 2
+                    return int(await conn.fetchval(
+                        "SELECT count(*) FROM webhook_events WHERE status = 'done'")) == 2
                 await wait_for(stored, timeout=30)
                 ids = [r["message_id"] for r in await conn.fetch(
                     "SELECT message_id FROM whatsapp_messages ORDER BY message_id")]

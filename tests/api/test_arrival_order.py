@@ -103,7 +103,7 @@ async def test_a_burst_within_one_second_keeps_arrival_order_everywhere(
         assert (await post_webhook(gql.http, message(text), secret)).status_code == 200
 
     async def stored() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 10
+        return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages")) == 10
 
     await wait_for(stored)
     second, info = await page_texts(gql, contact_id, 3, info["endCursor"])

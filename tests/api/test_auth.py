@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
+import asyncpg
 import jwt
 import pytest
 import websockets
@@ -15,14 +17,15 @@ from tests.helpers import GraphQLClient, Subscription
 VIEWER = "{ viewer { id role fullName } }"
 
 
-async def test_viewer_with_a_valid_token_creates_the_profile_once(gql: GraphQLClient, pg, admin_id):
+async def test_viewer_with_a_valid_token_creates_the_profile_once(
+        gql: GraphQLClient, pg: asyncpg.Connection, admin_id: uuid.UUID) -> None:
     data = await gql(VIEWER)
     assert data["viewer"] == {"id": str(admin_id), "role": "ADMIN", "fullName": "Ana Admin"}
     await gql(VIEWER)
     assert await pg.fetchval("SELECT count(*) FROM profiles WHERE id = $1", admin_id) == 1
 
 
-async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient):
+async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient) -> None:
     sub = uuid.uuid4()
     token = jwt.encode({"sub": str(sub), "exp": int(time.time()) + 60, "aud": "authenticated"},
                        JWT_SECRET, algorithm="HS256")
@@ -30,7 +33,7 @@ async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient):
     assert data["viewer"]["role"] == "AGENT"
 
 
-def _token(**claims):
+def _token(**claims: Any) -> dict[str, Any]:
     base = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 60, "aud": "authenticated",
             "app_metadata": {"role": "admin"}}
     base.update(claims)
@@ -122,7 +125,8 @@ async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
          "blank", "too-long", "metadata-not-object"],
 )
 async def test_user_metadata_of_any_shape_is_cleaned_not_an_error(
-        gql: GraphQLClient, pg, metadata, email, stored_name, stored_email):
+        gql: GraphQLClient, pg: asyncpg.Connection, metadata: object, email: object,
+        stored_name: str | None, stored_email: str | None) -> None:
     # Supabase users edit their own user_metadata, and it travels in their token.
     sub = uuid.uuid4()
     token = jwt.encode(_token(sub=str(sub), user_metadata=metadata, email=email),

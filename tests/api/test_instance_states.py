@@ -31,7 +31,7 @@ async def _connecting_webhooks(pg, instance_id) -> int:
 
 
 async def _all_processed(pg) -> bool:
-    return await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status <> 'done'") == 0
+    return int(await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status <> 'done'")) == 0
 
 
 async def test_a_number_stuck_connecting_without_a_qr_code_says_why(server, gql, pg, evolution):

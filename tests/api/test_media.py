@@ -61,8 +61,8 @@ async def deliver(gql, pg, secret, payload) -> None:
     assert response.status_code == 200, response.text
 
     async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'pending'")) == 0
     await wait_for(processed)
     assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE last_error IS NOT NULL") \
         == 0

@@ -33,8 +33,8 @@ async def test_concurrent_webhooks_are_stored_once_each(server, pg, vault):
     assert await pg.fetchval("SELECT count(*) FROM webhook_events") == 40
 
     async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'done'") == 40
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'done'")) == 40
     await wait_for(processed)
     assert await pg.fetchval("SELECT count(DISTINCT message_id) FROM whatsapp_messages "
                              "WHERE message_id LIKE 'TOGETHER%'") == 40

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -125,8 +126,8 @@ async def test_webhook_limits(gql, pg, server, setup, vault):
     assert response.status_code == 200  # another number is not affected
 
     async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'pending'")) == 0
     await wait_for(processed)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 3
 
@@ -222,7 +223,8 @@ async def test_no_secret_reaches_logs_or_responses(server, gql, pg, evolution, v
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
 
-    async def run(query, variables=None, token=None):
+    async def run(query: str, variables: dict[str, Any] | None = None,
+                  token: str | None = None) -> dict[str, Any]:
         body = await gql.raw(query, variables, token)
         seen.append(json.dumps(body))
         return body

@@ -63,8 +63,8 @@ async def test_instances_are_processed_side_by_side_each_in_order(server, pg, va
     draining = asyncio.create_task(in_own_task(WebhookProcessor(server.runtime).drain()))
     try:
         async def b_done() -> bool:
-            return await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
-                                     "AND status = 'done'", b["id"]) == 3
+            return int(await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
+                                     "AND status = 'done'", b["id"])) == 3
         await wait_for(b_done)
         assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
                                  "AND status = 'done'", a["id"]) == 0
