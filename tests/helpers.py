@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 import websockets
+from websockets.typing import Subprotocol
 
 T = TypeVar("T")
 
@@ -129,7 +130,7 @@ class Subscription:
     @asynccontextmanager
     async def connect(cls, url: str, token: str | None,
                       payload_key: str = "Authorization") -> AsyncIterator[Subscription]:
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
             payload = {payload_key: f"Bearer {token}"} if token else {}
             await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))

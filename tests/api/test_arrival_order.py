@@ -5,13 +5,21 @@ live events)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 
 from services.processor import WebhookProcessor
 from services.waiting import in_own_task
-from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
+from tests.helpers import (
+    GraphQLClient,
+    Subscription,
+    create_instance_row,
+    load_payload,
+    post_webhook,
+    wait_for,
+)
 
 SECOND = 1763731503
 MESSAGE_EVENTS = """
@@ -40,7 +48,7 @@ query($instanceId: ID!, $first: Int, $after: String) {
 }"""
 
 
-def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") -> dict:
+def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     data = payload["data"]
     # Random ids: nothing about them may decide the order.
@@ -55,7 +63,7 @@ def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") 
     return payload
 
 
-async def page_texts(gql, contact_id: str, first: int, after: str | None = None):
+async def page_texts(gql: GraphQLClient, contact_id: str, first: int, after: str | None = None):
     page = (await gql(PAGE, {"contactId": contact_id, "first": first, "after": after}))["messages"]
     return [e["node"]["textContent"] for e in page["edges"]], page["pageInfo"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ SETTINGS = """mutation($id: ID!, $input: InstanceSettingsInput!) {
     autoReplyMessage availabilitySchedule timezone } }"""
 
 
-async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dict:
+async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dict[str, Any]:
     return (await gql(CREATE, {"name": name}))["createInstance"]
 
 

@@ -9,7 +9,9 @@ import io
 import json
 import time
 import uuid
+from typing import Any
 
+import asyncpg
 import av
 import pytest
 from starlette.applications import Starlette
@@ -19,8 +21,11 @@ from starlette.routing import Route
 
 from services import media_links
 from services.media_fetcher import MAX_ATTEMPTS
+from services.runtime import Runtime
 from tests.api.test_sending import make_conversation, settled
 from tests.helpers import (
+    GraphQLClient,
+    ServerHandle,
     Subscription,
     create_instance_row,
     load_payload,
@@ -56,7 +61,7 @@ def secret(vault):
     return vault.webhook_secret("acme-support")
 
 
-async def deliver(gql, pg, secret, payload) -> None:
+async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str, payload) -> None:
     response = await post_webhook(gql.http, payload, secret)
     assert response.status_code == 200, response.text
 
@@ -68,7 +73,7 @@ async def deliver(gql, pg, secret, payload) -> None:
         == 0
 
 
-async def node(gql, pg, message_id: str) -> dict:
+async def node(gql: GraphQLClient, pg: asyncpg.Connection, message_id: str) -> dict[str, Any]:
     contact_id = await pg.fetchval("SELECT contact_id FROM whatsapp_messages WHERE message_id = $1",
                                    message_id)
     data = await gql(MESSAGES, {"c": str(contact_id)})
@@ -76,12 +81,12 @@ async def node(gql, pg, message_id: str) -> dict:
     return found
 
 
-async def media_state(pg, message_id: str) -> str | None:
+async def media_state(pg: asyncpg.Connection, message_id: str) -> str | None:
     return await pg.fetchval("SELECT media_state FROM whatsapp_messages WHERE message_id = $1",
                              message_id)
 
 
-async def drive_fetcher(pg, runtime, message_id: str, timeout: float = 20) -> str:
+async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: str, timeout: float = 20) -> str:
     """Let the media fetcher work on `message_id` until it is no longer pending, making each
     retry due at once instead of waiting for its backoff; answers the final state."""
     async def done() -> str | None:
@@ -96,7 +101,7 @@ async def drive_fetcher(pg, runtime, message_id: str, timeout: float = 20) -> st
     return await wait_for(done, timeout=timeout, interval=0.05)  # type: ignore[no-any-return]
 
 
-def voice_note_payload(data: bytes) -> dict:
+def voice_note_payload(data: bytes) -> dict[str, Any]:
     payload = load_payload("messages_upsert_audio_ptt_base64")
     payload["data"]["message"]["base64"] = base64.b64encode(data).decode()
     return payload
@@ -273,12 +278,12 @@ async def test_damaged_base64_in_the_webhook_falls_back_to_evolution(
 # -- serving --------------------------------------------------------------------------------
 
 @pytest.fixture
-async def voice_note(server, gql, pg, instance, secret) -> dict:
+async def voice_note(server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Connection, instance, secret: str) -> dict[str, Any]:
     await deliver(gql, pg, secret, voice_note_payload(voice_note_ogg()))
     return await node(gql, pg, VOICE_ID)
 
 
-def _sign(server, message_id: str, fmt: str = "original", expires: int | None = None) -> str:
+def _sign(server: ServerHandle, message_id: str, fmt: str = "original", expires: int | None = None) -> str:
     expires = expires or int(time.time()) + 600
     path = media_links.signed_path(server.runtime.vault.media_url_key(), uuid.UUID(message_id),
                                    fmt, expires)
@@ -384,8 +389,8 @@ async def test_audio_that_cannot_be_converted_is_a_clear_error(server, gql, pg, 
 
 # -- outgoing -------------------------------------------------------------------------------
 
-async def send_upload(gql, token, instance, contact, message_type, name, data, content_type,
-                      **extra) -> dict:
+async def send_upload(gql: GraphQLClient, token: str, instance, contact, message_type, name, data, content_type,
+                      **extra: Any) -> dict[str, Any]:
     operations = json.dumps({"query": SEND, "variables": {"input": {
         "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
         "messageType": message_type, "media": None, **extra}}})

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 
+import asyncpg
 import pytest
 
 from server import create_app
@@ -45,7 +46,7 @@ def cursor(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-async def stored_rows(pg) -> dict[str, int]:
+async def stored_rows(pg: asyncpg.Connection) -> dict[str, int]:
     tables = ("whatsapp_quick_messages", "clients", "whatsapp_messages")
     return {t: await pg.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Origin, Subprotocol
 
 from resolvers import conversations
 from server import create_app
@@ -199,12 +200,12 @@ async def test_cors_and_websocket_origins(pg, settings, vault, admin_token):
         assert "access-control-allow-origin" not in refused.headers
         ws_url = handle.ws_url
         with pytest.raises(websockets.InvalidStatus) as closed:
-            async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],
-                                          origin="https://evil.example"):
+            async with websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                                          origin=Origin("https://evil.example")):
                 pass
         assert closed.value.response.status_code == 403
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],
-                                      origin="https://app.example.com") as ws:
+        async with websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                                      origin=Origin("https://app.example.com")) as ws:
             await ws.send(json.dumps({"type": "connection_init",
                                       "payload": {"Authorization": f"Bearer {admin_token}"}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,7 +27,7 @@ async def client_role(pg):
     return ROLE
 
 
-async def as_client(pg, claims: dict | None, query: str, *args):
+async def as_client(pg: asyncpg.Connection, claims: dict[str, Any] | None, query: str, *args: Any):
     async with pg.transaction():
         await pg.execute(f"SET LOCAL ROLE {ROLE}")
         if claims is not None:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from services.crypto import Vault
 from services.message_content import message_timestamp
 from services.processor import WebhookProcessor
 from services.waiting import in_own_task
-from tests.helpers import create_instance_row, load_payload, post_webhook
+from tests.helpers import ServerHandle, create_instance_row, load_payload, post_webhook
 
 SECOND = 1763731503
 
@@ -28,7 +31,7 @@ async def instance(pg, vault):
     return await create_instance_row(pg, vault)
 
 
-def message(message_id: str, text: object = "ok", timestamp: object = SECOND) -> dict:
+def message(message_id: str, text: object = "ok", timestamp: object = SECOND) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     payload["data"]["key"]["id"] = message_id
     payload["data"]["message"] = {"conversation": text}
@@ -36,17 +39,17 @@ def message(message_id: str, text: object = "ok", timestamp: object = SECOND) ->
     return payload
 
 
-async def post_all(server, vault, payloads: list[dict | bytes]) -> list[httpx.Response]:
+async def post_all(server: ServerHandle, vault: Vault, payloads: list[dict[str, Any] | bytes]) -> list[httpx.Response]:
     secret = vault.webhook_secret("acme-support")
     async with httpx.AsyncClient(base_url=server.url) as http:
         return [await post_webhook(http, p, secret) for p in payloads]
 
 
-async def drain(server) -> int:
+async def drain(server: ServerHandle) -> int:
     return await in_own_task(WebhookProcessor(server.runtime).drain())
 
 
-async def event_states(pg) -> dict[str, tuple[str, int, str | None]]:
+async def event_states(pg: asyncpg.Connection) -> dict[str, tuple[str, int, str | None]]:
     rows = await pg.fetch(
         "SELECT payload->'data'->'key'->>'id' AS message_id, status, attempts, "
         "last_error FROM webhook_events"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def secret(vault):
     return vault.webhook_secret("acme-support")
 
 
-def payload_with(text: str, message_id: str) -> dict:
+def payload_with(text: str, message_id: str) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     payload["data"]["key"]["id"] = message_id
     payload["data"]["message"] = {"conversation": text}
