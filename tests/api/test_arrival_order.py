@@ -63,7 +63,8 @@ def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") 
     return payload
 
 
-async def page_texts(gql: GraphQLClient, contact_id: str, first: int, after: str | None = None):
+async def page_texts(gql: GraphQLClient, contact_id: str, first: int,
+                     after: str | None = None) -> tuple[list[str], dict[str, Any]]:
     page = (await gql(PAGE, {"contactId": contact_id, "first": first, "after": after}))["messages"]
     return [e["node"]["textContent"] for e in page["edges"]], page["pageInfo"]
 
@@ -84,7 +85,7 @@ async def test_a_burst_within_one_second_keeps_arrival_order_everywhere(
         for text in texts:
             assert (await post_webhook(gql.http, message(text), secret)).status_code == 200
         live = [(await messages_ws.next_data())["messageEvents"] for _ in texts]
-        contact_events = []
+        contact_events: list[dict[str, Any]] = []
         while (
             not contact_events
             or contact_events[-1]["contact"]["lastMessage"] is None

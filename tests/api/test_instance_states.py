@@ -23,15 +23,16 @@ STATUS = """query($id: ID!) { instance(id: $id) { status statusDetail } }"""
 
 
 async def _create(gql: GraphQLClient) -> dict[str, Any]:
-    return (await gql(CREATE, {"name": "Recepção"}))["createInstance"]
+    created: dict[str, Any] = (await gql(CREATE, {"name": "Recepção"}))["createInstance"]
+    return created
 
 
 async def _connecting_webhooks(pg: asyncpg.Connection, instance_id: uuid.UUID) -> int:
-    return await pg.fetchval(
+    return int(await pg.fetchval(
         "SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
         "AND event = 'connection.update' AND payload -> 'data' ->> 'state' = 'connecting'",
         instance_id,
-    )
+    ))
 
 
 async def _all_processed(pg: asyncpg.Connection) -> bool:

@@ -23,7 +23,8 @@ SETTINGS = """mutation($id: ID!, $input: InstanceSettingsInput!) {
 
 
 async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dict[str, Any]:
-    return (await gql(CREATE, {"name": name}))["createInstance"]
+    created: dict[str, Any] = (await gql(CREATE, {"name": name}))["createInstance"]
+    return created
 
 
 async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolution,

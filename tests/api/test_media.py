@@ -61,7 +61,8 @@ def secret(vault):
     return vault.webhook_secret("acme-support")
 
 
-async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str, payload) -> None:
+async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str,
+                  payload: dict[str, Any]) -> None:
     response = await post_webhook(gql.http, payload, secret)
     assert response.status_code == 200, response.text
 
@@ -78,12 +79,14 @@ async def node(gql: GraphQLClient, pg: asyncpg.Connection, message_id: str) -> d
                                    message_id)
     data = await gql(MESSAGES, {"c": str(contact_id)})
     [found] = [e["node"] for e in data["messages"]["edges"] if e["node"]["messageId"] == message_id]
+    assert isinstance(found, dict)
     return found
 
 
 async def media_state(pg: asyncpg.Connection, message_id: str) -> str | None:
-    return await pg.fetchval("SELECT media_state FROM whatsapp_messages WHERE message_id = $1",
-                             message_id)
+    state: str | None = await pg.fetchval(
+        "SELECT media_state FROM whatsapp_messages WHERE message_id = $1", message_id)
+    return state
 
 
 async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: str, timeout: float = 20) -> str:
@@ -278,7 +281,8 @@ async def test_damaged_base64_in_the_webhook_falls_back_to_evolution(
 # -- serving --------------------------------------------------------------------------------
 
 @pytest.fixture
-async def voice_note(server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Connection, instance, secret: str) -> dict[str, Any]:
+async def voice_note(server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Connection,
+                     instance: dict[str, Any], secret: str) -> dict[str, Any]:
     await deliver(gql, pg, secret, voice_note_payload(voice_note_ogg()))
     return await node(gql, pg, VOICE_ID)
 
@@ -367,6 +371,8 @@ async def test_voice_note_is_transcoded_for_every_browser(server, gql, pg, voice
     assert response.headers["etag"].endswith(f'-{fmt}"')
     assert response.headers["content-disposition"].endswith(f".{fmt}")
     with av.open(io.BytesIO(response.content)) as container:
+        assert isinstance(container, av.container.InputContainer)
+        assert container.duration is not None
         stream = container.streams.audio[0]
         assert stream.codec_context.name.startswith(codec)
         assert 1.2 < container.duration / av.time_base < 2.0  # the 1.5 s voice note
@@ -389,8 +395,9 @@ async def test_audio_that_cannot_be_converted_is_a_clear_error(server, gql, pg, 
 
 # -- outgoing -------------------------------------------------------------------------------
 
-async def send_upload(gql: GraphQLClient, token: str, instance, contact, message_type, name, data, content_type,
-                      **extra: Any) -> dict[str, Any]:
+async def send_upload(gql: GraphQLClient, token: str, instance: dict[str, Any],
+                      contact: dict[str, Any], message_type: str, name: str, data: bytes,
+                      content_type: str, **extra: Any) -> dict[str, Any]:
     operations = json.dumps({"query": SEND, "variables": {"input": {
         "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
         "messageType": message_type, "media": None, **extra}}})

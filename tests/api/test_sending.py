@@ -58,7 +58,7 @@ async def settled(pg: asyncpg.Connection, *ids: str) -> list[str]:
 
 
 def text_input(instance: Mapping[str, Any], contact: Mapping[str, Any],
-               text: str = "Olá!", **extra: Any) -> dict[str, Any]:
+               text: str | None = "Olá!", **extra: Any) -> dict[str, Any]:
     return {"input": {"instanceId": str(instance["id"]), "contactId": str(contact["id"]),
                       "textContent": text, **extra}}
 

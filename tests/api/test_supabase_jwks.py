@@ -93,7 +93,8 @@ def refused(body: dict[str, Any]) -> str:
     """The message of an UNAUTHENTICATED answer (fails on anything else)."""
     assert body.get("data") is None, body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
-    return body["errors"][0]["message"]
+    message: str = body["errors"][0]["message"]
+    return message
 
 
 @pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
@@ -169,9 +170,10 @@ async def test_claims_supabase_sets_are_checked(supabase, keys, es_key, pg, over
 
 
 def _public_pem(key: SigningKey) -> bytes:
-    return key.private.public_key().public_bytes(
+    pem: bytes = key.private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    return pem
 
 
 async def test_the_key_decides_the_algorithm_not_the_token(supabase, keys, es_key, rs_key, pg):
@@ -182,7 +184,7 @@ async def test_the_key_decides_the_algorithm_not_the_token(supabase, keys, es_ke
         hs256_with(_public_pem(es_key), claims, es_key.kid),
         hs256_with(json.dumps(rs_key.jwk()).encode(), claims, rs_key.kid),
         # Unsigned.
-        jwt.encode(claims, None, algorithm="none", headers={"kid": es_key.kid}),
+        jwt.encode(claims, "", algorithm="none", headers={"kid": es_key.kid}),
         # A real signature presented under another key's kid and algorithm.
         es_key.sign(claims, kid=rs_key.kid),
         rs_key.sign(claims, kid=es_key.kid),
@@ -252,7 +254,7 @@ async def test_websockets_verify_supabase_tokens_too(supabase, keys, es_key):
         )
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
-    assert closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
 async def test_an_explicit_jwks_url_needs_no_project_url(pg, settings, vault, keys, es_key, clock):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,7 +32,7 @@ SEED_INDEXES = {
 
 
 @pytest.fixture
-async def fresh_db(pg_server_url: str):
+async def fresh_db(pg_server_url: str) -> AsyncIterator[str]:
     """An empty database of its own, dropped afterwards."""
     name = f"atendimento_mig_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(pg_server_url)

@@ -226,7 +226,7 @@ async def test_no_secret_reaches_logs_or_responses(server, gql, pg, evolution, v
 
     async def run(query: str, variables: dict[str, Any] | None = None,
                   token: str | None = None) -> dict[str, Any]:
-        body = await gql.raw(query, variables, token)
+        body: dict[str, Any] = await gql.raw(query, variables, token)
         seen.append(json.dumps(body))
         return body
 

@@ -27,7 +27,8 @@ async def client_role(pg):
     return ROLE
 
 
-async def as_client(pg: asyncpg.Connection, claims: dict[str, Any] | None, query: str, *args: Any):
+async def as_client(pg: asyncpg.Connection, claims: dict[str, Any] | None, query: str,
+                    *args: Any) -> list[asyncpg.Record]:
     async with pg.transaction():
         await pg.execute(f"SET LOCAL ROLE {ROLE}")
         if claims is not None:

@@ -149,7 +149,7 @@ async def test_an_event_failing_for_its_data_is_set_aside_at_once(server, pg, va
     states = await event_states(pg)
     status, attempts, error = states["POISON"]
     assert (status, attempts) == ("failed", 1)  # no retries: it would fail the same way
-    assert error.startswith("InvalidTextRepresentationError")
+    assert error is not None and error.startswith("InvalidTextRepresentationError")
     # What came after it did not wait.
     assert states["A2"] == states["A3"] == ("done", 0, None)
     assert await stream_order(pg, a["id"]) == ["A1", "A2", "A3"]

@@ -54,6 +54,7 @@ async def close_code(ws: Any, seen: list[dict[str, Any]] | None = None) -> int:
             message = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if seen is not None and message.get("type") in ("next", "data"):
                 seen.append(message["payload"]["data"]["messageEvents"])
+    assert closed.value.rcvd is not None
     return closed.value.rcvd.code
 
 
