@@ -23,7 +23,8 @@ async def upsert_profile(
           updated_at = NOW()
         WHERE profiles.role IS DISTINCT FROM EXCLUDED.role
            OR (EXCLUDED.email IS NOT NULL AND profiles.email IS DISTINCT FROM EXCLUDED.email)
-           OR (EXCLUDED.full_name IS NOT NULL AND profiles.full_name IS DISTINCT FROM EXCLUDED.full_name)
+           OR (EXCLUDED.full_name IS NOT NULL
+               AND profiles.full_name IS DISTINCT FROM EXCLUDED.full_name)
         RETURNING *
         """,
         id=profile_id,

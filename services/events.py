@@ -224,7 +224,8 @@ def _from_payload(payload: dict[str, Any]) -> StreamEvent:
 
 
 def _from_row(row: Any) -> StreamEvent:
-    return StreamEvent(int(row["seq"]), row["topic"], row["op"], row["entity_id"], row["contact_id"])
+    return StreamEvent(int(row["seq"]), row["topic"], row["op"], row["entity_id"],
+                       row["contact_id"])
 
 
 async def instance_stream(

@@ -131,7 +131,8 @@ async def apply_events(
 def _created(instance_id: uuid.UUID, message: Row, contact_id: uuid.UUID, first_seq: int,
              touches_contact: bool) -> list[Publication]:
     """The stream events of a new message: "message created", then "contact updated"."""
-    published = [events.stream_publication(instance_id, first_seq, "message", "created", message["id"],
+    published = [events.stream_publication(instance_id, first_seq, "message", "created",
+                                           message["id"],
                            contact_id)]
     if touches_contact:
         published.append(events.stream_publication(instance_id, first_seq + 1, "contact", "updated",

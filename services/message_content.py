@@ -155,7 +155,8 @@ def _parse_body(key: str | None, message: dict[str, Any], body: dict[str, Any]) 
     if key == "reactionMessage":
         target = given if isinstance(given := body.get("key"), dict) else {}
         return MessageContent("other", text=body.get("text") or None, is_reaction=True, metadata={
-            "kind": "reaction", "emoji": body.get("text") or "", "targetMessageId": target.get("id")})
+            "kind": "reaction", "emoji": body.get("text") or "",
+            "targetMessageId": target.get("id")})
     return MessageContent("other", metadata={"kind": key or "unknown"})
 
 

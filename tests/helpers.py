@@ -130,7 +130,8 @@ class Subscription:
     @asynccontextmanager
     async def connect(cls, url: str, token: str | None,
                       payload_key: str = "Authorization") -> AsyncIterator[Subscription]:
-        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        async with websockets.connect(url,
+                                      subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
             payload = {payload_key: f"Bearer {token}"} if token else {}
             await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -184,7 +185,8 @@ async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
         name, vault.encrypt(token), name.replace("-", " ").title())
     await pg.execute("INSERT INTO whatsapp_instance_settings (instance_id) VALUES ($1)", row["id"])
     for profile_id in members:
-        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') ON CONFLICT DO NOTHING",
+        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') "
+                         "ON CONFLICT DO NOTHING",
                          profile_id)
         await pg.execute("INSERT INTO whatsapp_instance_members (instance_id, profile_id) "
                          "VALUES ($1, $2)", row["id"], profile_id)

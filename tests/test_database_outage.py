@@ -18,7 +18,8 @@ from tests.conftest import JWT_SECRET
 from tests.helpers import create_instance_row, load_payload, post_webhook, serve_app, wait_for
 
 
-async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Settings, vault: Vault,
+async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Settings,
+                                                                    vault: Vault,
                                                                     tmp_path: Path) -> None:
     data_dir = tmp_path / "outage"
     base = await asyncio.to_thread(start_embedded, data_dir)

@@ -86,7 +86,8 @@ async def test_websocket_accepts_the_token_in_connection_init(server, admin_toke
 
 async def test_websocket_without_a_valid_token_is_closed(server):
     forged = mint_token("another-secret-" + "y" * 40, sub=uuid.uuid4(), role="admin")
-    async with websockets.connect(server.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+    async with websockets.connect(server.ws_url,
+                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
         await ws.send(json.dumps({"type": "connection_init",
                                   "payload": {"Authorization": f"Bearer {forged}"}}))
         with pytest.raises(websockets.ConnectionClosed) as closed:

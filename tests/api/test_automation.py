@@ -109,7 +109,8 @@ async def test_link_unlink_and_create_client_from_contact(gql, pg, instance, sec
     await deliver(gql, pg, secret, incoming())
     cid = await contact_id(pg)
     error = await gql.error(UPDATE, {"id": cid, "input": {"clientId": str(uuid.uuid4())}})
-    assert error.codes == ["BAD_USER_INPUT"] and error.errors[0]["extensions"]["field"] == "clientId"
+    assert error.codes == ["BAD_USER_INPUT"]
+    assert error.errors[0]["extensions"]["field"] == "clientId"
 
     created = (await gql("""mutation($c: ID!) { createClientFromContact(contactId: $c,
         input: {document: "123.456.789-00", email: "maria@example.com"}) {
@@ -174,7 +175,8 @@ async def test_every_variable_is_rendered(gql, pg, instance, secret, admin_token
     await deliver(gql, pg, secret, incoming())
     cid = await contact_id(pg)
     await gql("""mutation { createQuickMessage(input: {shortcut: "tudo", messageText:
-        "{saudacao}, {primeiro_nome}! {nome_cliente} | {telefone} | {data} {hora} | {atendente} | {desconhecida}"
+        "{saudacao}, {primeiro_nome}! {nome_cliente} | {telefone} | {data} {hora} | """
+              """{atendente} | {desconhecida}"
         }) { id } }""")
     rendered = (await gql('query($c: ID!) { renderQuickMessage(shortcut: "/tudo", contactId: $c) }',
                           {"c": cid}))["renderQuickMessage"]

@@ -76,7 +76,8 @@ async def conversations(pg, vault, admin_id, agent_id):
             "joao": str(joao), "maria_last": str(maria_last), "ana_last": str(ana_last)}
 
 
-async def listed(gql: GraphQLClient, instance: str, token: str | None = None, **variables: Any) -> list[dict[str, Any]]:
+async def listed(gql: GraphQLClient, instance: str, token: str | None = None,
+                 **variables: Any) -> list[dict[str, Any]]:
     data = await gql(LIST, {"instanceId": instance, **variables}, token=token)
     return [edge["node"] for edge in data["contacts"]["edges"]]
 

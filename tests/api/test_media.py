@@ -89,7 +89,8 @@ async def media_state(pg: asyncpg.Connection, message_id: str) -> str | None:
     return state
 
 
-async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: str, timeout: float = 20) -> str:
+async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: str,
+                        timeout: float = 20) -> str:
     """Let the media fetcher work on `message_id` until it is no longer pending, making each
     retry due at once instead of waiting for its backoff; answers the final state."""
     async def done() -> str | None:
@@ -287,7 +288,8 @@ async def voice_note(server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Conne
     return await node(gql, pg, VOICE_ID)
 
 
-def _sign(server: ServerHandle, message_id: str, fmt: str = "original", expires: int | None = None) -> str:
+def _sign(server: ServerHandle, message_id: str, fmt: str = "original",
+          expires: int | None = None) -> str:
     expires = expires or int(time.time()) + 600
     path = media_links.signed_path(server.runtime.vault.media_url_key(), uuid.UUID(message_id),
                                    fmt, expires)

@@ -66,7 +66,8 @@ player.addEventListener("error", () => report("error " + (player.error && player
 </body></html>"""
 
 
-async def voice_note_urls(gql: GraphQLClient, pg: asyncpg.Connection, vault: Vault, evolution: EvolutionStandIn) -> dict[str, Any]:
+async def voice_note_urls(gql: GraphQLClient, pg: asyncpg.Connection, vault: Vault,
+                          evolution: EvolutionStandIn) -> dict[str, Any]:
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     await create_instance_row(pg, vault)
     payload = load_payload("messages_upsert_audio_ptt_base64")

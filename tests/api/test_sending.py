@@ -180,7 +180,8 @@ async def test_rate_limit_per_instance_does_not_slow_another(server, gql, pg, va
     # Number B was served while A still had most of its queue waiting.
     assert order.index("b2") < order.index("a10")
     a_times = [r.received_at for r in evolution.requests_to("/message/sendText/number-a")]
-    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:], strict=False))
+    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:],
+                                                                 strict=False))
 
 
 async def test_evolution_down_then_up_sends_once_in_order(server, gql, pg, vault, evolution):

@@ -42,7 +42,8 @@ async def test_concurrent_webhooks_are_stored_once_each(server, pg, vault):
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 40
 
 
-def event(instance_id: uuid.UUID, payload: dict[str, Any], body: bytes | None = None) -> tuple[Any, ...]:
+def event(instance_id: uuid.UUID, payload: dict[str, Any],
+          body: bytes | None = None) -> tuple[Any, ...]:
     body = body if body is not None else json.dumps(payload).encode()
     return instance_id, "messages.upsert", payload, body, hashlib.sha256(body).hexdigest()
 

@@ -17,7 +17,8 @@ from tests.helpers import ServerHandle
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
-async def test_graphql_http_audits_pass_without_warnings(client_kit: Path, server: ServerHandle, admin_token: str) -> None:
+async def test_graphql_http_audits_pass_without_warnings(client_kit: Path, server: ServerHandle,
+                                                         admin_token: str) -> None:
     results = json.loads(await run_node_tool(client_kit, "node", "checks/graphql-http-audit.mjs",
                                              f"{server.url}/graphql", admin_token))
     assert len(results) > 50  # the whole suite ran

@@ -54,8 +54,10 @@ async def test_an_agent_sees_exactly_their_numbers(gql, setup, agent_token):
     assert (await agent("query($i: ID!) { contact(id: $i) { id } }",
                         {"i": str(other_contact)}))["contact"] is None
     for query, variables in (
-        ("query($i: ID!) { contacts(instanceId: $i) { edges { cursor } } }", {"i": str(other["id"])}),
-        ("query($i: ID!) { messages(contactId: $i) { edges { cursor } } }", {"i": str(other_contact)}),
+        ("query($i: ID!) { contacts(instanceId: $i) { edges { cursor } } }",
+         {"i": str(other["id"])}),
+        ("query($i: ID!) { messages(contactId: $i) { edges { cursor } } }",
+         {"i": str(other_contact)}),
         ("query($i: ID!) { instanceSettings(instanceId: $i) { ignoreGroups } }",
          {"i": str(other["id"])}),
         ("mutation($i: ID!, $c: ID!) { sendMessage(input: {instanceId: $i, contactId: $c, "
@@ -200,7 +202,8 @@ async def test_cors_and_websocket_origins(pg, settings, vault, admin_token):
         assert "access-control-allow-origin" not in refused.headers
         ws_url = handle.ws_url
         with pytest.raises(websockets.InvalidStatus) as closed:
-            async with websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
+            async with websockets.connect(ws_url,
+                                          subprotocols=[Subprotocol("graphql-transport-ws")],
                                           origin=Origin("https://evil.example")):
                 pass
         assert closed.value.response.status_code == 403

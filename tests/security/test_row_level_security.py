@@ -23,7 +23,8 @@ async def client_role(pg):
         except asyncpg.DuplicateObjectError:
             pass  # created by a concurrent run
     await pg.execute(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
-    await pg.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
+    await pg.execute(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
     return ROLE
 
 

@@ -1,4 +1,5 @@
-"""A subscriber's inbox: order kept, a full inbox refuses instead of growing, leaving unregisters."""
+"""A subscriber's inbox: order kept, a full inbox refuses instead of growing, leaving
+unregisters."""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ def settings(settings):
     return settings.with_overrides(workers_enabled=False)
 
 
-async def post_messages(server: ServerHandle, vault: Vault, instance: str, token: str, ids: list[str]) -> None:
+async def post_messages(server: ServerHandle, vault: Vault, instance: str, token: str,
+                        ids: list[str]) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         for message_id in ids:
             payload = load_payload("messages_upsert_text", instance, token)
@@ -66,8 +67,9 @@ async def test_instances_are_processed_side_by_side_each_in_order(server, pg, va
     draining = asyncio.create_task(in_own_task(WebhookProcessor(server.runtime).drain()))
     try:
         async def b_done() -> bool:
-            return int(await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
-                                     "AND status = 'done'", b["id"])) == 3
+            return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                         "WHERE instance_id = $1 AND status = 'done'",
+                                         b["id"])) == 3
         await wait_for(b_done)
         assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
                                  "AND status = 'done'", a["id"]) == 0
