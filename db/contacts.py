@@ -134,7 +134,8 @@ async def get_contacts(db: Database, ids: list[uuid.UUID]) -> list[Row]:
 
 
 # The unread count of contact `c` for viewer :profile_id: incoming messages after the viewer's
-# own read mark (by arrival: see migration 0008). Shared by the list statement and `unread_counts`, so the two cannot drift.
+# own read mark (by arrival: see migration 0008). Shared by the list statement and
+# `unread_counts`, so the two cannot drift.
 _UNREAD_COUNT = """(
   SELECT count(*) FROM whatsapp_messages m
   WHERE m.contact_id = c.id AND NOT m.from_me AND m.deleted_at IS NULL
