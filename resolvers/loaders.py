@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
-from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -21,15 +20,13 @@ from db.sql import Row
 from services.auth import Principal
 from services.runtime import Runtime
 
-K = TypeVar("K")
-
 
 def by_key(
-    fetch: Callable[[list[K]], Awaitable[Sequence[Row]]], key: str = "id"
-) -> Callable[[list[K]], Awaitable[list[Row | None]]]:
+    fetch: Callable[[list[uuid.UUID]], Awaitable[Sequence[Row]]], key: str = "id"
+) -> Callable[[list[uuid.UUID]], Awaitable[list[Row | None]]]:
     """Wrap a "many by keys" query so results come back in key order, None for a miss."""
 
-    async def load(keys: list[K]) -> list[Row | None]:
+    async def load(keys: list[uuid.UUID]) -> list[Row | None]:
         rows = {row[key]: row for row in await fetch(keys)}
         return [rows.get(k) for k in keys]
 

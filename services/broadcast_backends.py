@@ -112,8 +112,8 @@ class PostgresBackend(_ListeningBackend):
         self._publish_lock = asyncio.Lock()
         self._listener_conn: asyncpg.Connection | None = None
 
-    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        self._queue.put_nowait(Event(channel, payload))
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
+        self._queue.put_nowait(Event(channel, str(payload)))  # NOTIFY payloads arrive as text
 
     async def _listen(self) -> None:
         conn = await asyncpg.connect(self._url)

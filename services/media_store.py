@@ -118,12 +118,12 @@ class S3MediaStore:
         async with self._lock:
             if self._client is None:
                 import aioboto3  # imported here: heavy, and only needed with a bucket
-                from botocore.config import Config
+                from aiobotocore.config import AioConfig
 
                 session = aioboto3.Session(
                     aws_access_key_id=self._credentials[0],
                     aws_secret_access_key=self._credentials[1], region_name=self._region)
-                config = Config(
+                config = AioConfig(
                     s3={"addressing_style": "path" if self._endpoint_url else "auto"},
                     request_checksum_calculation="when_required",
                     response_checksum_validation="when_required",

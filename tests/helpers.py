@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 import websockets
+from websockets.typing import Subprotocol
 
 T = TypeVar("T")
 
@@ -128,7 +130,8 @@ class Subscription:
     @asynccontextmanager
     async def connect(cls, url: str, token: str | None,
                       payload_key: str = "Authorization") -> AsyncIterator[Subscription]:
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        async with websockets.connect(url,
+                                      subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
             payload = {payload_key: f"Bearer {token}"} if token else {}
             await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -174,7 +177,7 @@ def load_payload(name: str, instance_name: str = "acme-support",
 
 async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
                               token: str = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C",
-                              members: list[Any] = ()) -> dict[str, Any]:
+                              members: Sequence[uuid.UUID] = ()) -> dict[str, Any]:
     """An instance stored directly, as if created through Evolution (for webhook tests)."""
     row = await pg.fetchrow(
         "INSERT INTO whatsapp_instances (instance_name, instance_token, display_name, status) "
@@ -182,7 +185,8 @@ async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
         name, vault.encrypt(token), name.replace("-", " ").title())
     await pg.execute("INSERT INTO whatsapp_instance_settings (instance_id) VALUES ($1)", row["id"])
     for profile_id in members:
-        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') ON CONFLICT DO NOTHING",
+        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') "
+                         "ON CONFLICT DO NOTHING",
                          profile_id)
         await pg.execute("INSERT INTO whatsapp_instance_members (instance_id, profile_id) "
                          "VALUES ($1, $2)", row["id"], profile_id)

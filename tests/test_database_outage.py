@@ -12,12 +12,15 @@ import httpx
 from db.embedded import ensure_database, start_embedded, stop_embedded
 from db.migrate import apply_migrations
 from server import create_app
+from services.crypto import Vault
+from services.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.helpers import create_instance_row, load_payload, post_webhook, serve_app, wait_for
 
 
-async def test_webhook_during_an_outage_is_refused_then_stored_once(settings, vault,
-                                                                    tmp_path: Path):
+async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Settings,
+                                                                    vault: Vault,
+                                                                    tmp_path: Path) -> None:
     data_dir = tmp_path / "outage"
     base = await asyncio.to_thread(start_embedded, data_dir)
     try:
@@ -50,8 +53,8 @@ async def test_webhook_during_an_outage_is_refused_then_stored_once(settings, va
             conn = await asyncpg.connect(url)
             try:
                 async def stored() -> bool:
-                    return await conn.fetchval(
-                        "SELECT count(*) FROM webhook_events WHERE status = 'done'") == 2
+                    return int(await conn.fetchval(
+                        "SELECT count(*) FROM webhook_events WHERE status = 'done'")) == 2
                 await wait_for(stored, timeout=30)
                 ids = [r["message_id"] for r in await conn.fetch(
                     "SELECT message_id FROM whatsapp_messages ORDER BY message_id")]

@@ -45,7 +45,7 @@ def test_supabase_style_postgres_url_is_accepted():
     assert settings.database_url == "postgresql://u:p@db.example.co:6543/postgres"
 
 
-def test_env_file_fills_unset_variables_only(tmp_path: Path):
+def test_env_file_fills_unset_variables_only(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("# comment\nPORT=9001\nHOST='0.0.0.0'\nexport LOG_LEVEL=debug\n")
     settings = load_settings({"PORT": "9002"}, env_file)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
+import asyncpg
 import pytest
 
+from services.crypto import Vault
 from tests.helpers import (
+    GraphQLClient,
     Subscription,
     create_instance_row,
     load_payload,
@@ -16,6 +21,7 @@ from tests.helpers import (
     wait_for,
 )
 from tests.media_samples import voice_note_ogg
+from tests.standin.evolution import EvolutionStandIn
 
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   id messageId status fromMe textContent messageType quotedMessageId error } }"""
@@ -24,8 +30,10 @@ MESSAGE = "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node
 TINY_OGG = voice_note_ogg()  # a real, decodable voice note: uploads are decoded to check them
 
 
-async def make_conversation(pg, vault, evolution, gql, name="acme-support",
-                            number="5511999990002") -> tuple[dict, dict]:
+async def make_conversation(pg: asyncpg.Connection, vault: Vault, evolution: EvolutionStandIn,
+                            gql: GraphQLClient, name: str = "acme-support",
+                            number: str = "5511999990002"
+                            ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A connected instance (here and on the stand-in) and a contact that wrote to it."""
     instance = await create_instance_row(pg, vault, name=name, token=f"TOKEN-{name}")
     evolution.add_instance(name, token=f"TOKEN-{name}", state="open")
@@ -33,22 +41,24 @@ async def make_conversation(pg, vault, evolution, gql, name="acme-support",
         "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
         "VALUES ($1, $2, $3, 'Maria') RETURNING *", instance["id"],
         f"{number}@s.whatsapp.net", number)
+    assert contact is not None
     return instance, dict(contact)
 
 
-async def statuses(pg, *ids) -> list[str]:
+async def statuses(pg: asyncpg.Connection, *ids: str) -> list[str]:
     return [await pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
                               uuid.UUID(i)) for i in ids]
 
 
-async def settled(pg, *ids):
+async def settled(pg: asyncpg.Connection, *ids: str) -> list[str]:
     async def done() -> bool:
         return all(s != "pending" for s in await statuses(pg, *ids))
     await wait_for(done, timeout=20)
     return await statuses(pg, *ids)
 
 
-def text_input(instance, contact, text="Olá!", **extra) -> dict:
+def text_input(instance: Mapping[str, Any], contact: Mapping[str, Any],
+               text: str | None = "Olá!", **extra: Any) -> dict[str, Any]:
     return {"input": {"instanceId": str(instance["id"]), "contactId": str(contact["id"]),
                       "textContent": text, **extra}}
 
@@ -98,8 +108,8 @@ async def test_echo_racing_the_worker_leaves_one_row(server, gql, pg, vault, evo
     assert await settled(pg, sent["id"]) == ["sent"]
 
     async def echo_applied() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'pending'")) == 0
     await wait_for(echo_applied, timeout=10)
     rows = await pg.fetch("SELECT id, message_id FROM whatsapp_messages")
     assert [str(r["id"]) for r in rows] == [sent["id"]]
@@ -170,7 +180,8 @@ async def test_rate_limit_per_instance_does_not_slow_another(server, gql, pg, va
     # Number B was served while A still had most of its queue waiting.
     assert order.index("b2") < order.index("a10")
     a_times = [r.received_at for r in evolution.requests_to("/message/sendText/number-a")]
-    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:], strict=False))
+    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:],
+                                                                 strict=False))
 
 
 async def test_evolution_down_then_up_sends_once_in_order(server, gql, pg, vault, evolution):
@@ -180,8 +191,9 @@ async def test_evolution_down_then_up_sends_once_in_order(server, gql, pg, vault
            for i in range(3)]
 
     async def attempted() -> bool:
-        return await pg.fetchval("SELECT max(attempts) FROM whatsapp_messages") >= 1 and \
-            await pg.fetchval("SELECT count(*) FROM whatsapp_messages WHERE error IS NOT NULL") > 0
+        return int(await pg.fetchval("SELECT max(attempts) FROM whatsapp_messages")) >= 1 and \
+            int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                  "WHERE error IS NOT NULL")) > 0
     await wait_for(attempted)
     assert await statuses(pg, *ids) == ["pending"] * 3
     evolution.set_down(False)

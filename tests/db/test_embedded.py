@@ -29,7 +29,8 @@ def _postgres_running(data_dir: Path) -> bool:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-async def test_server_starts_embedded_postgres_and_stops_it(tmp_path: Path, stop_signal, unused_tcp_port):
+async def test_server_starts_embedded_postgres_and_stops_it(
+        tmp_path: Path, stop_signal: signal.Signals, unused_tcp_port: int) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "SUPABASE_JWT_SECRET")}
     env.update(DATA_DIR=str(tmp_path), PORT=str(unused_tcp_port), LOG_LEVEL="WARNING")
@@ -55,7 +56,7 @@ async def test_server_starts_embedded_postgres_and_stops_it(tmp_path: Path, stop
     assert not _postgres_running(tmp_path), output
 
 
-async def test_embedded_data_survives_a_restart(tmp_path: Path):
+async def test_embedded_data_survives_a_restart(tmp_path: Path) -> None:
     from db.embedded import ensure_database, start_embedded, stop_embedded
 
     base = await asyncio.to_thread(start_embedded, tmp_path)

@@ -1,10 +1,13 @@
-"""A subscriber's inbox: order kept, a full inbox refuses instead of growing, leaving unregisters."""
+"""A subscriber's inbox: order kept, a full inbox refuses instead of growing, leaving
+unregisters."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from typing import Any
+
+import pytest
 
 from services.events import EventBus
 from tests.helpers import wait_for
@@ -33,7 +36,7 @@ async def test_messages_arrive_in_order_and_wake_a_waiting_reader() -> None:
         assert [await inbox.__anext__(), await inbox.__anext__()] == [2, 3]
 
 
-async def test_falling_behind_is_logged_once_per_episode(caplog) -> None:
+async def test_falling_behind_is_logged_once_per_episode(caplog: pytest.LogCaptureFixture) -> None:
     bus = _bus(size=1)
     async with bus.subscribe("c") as inbox:
         for _episode in range(2):

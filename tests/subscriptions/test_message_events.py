@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def secret(vault):
     return vault.webhook_secret("acme-support")
 
 
-def payload_with(text: str, message_id: str) -> dict:
+def payload_with(text: str, message_id: str) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     payload["data"]["key"]["id"] = message_id
     payload["data"]["message"] = {"conversation": text}
@@ -94,7 +95,7 @@ async def test_resume_beyond_retention_asks_for_a_reload(server, gql, pg, instan
     await post_webhook(gql.http, payload_with("newer", "OLD2"), secret)
 
     async def stored() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 2
+        return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages")) == 2
     from tests.helpers import wait_for
     await wait_for(stored)
     await pg.execute("DELETE FROM whatsapp_events WHERE seq <= 2")  # pruned by retention
