@@ -53,8 +53,9 @@ def test_env_file_fills_unset_variables_only(tmp_path: Path):
 
 
 def test_secrets_are_not_in_the_repr():
-    settings = parse_settings({"EVOLUTION_API_KEY": "evo-key-123456789",
-                               "SUPABASE_JWT_SECRET": "s" * 40})
+    settings = parse_settings(
+        {"EVOLUTION_API_KEY": "evo-key-123456789", "SUPABASE_JWT_SECRET": "s" * 40}
+    )
     assert "evo-key-123456789" not in repr(settings)
     assert "s" * 40 not in repr(settings)
 
@@ -65,7 +66,8 @@ def test_the_supabase_project_url_gives_the_key_endpoint_and_the_issuer():
     settings = parse_settings({"NEXT_PUBLIC_SUPABASE_URL": "https://xyz.supabase.co/"})
     assert issuer_of(settings.supabase_url) == "https://xyz.supabase.co/auth/v1"
     assert jwks_url_of(settings.supabase_url) == (
-        "https://xyz.supabase.co/auth/v1/.well-known/jwks.json")
+        "https://xyz.supabase.co/auth/v1/.well-known/jwks.json"
+    )
     override = parse_settings({"SUPABASE_JWKS_URL": "https://keys.example.com/jwks.json"})
     assert override.supabase_jwks_url == "https://keys.example.com/jwks.json"
 
@@ -128,7 +130,10 @@ def test_a_refused_secret_is_not_repeated_in_the_error():
 def test_blank_values_are_unset_and_values_are_trimmed():
     settings = parse_settings({"PORT": "  ", "HOST": " 0.0.0.0 ", "DB_STATEMENT_CACHE_SIZE": ""})
     assert (settings.port, settings.host, settings.db_statement_cache_size) == (
-        8000, "0.0.0.0", None)
+        8000,
+        "0.0.0.0",
+        None,
+    )
     assert parse_settings({"DB_STATEMENT_CACHE_SIZE": "0"}).db_statement_cache_size == 0
 
 
