@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
             return 0
         serve(settings)
-    except DataFolderError as error:
+    except (DataFolderError, SettingsError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     return 0

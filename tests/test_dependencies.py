@@ -49,7 +49,7 @@ def third_party(module: str) -> bool:
 
 def imports(path: Path) -> list[tuple[str, list[str], int]]:
     """(module, names taken from it, line) for each absolute import of a file."""
-    found = []
+    found: list[tuple[str, list[str], int]] = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [(alias.name, [], node.lineno) for alias in node.names]
