@@ -12,7 +12,7 @@ IDE_ASSETS := $(if $(shell command -v npm 2>/dev/null),$(GRAPHIQL_ASSETS))
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,s3]'
 	touch $(STAMP)
 
 run: $(STAMP) $(IDE_ASSETS)

@@ -32,6 +32,7 @@ from strawberry.subscriptions import (
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 
+from db.embedded import DataFolderError
 from db.migrate import apply_migrations, pending_migrations
 from db.sql import close_database, connection, create_database
 from resolvers.graphiql import graphiql_assets_route
@@ -271,13 +272,17 @@ def main(argv: list[str] | None = None) -> int:
         return cli.events_replay(settings, args.id)
     if args.command == "instances":
         return cli.instances_reconcile(settings)
-    if args.command == "migrate":
-        import asyncio
+    try:
+        if args.command == "migrate":
+            import asyncio
 
-        applied = asyncio.run(apply_migrations(bootstrap.resolve_database_url(settings)))
-        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
-        return 0
-    serve(settings)
+            applied = asyncio.run(apply_migrations(bootstrap.resolve_database_url(settings)))
+            print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+            return 0
+        serve(settings)
+    except (DataFolderError, SettingsError) as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ MULTIPART = 'multipart/mixed;subscriptionSpec="1.0", application/json'
 SSE = "text/event-stream"
 
 
-def text_message(text: str, key: str) -> dict:
+def text_message(text: str, key: str) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     payload["data"]["key"]["id"] = key
     payload["data"]["message"] = {"conversation": text}
@@ -33,9 +34,9 @@ class StreamReader:
         self.chunks = response.aiter_text()
         self.sse = accept == SSE
         self.buffer = ""
-        self.results: list[dict] = []
+        self.results: list[dict[str, Any]] = []
 
-    async def next(self) -> dict:
+    async def next(self) -> dict[str, Any]:
         while not self.results:
             try:
                 # A stream that stops sending fails the test instead of hanging it.
