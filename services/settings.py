@@ -49,6 +49,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     encryption_key: str | None = field(default=None, repr=False)
     graphiql: bool = True
+    # GRAPHQL_EXECUTOR: "short" (graphql-core's executor with schema/executor.py's short path
+    # for plain fields) or "stock" (Strawberry's own, unchanged).
+    graphql_executor: str = "short"
     cors_origins: tuple[str, ...] = ()
     send_interval_seconds: float = 1.0
     send_max_attempts: int = 5
@@ -170,6 +173,9 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     log_level = (text("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    graphql_executor = (text("GRAPHQL_EXECUTOR") or "short").lower()
+    if graphql_executor not in ("short", "stock"):
+        raise SettingsError(f"GRAPHQL_EXECUTOR must be short or stock, got {graphql_executor!r}")
     log_format = (text("LOG_FORMAT") or "text").lower()
     if log_format not in ("text", "json"):
         raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format!r}")
@@ -242,6 +248,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         webhook_secret=text("WEBHOOK_SECRET"),
         encryption_key=text("ENCRYPTION_KEY"),
         graphiql=boolean("GRAPHIQL", True),
+        graphql_executor=graphql_executor,
         cors_origins=cors,
         send_interval_seconds=decimal("SEND_INTERVAL_SECONDS", 1.0, 0.0, 3600.0),
         send_max_attempts=integer("SEND_MAX_ATTEMPTS", 5, 1, 100),
