@@ -304,7 +304,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if self.is_awaitable(others):
 
             async def merged() -> dict[str, Any]:
-                return _in_order(grouped_field_set, done, await others)  # type: ignore[misc]
+                return _in_order(grouped_field_set, done, await others)
 
             return merged()
         return _in_order(grouped_field_set, done, others)  # type: ignore[arg-type]
@@ -351,7 +351,7 @@ def _schema_cache(schema: GraphQLSchema) -> _SchemaFacts:
     if facts is None:
         facts = _SchemaFacts(schema)
         setattr(schema, _FACTS, facts)
-    return facts  # type: ignore[no-any-return]
+    return facts
 
 
 def _reads_attributes(schema: GraphQLSchema) -> bool:

@@ -96,7 +96,7 @@ class Probe:
     def maybe(self) -> str | None:
         return "yes"
 
-    @strawberry.field(metadata=per_viewer())
+    @strawberry.field(metadata=per_viewer())  # type: ignore[untyped-decorator]
     def mine(self) -> int:
         return 1
 
