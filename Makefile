@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 GRAPHIQL_ASSETS := static/graphiql/manifest.json
 IDE_ASSETS := $(if $(shell command -v npm 2>/dev/null),$(GRAPHIQL_ASSETS))
 
-.PHONY: run test check migrate token bench schema client-types clean graphiql-assets
+.PHONY: run test check migrate token bench schema client-types clean graphiql-assets lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,s3]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,s3]'
 	touch $(STAMP)
 
 run: $(STAMP) $(IDE_ASSETS)
@@ -43,6 +43,11 @@ $(GRAPHIQL_ASSETS): $(STAMP) scripts/vendor_graphiql.py
 	$(PY) scripts/vendor_graphiql.py
 
 graphiql-assets: $(GRAPHIQL_ASSETS)
+
+# constraints.txt from the installed environment, after a dependency change in pyproject.toml.
+lock: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -119,7 +119,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     receiver = WebhookReceiver(runtime)
     view = GraphQLView(
         runtime,
-        schema=schema if settings.graphiql else build_schema(introspection=False),
+        schema=build_schema(introspection=settings.graphiql, executor=settings.graphql_executor),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins,

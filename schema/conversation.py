@@ -13,7 +13,7 @@ from db.contacts import NOT_READ, ListedContact, NotRead
 from db.sql import Row
 from resolvers.context import Info
 from schema.common import PageInfo
-from schema.executor import SharedResults, null_unless
+from schema.executor import SharedResults, null_unless, per_viewer
 
 
 @strawberry.enum
@@ -208,7 +208,7 @@ class Contact:
     # unreadCount and lastMessage are plain functions, not coroutines: a listed contact answers
     # at once, sparing a task per contact and field; otherwise they return the DataLoader's
     # awaitable, which graphql-core awaits.
-    @strawberry.field(graphql_type=int,
+    @strawberry.field(graphql_type=int, metadata=per_viewer(),
                       description="Incoming messages after the viewer's own read mark.")
     def unread_count(self, info: Info) -> int | Awaitable[int]:
         if self.listed_unread_count is not NOT_READ:

@@ -14,22 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     Undefined,
+    get_named_type,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -38,9 +43,16 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"
-# Fields whose value depends on who asks. A selection with one of them is shared only between
-# subscribers with the same viewer; every other field is the same for whoever may see the event.
-PER_VIEWER_FIELDS = frozenset({"unreadCount"})
+# Field metadata of a field whose value depends on who asks (`per_viewer()`): a live event's
+# selection with one of them is shared only between subscribers with the same viewer; every
+# other field is the same for whoever may see the event.
+PER_VIEWER = "per_viewer"
+
+
+def per_viewer() -> dict[str, Any]:
+    """Metadata for `strawberry.field(metadata=...)` of a field whose value depends on the
+    viewer (Contact.unreadCount): live-event results are then shared per viewer only."""
+    return {PER_VIEWER: True}
 
 
 class SharedResults(dict[Hashable, "asyncio.Future[Any]"]):
@@ -77,8 +89,9 @@ class ObjectField(NamedTuple):
     return_type: GraphQLOutputType
 
 
-# Per object type (keyed by id: types live as long as the schema, which is built once).
-_short_by_type: dict[int, tuple[dict[str, PlainField], dict[str, ObjectField]]] = {}
+# Each type's short-path fields live on the type object itself: they go with it, so a type
+# built later at the same address (after a schema was collected) never inherits them.
+_CACHE = "_executor_short_fields"
 
 
 def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
@@ -95,9 +108,9 @@ def object_fields(parent_type: GraphQLObjectType) -> dict[str, ObjectField]:
 def _short_fields(
     parent_type: GraphQLObjectType,
 ) -> tuple[dict[str, PlainField], dict[str, ObjectField]]:
-    known = _short_by_type.get(id(parent_type))
+    known = parent_type.__dict__.get(_CACHE)
     if known is not None:
-        return known
+        return known  # type: ignore[no-any-return]
     plain: dict[str, PlainField] = {}
     objects: dict[str, ObjectField] = {}
     for name, field in parent_type.fields.items():
@@ -106,18 +119,20 @@ def _short_fields(
             continue
         non_null = isinstance(field.type, GraphQLNonNull)
         inner = field.type.of_type if non_null else field.type
-        attribute = (definition.is_basic_field and not field.args
-                     and getattr(field.resolve, "_is_default", False))
+        attribute = (
+            definition.is_basic_field
+            and not field.args
+            and getattr(field.resolve, "_is_default", False)
+        )
         if attribute and is_leaf_type(inner):
             plain[name] = PlainField(definition.python_name, _coercion(inner), non_null)
-        elif (attribute and isinstance(inner, GraphQLObjectType)
-                and inner.is_type_of is None):
+        elif attribute and isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
             objects[name] = ObjectField(definition.python_name, inner, field.type)
         elif definition.base_resolver is not None and not non_null:
             needed = getattr(definition.base_resolver.wrapped_func, "null_unless", None)
             if needed is not None:
                 plain[name] = PlainField(definition.python_name, None, False, needed)
-    _short_by_type[id(parent_type)] = (plain, objects)
+    setattr(parent_type, _CACHE, (plain, objects))
     return plain, objects
 
 
@@ -139,16 +154,22 @@ def _coercion(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]
 class Executor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A resolver middleware (an extension with a `resolve` hook) must see every field.
+        # A resolver middleware (an extension with a `resolve` hook) must see every field, and
+        # a custom default resolver every attribute.
         manager = self.middleware_manager
-        self.short_path = manager is None or manager.get_field_resolver(_probe) is _probe
+        self.short_path = (
+            manager is None or manager.get_field_resolver(_probe) is _probe
+        ) and _reads_attributes(self.schema)
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         shared = getattr(self.root_value, "shared_results", None)
         key_of = getattr(self.context_value, "shared_result_key", None)
         operation = self.operation
-        if (not isinstance(shared, SharedResults) or key_of is None
-                or operation.operation is not OperationType.SUBSCRIPTION):
+        if (
+            not isinstance(shared, SharedResults)
+            or key_of is None
+            or operation.operation is not OperationType.SUBSCRIPTION
+        ):
             return super().execute_operation(serially)
         selection = _selection_key(operation)
         variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
@@ -167,37 +188,55 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return _shielded(future)
 
     def _per_viewer(self, selection: Hashable, operation: OperationDefinitionNode) -> bool:
-        known = _per_viewer.get(selection)
+        known_by_selection = _schema_cache(self.schema).per_viewer_selections
+        known = known_by_selection.get(selection)
         if known is None:
-            if len(_per_viewer) > 1024:
-                _per_viewer.clear()
-            known = _per_viewer[selection] = _mentions(
-                operation.selection_set, PER_VIEWER_FIELDS, self.fragment_definitions, set())
+            if len(known_by_selection) > 1024:
+                known_by_selection.clear()
+            root = self.schema.get_root_type(operation.operation)
+            known = known_by_selection[selection] = _asks_per_viewer(
+                self.schema, root, operation.selection_set, self.fragment_definitions, set()
+            )
         return known
 
     def execute_field(
-        self, parent_type: GraphQLObjectType, source: Any, field_details_list: FieldDetailsList,
-        path: Path, position_context: Any,
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
     ) -> Any:
         # A plain attribute holding an object: straight to its sub-selection, as graphql-core
         # would after building a resolve-info and calling the attribute resolver.
         node = field_details_list[0].node
         target = object_fields(parent_type).get(node.name.value) if self.short_path else None
         if target is not None and not node.arguments:
-            value = getattr(source, target.attribute, None)
+            try:
+                value = getattr(source, target.attribute, None)
+            except Exception:
+                value = None  # graphql-core's path reads it again and reports the error
             if value is not None and not isinstance(value, Exception):
-                return self._complete_object(target, value, field_details_list, path,
-                                             position_context)
-        return super().execute_field(parent_type, source, field_details_list, path,
-                                     position_context)
+                return self._complete_object(
+                    target, value, field_details_list, path, position_context
+                )
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
 
-    def _complete_object(self, target: ObjectField, value: Any,
-                         field_details_list: FieldDetailsList, path: Path,
-                         position_context: Any) -> Any:
+    def _complete_object(
+        self,
+        target: ObjectField,
+        value: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
         # Errors are handled as graphql-core's execute_field handles them.
         try:
             completed = self.collect_and_execute_subfields(
-                target.object_type, field_details_list, path, value, position_context)
+                target.object_type, field_details_list, path, value, position_context
+            )
         except Exception as raw_error:
             self.handle_field_error(raw_error, target.return_type, field_details_list, path)
             return None
@@ -208,19 +247,23 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             try:
                 return await completed
             except Exception as raw_error:
-                self.handle_field_error(raw_error, target.return_type, field_details_list,
-                                        path)
+                self.handle_field_error(raw_error, target.return_type, field_details_list, path)
                 return None
 
         return await_completed()
 
     def execute_fields(
-        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
-        grouped_field_set: GroupedFieldSet, position_context: Any,
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
         if not self.short_path:
-            return super().execute_fields(parent_type, source_value, path, grouped_field_set,
-                                          position_context)
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
         plain = plain_fields(parent_type)
         done: dict[str, Any] = {}
         rest: GroupedFieldSet = {}
@@ -233,12 +276,16 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                     done[response_name] = None
                     continue
             elif field is not None and not node.arguments:
-                value = getattr(source_value, field.attribute, Undefined)
+                try:
+                    value = getattr(source_value, field.attribute, Undefined)
+                except Exception:
+                    value = Undefined  # graphql-core's path reads it again and reports the error
                 if value is None:
                     if not field.non_null:
                         done[response_name] = None
                         continue
-                elif value is not Undefined:
+                # An exception held as a value is a field error there, never a value.
+                elif value is not Undefined and not isinstance(value, Exception):
                     try:
                         coerced = field.coerce(value)  # type: ignore[misc]
                     except Exception:
@@ -250,11 +297,12 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if not rest:
             return done
         if not done:
-            return super().execute_fields(parent_type, source_value, path, grouped_field_set,
-                                          position_context)
-        others = super().execute_fields(parent_type, source_value, path, rest,
-                                        position_context)
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        others = super().execute_fields(parent_type, source_value, path, rest, position_context)
         if self.is_awaitable(others):
+
             async def merged() -> dict[str, Any]:
                 return _in_order(grouped_field_set, done, await others)
 
@@ -266,9 +314,6 @@ async def _shielded(future: asyncio.Future[Any]) -> Any:
     return await asyncio.shield(future)
 
 
-_per_viewer: dict[Hashable, bool] = {}
-
-
 def _selection_key(operation: OperationDefinitionNode) -> Hashable:
     """The document's text and the operation's name: equal for every subscriber who sent the
     same subscription, whether or not the parser cache handed them the same parsed object."""
@@ -278,33 +323,102 @@ def _selection_key(operation: OperationDefinitionNode) -> Hashable:
     return (operation.loc.source.body, name)
 
 
-def _mentions(selection_set: SelectionSetNode | None, names: frozenset[str],
-              fragments: dict[str, Any], seen: set[str]) -> bool:
-    """Whether a selection, fragments included, asks for one of these fields."""
-    if selection_set is None:
+class _SchemaFacts:
+    """What the executor derives once per schema (kept on the schema object, like the
+    per-type fields: it goes with the schema)."""
+
+    def __init__(self, schema: GraphQLSchema) -> None:
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        config = getattr(strawberry_schema, "config", None)
+        # Strawberry's attribute resolver calls the configured default resolver; the short
+        # path reads attributes with getattr, so it only stands in for that one.
+        self.reads_attributes = getattr(config, "default_resolver", None) is getattr
+        self.per_viewer_fields = frozenset(
+            (type_name, field_name)
+            for type_name, named in schema.type_map.items()
+            if isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
+            for field_name, field in named.fields.items()
+            if _metadata(field).get(PER_VIEWER)
+        )
+        self.per_viewer_selections: dict[Hashable, bool] = {}
+
+
+_FACTS = "_executor_schema_facts"
+
+
+def _schema_cache(schema: GraphQLSchema) -> _SchemaFacts:
+    facts = schema.__dict__.get(_FACTS)
+    if facts is None:
+        facts = _SchemaFacts(schema)
+        setattr(schema, _FACTS, facts)
+    return facts
+
+
+def _reads_attributes(schema: GraphQLSchema) -> bool:
+    return _schema_cache(schema).reads_attributes
+
+
+def per_viewer_fields(schema: GraphQLSchema) -> frozenset[tuple[str, str]]:
+    """(type, field) of every field declared per_viewer() in this schema."""
+    return _schema_cache(schema).per_viewer_fields
+
+
+def _metadata(field: GraphQLField) -> Mapping[str, Any]:
+    definition = (field.extensions or {}).get(DEFINITION)
+    return getattr(definition, "metadata", None) or {}
+
+
+def _asks_per_viewer(
+    schema: GraphQLSchema,
+    parent: GraphQLNamedType | None,
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, Any],
+    seen: set[str],
+) -> bool:
+    """Whether a selection on `parent`, fragments included, asks for a per-viewer field."""
+    if selection_set is None or parent is None:
         return False
+    per_viewer = per_viewer_fields(schema)
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            if selection.name.value in names or _mentions(selection.selection_set, names,
-                                                          fragments, seen):
+            fields = getattr(parent, "fields", None) or {}
+            field = fields.get(selection.name.value)
+            if field is None:
+                continue  # __typename (or an introspection field): the same for everyone
+            if (parent.name, selection.name.value) in per_viewer:
+                return True
+            if _asks_per_viewer(
+                schema, get_named_type(field.type), selection.selection_set, fragments, seen
+            ):
                 return True
         elif isinstance(selection, InlineFragmentNode):
-            if _mentions(selection.selection_set, names, fragments, seen):
+            condition = selection.type_condition
+            inner = schema.get_type(condition.name.value) if condition else parent
+            if _asks_per_viewer(schema, inner, selection.selection_set, fragments, seen):
                 return True
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
             seen.add(selection.name.value)
             fragment = fragments.get(selection.name.value)
-            if fragment is not None and _mentions(fragment.selection_set, names, fragments,
-                                                  seen):
+            if fragment is not None and _asks_per_viewer(
+                schema,
+                schema.get_type(fragment.type_condition.name.value),
+                fragment.selection_set,
+                fragments,
+                seen,
+            ):
                 return True
     return False
 
 
-def _in_order(grouped_field_set: GroupedFieldSet, done: dict[str, Any],
-              others: dict[str, Any]) -> dict[str, Any]:
+def _in_order(
+    grouped_field_set: GroupedFieldSet, done: dict[str, Any], others: dict[str, Any]
+) -> dict[str, Any]:
     # A response keeps the order of the selection (GraphQL spec, "Ordering of fields").
-    return {name: done[name] if name in done else others[name]
-            for name in grouped_field_set if name in done or name in others}
+    return {
+        name: done[name] if name in done else others[name]
+        for name in grouped_field_set
+        if name in done or name in others
+    }
 
 
 def _probe() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 from schema.common import DateTime
 from schema.executor import Executor
+from schema.executor_checks import check_short_path
 
 
 @strawberry.type
@@ -76,8 +78,19 @@ LIMIT_RULES = [
 ]
 
 
-def build_schema(introspection: bool = True) -> AppSchema:
-    """The schema; without introspection for production (GRAPHIQL=false)."""
+EXECUTORS = ("short", "stock")
+
+
+@functools.cache  # one per configuration: built once, like the limiter rules above
+def build_schema(introspection: bool = True, executor: str = "short") -> AppSchema:
+    """The schema; without introspection for production (GRAPHIQL=false). `executor` is
+    GRAPHQL_EXECUTOR: "short" runs graphql-core's executor with the short path of
+    schema/executor.py (checked here against the installed packages), "stock" Strawberry's own.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    if executor == "short":
+        check_short_path()
     rules = [*LIMIT_RULES] if introspection else [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
     extensions: list[Any] = [
         OperationMetrics,
@@ -86,10 +99,12 @@ def build_schema(introspection: bool = True) -> AppSchema:
         lambda: Documents(rules, hide_suggestions=not introspection),
     ]
     schema = AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                       extensions=extensions, execution_context_class=Executor,
+                       extensions=extensions,
+                       execution_context_class=Executor if executor == "short" else None,
                        config=StrawberryConfig(scalar_map={datetime: DateTime}))
     schema.hide_suggestions = not introspection
     return schema
 
 
-schema = build_schema()
+# The schema's types, for `export-schema` and the tests that read them (executor aside).
+schema = build_schema(executor="stock")

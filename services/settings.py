@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     webhook_secret: str | None = _secret("WEBHOOK_SECRET")
     encryption_key: str | None = _secret("ENCRYPTION_KEY")
     graphiql: Switch = _env("GRAPHIQL", default=True)
+    # "short": graphql-core's executor with schema/executor.py's short path for plain fields;
+    # "stock": Strawberry's own, unchanged.
+    graphql_executor: str = _env("GRAPHQL_EXECUTOR", default="short")
     # NoDecode: a comma-separated list, not the JSON pydantic-settings expects for a sequence.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = _env("CORS_ORIGINS", default=())
     send_interval_seconds: float = _env(
@@ -229,6 +232,13 @@ class Settings(BaseSettings):
     def _log_format(cls, value: str) -> str:
         if value.lower() not in ("text", "json"):
             raise ValueError(f"LOG_FORMAT must be text or json, got {value.lower()!r}")
+        return value.lower()
+
+    @field_validator("graphql_executor", mode="after")
+    @classmethod
+    def _graphql_executor(cls, value: str) -> str:
+        if value.lower() not in ("short", "stock"):
+            raise ValueError(f"GRAPHQL_EXECUTOR must be short or stock, got {value.lower()!r}")
         return value.lower()
 
     @field_validator("business_timezone", mode="after")

@@ -6,10 +6,14 @@ to the stand-in."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import io
 import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +29,14 @@ from graphql import (
     visit,
 )
 from graphql.language import Visitor
+from starlette.datastructures import Headers, UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
 
-from schema.root import schema
+import resolvers.clients
+from resolvers.context import Context
+from resolvers.view import GraphQLView
+from schema.root import build_schema, schema
 from tests.helpers import (
     GraphQLError,
     Subscription,
@@ -340,3 +350,103 @@ async def test_subscription_starts_and_delivers(world, name):
         assert event["message"]["id"] == world.message_id and event["seq"]
     else:
         assert event["contact"]["id"] == world.contact_id and event["seq"]
+
+
+# The same operations through both executors, in process on the server's runtime: data and
+# errors must be equal, byte for byte (the short path of schema/executor.py against
+# Strawberry's own). A mutation runs once: its root fields' values, resolved by the stock
+# executor, are replayed to the short one, which completes them over its own path.
+
+def _fresh_schemas() -> tuple[Any, Any]:
+    # Not build_schema's cached ones: their mutation resolvers are wrapped here.
+    return build_schema.__wrapped__(True, "stock"), build_schema.__wrapped__(True, "short")
+
+
+def _record_and_replay(stock: Any, short: Any) -> None:
+    recorded: dict[str, Any] = {}
+    for name, field in stock._schema.mutation_type.fields.items():
+        field.resolve = _recording(field.resolve, recorded)
+        short._schema.mutation_type.fields[name].resolve = (
+            lambda _source, info, **_args: recorded[info.path.key])
+
+
+def _recording(resolve: Any, recorded: dict[str, Any]) -> Any:
+    def record(source: Any, info: Any, **args: Any) -> Any:
+        result = resolve(source, info, **args)
+        if not inspect.isawaitable(result):
+            recorded[info.path.key] = result
+            return result
+
+        async def awaited() -> Any:
+            recorded[info.path.key] = value = await result
+            return value
+
+        return awaited()
+
+    return record
+
+
+async def _context(w: World) -> Context:
+    view = GraphQLView(w.server.runtime, schema=schema)
+    request = Request({"type": "http", "method": "POST", "path": "/graphql", "root_path": "",
+                       "scheme": "http", "query_string": b"", "server": ("127.0.0.1", 80),
+                       "headers": [(b"authorization", f"Bearer {w.admin_token}".encode())]})
+    return await view.get_context(request, Response())
+
+
+def _in_process(value: Any) -> Any:
+    if isinstance(value, Upload):
+        return UploadFile(io.BytesIO(value.content), filename=value.filename,
+                          headers=Headers({"content-type": value.content_type}))
+    if isinstance(value, dict):
+        return {key: _in_process(inner) for key, inner in value.items()}
+    return value
+
+
+def _answer(result: Any) -> str:
+    errors = [error.formatted for error in result.errors or []]
+    return json.dumps({"data": result.data, "errors": errors}, default=str)
+
+
+class _Frozen(datetime):
+    """The clock of availability (nextAvailableAt is counted from now), stopped: both
+    executions must see the same instant."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime(2026, 3, 4, 12, 0, tzinfo=UTC).astimezone(tz)
+
+
+@pytest.mark.parametrize("name", QUERIES_AND_MUTATIONS)
+async def test_operation_answers_alike_with_both_executors(world, name, monkeypatch):
+    monkeypatch.setattr(resolvers.clients, "datetime", _Frozen)
+    stock, short = _fresh_schemas()
+    _record_and_replay(stock, short)
+    variables = await RECIPES[name](world)
+    answers = []
+    for executor in (stock, short):
+        result = await executor.execute(operation_source(name), operation_name=name,
+                                        variable_values=_in_process(variables),
+                                        context_value=await _context(world))
+        answers.append(_answer(result))
+    assert not json.loads(answers[0])["errors"], answers[0]
+    assert answers[1] == answers[0]
+
+
+@pytest.mark.parametrize("name", SUBSCRIPTIONS)
+async def test_subscription_answers_alike_with_both_executors(world, name):
+    stock, short = _fresh_schemas()
+    variables = await RECIPES[name](world)
+    streams = [await executor.subscribe(operation_source(name), operation_name=name,
+                                        variable_values=variables,
+                                        context_value=await _context(world))
+               for executor in (stock, short)]
+    first = [asyncio.ensure_future(anext(stream)) for stream in streams]
+    if name == "InstanceEvents":
+        await wait_for(lambda: world.server.runtime.bus.subscriber_count >= 2)
+    await _trigger(world, name)
+    stock_event, short_event = await asyncio.gather(*first)
+    for stream in streams:
+        await stream.aclose()
+    assert stock_event.data and not stock_event.errors, stock_event
+    assert _answer(short_event) == _answer(stock_event)

@@ -41,7 +41,11 @@ async def test_each_viewer_sees_their_own_unread_count(server, gql, pg, vault, a
     assert [e["contact"]["unreadCount"] for e in first] == [1, 1]
     # The admin read the first message; the agent did not.
     assert [e["contact"]["unreadCount"] for e in second] == [1, 2]
-    assert second[0]["seq"] == second[1]["seq"]
+    if server.runtime.settings.graphql_executor == "short":
+        # One shared execution: both saw "two" first on the same event. Strawberry's own
+        # executor (GRAPHQL_EXECUTOR=stock) runs each copy when its subscriber gets to it, so an
+        # earlier event may already show the newer last message to one of them.
+        assert second[0]["seq"] == second[1]["seq"]
 
 
 async def test_many_subscribers_each_get_every_event_once(server, gql, pg, vault, admin_token):
