@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -28,6 +29,11 @@ from strawberry.types.unset import UnsetType
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
 from resolvers.media_types import GRAPHQL_RESPONSE, JSON, prefers_graphql_response
+from resolvers.persisted_queries import (
+    PersistedQueries,
+    PersistedQueryMismatch,
+    PersistedQueryNotFound,
+)
 from resolvers.request_body import BodyTooLarge, body_limit, capped, declared_length
 from resolvers.ws_handlers import LegacyWSHandler, TransportWSHandler, credential_of
 from services.auth import Principal, bearer_value
@@ -72,6 +78,11 @@ def _negotiate(request: Request, response: Response) -> None:
         response.status_code = failed
 
 
+def _request_error(message: str, code: str) -> ExecutionResult:
+    """A request refused before anything ran, answered like a document that did not parse."""
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
+
+
 class PromptSSETransport(SSETransport):
     """GraphQL over SSE whose first bytes go out at once: an EventSource (and any proxy in
     between) sees the stream open instead of waiting for the first event or heartbeat."""
@@ -91,6 +102,7 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self.runtime = runtime
+        self.persisted_queries = PersistedQueries()
         self._recent: dict[int, tuple[object, str]] = {}
 
     def encode_json(self, data: object) -> str:
@@ -163,8 +175,15 @@ class GraphQLView(GraphQL[Context, None]):
         # serves subscriptions over the websocket only, so they are refused before they run.
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
+            query = self.persisted_queries.resolve(request_data.query, request_data.extensions,
+                                                   may_register=context.principal is not None)
+        except PersistedQueryNotFound:
+            return _request_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+        except PersistedQueryMismatch as error:
+            return _request_error(str(error), "BAD_USER_INPUT")
+        try:
             return await self.schema.execute(
-                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                query, root_value=root_value, variable_values=request_data.variables,
                 context_value=context, operation_name=request_data.operation_name,
                 allowed_operation_types=allowed, operation_extensions=request_data.extensions)
         except CannotGetOperationTypeError as error:
