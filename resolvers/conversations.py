@@ -25,9 +25,10 @@ from schema.conversation import (
     page_info,
 )
 from schema.executor import SharedResults
-from services import access, conversations as service
 from services.errors import NotFound
-from services.events import StreamEvent, instance_stream
+from services.identity import access
+from services.messaging import conversations as service
+from services.platform.events import StreamEvent, instance_stream
 
 T = TypeVar("T")
 

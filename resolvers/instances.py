@@ -17,9 +17,10 @@ from schema.instance import (
     InstanceSettingsInput,
     UpdateInstanceInput,
 )
-from services import access, instances as service, members
-from services.events import INSTANCES_CHANNEL
-from services.instances import clean_settings_input
+from services.identity import access
+from services.instances import lifecycle as service, members
+from services.instances.lifecycle import clean_settings_input
+from services.platform.events import INSTANCES_CHANNEL
 
 
 async def _reload(info: Info, instance_id: uuid.UUID) -> Instance:

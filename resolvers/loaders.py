@@ -18,8 +18,8 @@ from db import (
     profiles as profiles_db,
 )
 from db.sql import Row
-from services.auth import Principal
-from services.runtime import Runtime
+from services.identity.auth import Principal
+from services.platform.runtime import Runtime
 
 K = TypeVar("K")
 

@@ -19,9 +19,9 @@ import pytest
 
 from db.migrate import apply_migrations
 from server import create_app
-from services.auth import mint_token
-from services.crypto import Vault, new_key
-from services.settings import Settings
+from services.identity.auth import mint_token
+from services.platform.crypto import Vault, new_key
+from services.platform.settings import Settings
 from tests.helpers import GraphQLClient, ServerHandle, serve_app
 from tests.standin.evolution import EvolutionStandIn
 

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.crypto import Vault, new_key
-from services.logs import JsonFormatter
+from services.platform.crypto import Vault, new_key
+from services.platform.logs import JsonFormatter
 from tests.conftest import JWT_SECRET
 from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
 from tests.test_replicas import WEBHOOK_SECRET, replica

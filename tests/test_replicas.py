@@ -17,8 +17,8 @@ import asyncpg
 import httpx
 import pytest
 
-from services.auth import mint_token
-from services.crypto import Vault, new_key
+from services.identity.auth import mint_token
+from services.platform.crypto import Vault, new_key
 from tests.conftest import JWT_SECRET
 from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
 

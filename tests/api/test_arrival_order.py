@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from services.processor import WebhookProcessor
-from services.waiting import in_own_task
+from services.platform.waiting import in_own_task
+from services.webhooks.processor import WebhookProcessor
 from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
 
 SECOND = 1763731503

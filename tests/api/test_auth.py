@@ -8,7 +8,7 @@ import jwt
 import pytest
 import websockets
 
-from services.auth import mint_token
+from services.identity.auth import mint_token
 from tests.conftest import JWT_SECRET
 from tests.helpers import GraphQLClient, Subscription
 
@@ -91,7 +91,7 @@ async def test_websocket_without_a_valid_token_is_closed(server):
 
 async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
     # Verification is cached per token; expiry must still be checked on every use.
-    from services import auth
+    from services.identity import auth
 
     verifier = auth.TokenVerifier(JWT_SECRET)
     token = jwt.encode(_token(exp=int(time.time()) + 30), JWT_SECRET, algorithm="HS256")

@@ -59,7 +59,7 @@ async def contact_id(pg, number="5511999990002") -> str:
 
 
 async def add_client(pg, name, phone, document=None):
-    from services.phones import normalize_phone, phone_key
+    from services.common.phones import normalize_phone, phone_key
     digits = normalize_phone(phone)
     return await pg.fetchval("INSERT INTO clients (name, phone, phone_key, document) "
                              "VALUES ($1, $2, $3, $4) RETURNING id",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.reconciler import Reconciler
+from services.instances.reconciler import Reconciler
 from tests.helpers import wait_for
 
 CREATE = """mutation($name: String!) { createInstance(input: {displayName: $name}) {

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from services.evolution import EvolutionClient
+from services.instances.evolution import EvolutionClient
 from tests.helpers import GraphQLClient, Subscription, wait_for
 
 CREATE = """mutation($name: String!) { createInstance(input: {displayName: $name}) {

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services import media_links
-from services.media_fetcher import MAX_ATTEMPTS
+from services.media import links as media_links
+from services.media.fetcher import MAX_ATTEMPTS
 from tests.api.test_sending import make_conversation, settled
 from tests.helpers import (
     Subscription,

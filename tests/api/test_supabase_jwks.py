@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server import create_app
-from services import jwks
-from services.auth import mint_token
+from services.identity import jwks
+from services.identity.auth import mint_token
 from tests.conftest import JWT_SECRET
 from tests.helpers import GraphQLClient, ServerHandle, Subscription, serve_app, wait_for
 from tests.supabase_keys import (

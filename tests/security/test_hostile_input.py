@@ -12,9 +12,9 @@ import uuid
 import pytest
 
 from server import create_app
-from services import media_links
-from services.logs import TextFormatter
-from services.message_content import MAX_TEXT, parse_content
+from services.media import links as media_links
+from services.platform.logs import TextFormatter
+from services.webhooks.message_content import MAX_TEXT, parse_content
 from tests.conftest import JWT_SECRET
 from tests.helpers import GraphQLClient, Subscription, create_instance_row, serve_app
 

@@ -12,8 +12,8 @@ import uuid
 import httpx
 import jwt
 
-from services.auth import mint_token
-from services.logs import TextFormatter
+from services.identity.auth import mint_token
+from services.platform.logs import TextFormatter
 from tests.conftest import JWT_SECRET
 from tests.helpers import create_instance_row, load_payload, post_webhook
 from tests.security.test_hostile_http import head, raw_request

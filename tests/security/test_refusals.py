@@ -12,7 +12,7 @@ import websockets
 
 from resolvers import conversations
 from server import create_app
-from services.rate_limit import RateLimiter
+from services.platform.rate_limit import RateLimiter
 from tests.conftest import JWT_SECRET
 from tests.helpers import (
     GraphQLClient,

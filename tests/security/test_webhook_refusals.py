@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from db import instances as instances_db
-from services.rate_limit import RateLimiter
-from services.webhook_urls import point_webhooks_at_own_urls
+from services.platform.rate_limit import RateLimiter
+from services.webhooks.urls import point_webhooks_at_own_urls
 from tests.helpers import PAYLOADS, create_instance_row, load_payload, post_webhook, wait_for
 from tests.standin.evolution import WebhookConfig
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import websockets
 
-from services import auth
-from services.auth import mint_token
+from services.identity import auth
+from services.identity.auth import mint_token
 from tests.conftest import JWT_SECRET
 from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
 
