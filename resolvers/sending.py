@@ -16,9 +16,9 @@ from schema.sending import (
 from services.automation import quick_messages
 from services.errors import BadInput
 from services.media import fetcher as media_fetcher
+from services.media.sending import UploadedFile
 from services.messaging import sending
 from services.messaging.conversations import visible_contact
-from services.messaging.sending import UploadedFile
 
 
 async def _read_upload(upload: object, field: str, limit: int) -> UploadedFile:

@@ -7,6 +7,7 @@ import uuid
 from databases import Database
 
 from db import profiles as profiles_db
+from services.common.rows import Row, in_key_order
 from services.identity.auth import Principal
 
 
@@ -24,3 +25,8 @@ class ProfileRegistry:
             db, principal.profile_id, principal.role, principal.email, principal.name
         )
         self._seen.add(key)
+
+
+async def profiles_by_id(db: Database, ids: list[uuid.UUID]) -> list[Row | None]:
+    """A batch read for DataLoaders: the profiles in the order of `ids`, None for a miss."""
+    return in_key_order(await profiles_db.get_profiles(db, ids), ids)

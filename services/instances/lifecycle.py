@@ -17,10 +17,13 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from databases import Database
+
 from db import instances as instances_db
 from db.sql import Row
 from services.automation.availability import MAX_RANGES_PER_DAY, parse_schedule, schedule_to_json
 from services.common.phones import parse_jid
+from services.common.rows import in_key_order
 from services.common.text_rules import clean_line
 from services.errors import AppError, BadInput, EvolutionNotConfigured, EvolutionUnavailable
 from services.identity import access
@@ -427,3 +430,8 @@ async def encrypt_stored_tokens(runtime: Runtime) -> int:
     if rows:
         log.info("encrypted %s instance token(s) stored in clear text", len(rows))
     return len(rows)
+
+
+async def instances_by_id(db: Database, ids: list[uuid.UUID]) -> list[Row | None]:
+    """A batch read for DataLoaders: the instances in the order of `ids`, None for a miss."""
+    return in_key_order(await instances_db.get_instances(db, ids), ids)

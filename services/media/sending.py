@@ -14,7 +14,7 @@ import hashlib
 import posixpath
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from services.errors import BadInput
@@ -22,13 +22,19 @@ from services.media.codec import duration_seconds
 from services.media.types import MediaRejected, check_upload
 from services.platform.runtime import Runtime
 
-if TYPE_CHECKING:
-    from services.messaging.sending import UploadedFile
-
 SEND_MEDIA_TYPES = ("image", "document", "video")  # through sendMedia (§3.2)
 MEDIA_MESSAGE_TYPES = ("audio", *SEND_MEDIA_TYPES)
 MAX_CAPTION = 4096
 MAX_FILE_NAME = 200
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file an agent uploaded, as the route received it (name and type are only hints)."""
+
+    data: bytes
+    filename: str | None
+    content_type: str | None
 
 
 @dataclass

@@ -7,10 +7,13 @@ import re
 import uuid
 from typing import Any
 
+from databases import Database
+
 from db import clients as clients_db, contacts as contacts_db
 from db.sql import Row
 from services.common.pagination import Page, decode_text_cursor, encode_text_cursor, page_size
 from services.common.phones import normalize_phone, phone_key, search_digits
+from services.common.rows import in_key_order
 from services.common.text_rules import clean_block, clean_line, escape_like
 from services.errors import BadInput, NotFound
 from services.identity.auth import Principal
@@ -112,3 +115,8 @@ async def _apply(runtime: Runtime, contact: Row, values: dict[str, Any]
     publication = await events.record(runtime.db, row["instance_id"], "contact", "updated",
                                       row["id"], row["id"])
     return row, [publication]
+
+
+async def clients_by_id(db: Database, ids: list[uuid.UUID]) -> list[Row | None]:
+    """A batch read for DataLoaders: the clients in the order of `ids`, None for a miss."""
+    return in_key_order(await clients_db.get_clients(db, ids), ids)

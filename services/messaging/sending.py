@@ -7,9 +7,7 @@ never lost to a crash, a timeout or a restart, and the outbox worker applies the
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +21,7 @@ from services.identity import access
 from services.identity.auth import Principal
 from services.instances.lifecycle import token_of
 from services.media import sending as media_sending
+from services.media.sending import UploadedFile
 from services.messaging.conversations import visible_contact
 from services.platform import events
 from services.platform.runtime import Runtime
@@ -30,15 +29,7 @@ from services.platform.runtime import Runtime
 log = logging.getLogger("atendimento.sending")
 
 MAX_TEXT = 4096
-PRESENCE_DEBOUNCE_SECONDS = 3.0
 PRESENCES = ("composing", "recording", "paused")
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    data: bytes
-    filename: str | None
-    content_type: str | None
 
 
 class ConnectionRequired(Conflict):
@@ -184,11 +175,8 @@ async def send_presence(runtime: Runtime, principal: Principal, contact_id: uuid
         raise BadInput(f"presence must be one of {', '.join(p.upper() for p in PRESENCES)}",
                        field="presence")
     contact = await visible_contact(runtime, principal, contact_id)
-    now = time.monotonic()
-    last = runtime.presence_sent.get((contact_id, presence), float("-inf"))
-    if now - last < PRESENCE_DEBOUNCE_SECONDS:
+    if not runtime.presence_debounce.first((contact_id, presence)):
         return True
-    runtime.presence_sent[(contact_id, presence)] = now
     instance = await access.visible_instance(runtime.db, principal, contact["instance_id"])
     # Evolution holds the call open for `delay` ms; the agent's request must not wait for it.
     runtime.spawn(_presence_call(runtime, instance, contact, presence))
@@ -199,6 +187,6 @@ async def _presence_call(runtime: Runtime, instance: Row, contact: Row, presence
     try:
         await runtime.evolution.send_presence(
             instance["instance_name"], token_of(runtime, instance), number=contact["remote_jid"],
-            presence=presence, delay=int(PRESENCE_DEBOUNCE_SECONDS * 1000))
+            presence=presence, delay=int(runtime.presence_debounce.window * 1000))
     except AppError as error:
         log.info("presence not sent: %s", error.message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from cachetools import TTLCache
 
@@ -36,3 +36,27 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+class Debounce:
+    """At most one action per key every `window` seconds (typing indicators, per contact).
+
+    Memory is bounded like the buckets above: a key is forgotten when its window is over, and
+    past `max_keys` live keys the least recently used one goes (its next action is let through).
+    """
+
+    def __init__(self, window: float, max_keys: int = 10_000,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self._recent: TTLCache[Hashable, bool] = TTLCache(maxsize=max_keys, ttl=window,
+                                                          timer=timer)
+
+    def first(self, key: Hashable) -> bool:
+        """True, and the window starts, when `key` had no action in the current window."""
+        if key in self._recent:
+            return False
+        self._recent[key] = True
+        return True
+
+    def __len__(self) -> int:
+        return len(self._recent)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from services.media.store import MediaStore
 from services.platform.crypto import Vault
 from services.platform.events import EventBus
 from services.platform.liveness import Liveness
-from services.platform.rate_limit import RateLimiter
+from services.platform.rate_limit import Debounce, RateLimiter
 from services.platform.settings import Settings
 from services.platform.shared_loads import SharedLoads
 
@@ -41,7 +40,8 @@ class Runtime:
     send_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     webhook_source_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
-    presence_sent: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict)
+    # Typing indicators: one Evolution call per contact and presence every 3 s at most.
+    presence_debounce: Debounce = field(default_factory=lambda: Debounce(3.0))
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Live-event payloads, loaded once per process for all subscribers.
     live_loads: SharedLoads = field(default_factory=SharedLoads)
