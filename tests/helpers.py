@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -201,3 +202,30 @@ async def post_webhook(http: httpx.AsyncClient, payload: dict[str, Any] | bytes,
     path = WEBHOOK if instance is None else f"{WEBHOOK}/i/{instance}"
     return await http.post(path + (f"/{suffix}" if suffix else ""), content=body,
                            headers=all_headers)
+
+
+async def make_conversation(pg, vault, evolution, gql, name="acme-support",
+                            number="5511999990002") -> tuple[dict, dict]:
+    """A connected instance (here and on the stand-in) and a contact that wrote to it."""
+    instance = await create_instance_row(pg, vault, name=name, token=f"TOKEN-{name}")
+    evolution.add_instance(name, token=f"TOKEN-{name}", state="open")
+    contact = await pg.fetchrow(
+        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
+        "VALUES ($1, $2, $3, 'Maria') RETURNING *", instance["id"],
+        f"{number}@s.whatsapp.net", number)
+    return instance, dict(contact)
+
+
+async def statuses(pg, *ids) -> list[str]:
+    return [await pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
+                              uuid.UUID(i)) for i in ids]
+
+
+async def settled(pg, *ids):
+    async def done() -> bool:
+        return all(s != "pending" for s in await statuses(pg, *ids))
+    await wait_for(done, timeout=20)
+    return await statuses(pg, *ids)
+
+
+JWT_SECRET = "test-secret-" + "x" * 40

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from services.platform.crypto import Vault, new_key
 from services.platform.logs import JsonFormatter
-from tests.conftest import JWT_SECRET
-from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
-from tests.test_replicas import WEBHOOK_SECRET, replica
+from tests.helpers import JWT_SECRET, create_instance_row, load_payload, post_webhook, wait_for
+from tests.replica_processes import WEBHOOK_SECRET, replica
 
 ROOT = Path(__file__).resolve().parent.parent
 

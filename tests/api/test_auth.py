@@ -9,8 +9,7 @@ import pytest
 import websockets
 
 from services.identity.auth import mint_token
-from tests.conftest import JWT_SECRET
-from tests.helpers import GraphQLClient, Subscription
+from tests.helpers import JWT_SECRET, GraphQLClient, Subscription
 
 VIEWER = "{ viewer { id role fullName } }"
 

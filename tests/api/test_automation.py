@@ -26,11 +26,6 @@ async def instance(pg, vault, evolution):
     return row
 
 
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
-
-
 def incoming(number="5511999990002", message_id=None, text="Oi", push_name="Maria Souza",
              **key) -> dict:
     payload = load_payload("messages_upsert_text", token="TOKEN")

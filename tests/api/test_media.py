@@ -19,13 +19,14 @@ from starlette.routing import Route
 
 from services.media import links as media_links
 from services.media.fetcher import MAX_ATTEMPTS
-from tests.api.test_sending import make_conversation, settled
+from tests.api.media_kit import MESSAGES, NODE, deliver, voice_note_payload
 from tests.helpers import (
     Subscription,
     create_instance_row,
     load_payload,
-    post_webhook,
+    make_conversation,
     serve_app,
+    settled,
     wait_for,
 )
 from tests.media_samples import jpeg, mp4_video, pdf, voice_note_ogg
@@ -34,11 +35,6 @@ TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 VOICE_ID = "AC3F0E21B4D97A6650C2E8F1D3B5A7C9"
 IMAGE_ID = "AC8D21F03B6E4A9957C0D1E2F3A4B5C6"
 DOCUMENT_ID = "3A71D0C9E8B7A6F5E4D3"
-NODE = """id messageId messageType textContent mediaState mediaError mediaMimeType mediaSize
-          mediaFilename mediaSeconds mediaUrl m4a: mediaUrl(audioFormat: M4A)
-          mp3: mediaUrl(audioFormat: MP3)"""
-MESSAGES = "query($c: ID!) { messages(contactId: $c, first: 50) { edges { node { " + NODE + \
-    " } } } }"
 SEND = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { " + NODE + \
     " status } }"
 DECRYPT_FAILED = {"status": 400, "error": "Bad Request",
@@ -49,23 +45,6 @@ DECRYPT_FAILED = {"status": 400, "error": "Bad Request",
 async def instance(pg, vault, evolution):
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     return await create_instance_row(pg, vault)
-
-
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
-
-
-async def deliver(gql, pg, secret, payload) -> None:
-    response = await post_webhook(gql.http, payload, secret)
-    assert response.status_code == 200, response.text
-
-    async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
-    await wait_for(processed)
-    assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE last_error IS NOT NULL") \
-        == 0
 
 
 async def node(gql, pg, message_id: str) -> dict:
@@ -94,12 +73,6 @@ async def drive_fetcher(pg, runtime, message_id: str, timeout: float = 20) -> st
             runtime.media_wakeup.set()
         return None
     return await wait_for(done, timeout=timeout, interval=0.05)  # type: ignore[no-any-return]
-
-
-def voice_note_payload(data: bytes) -> dict:
-    payload = load_payload("messages_upsert_audio_ptt_base64")
-    payload["data"]["message"]["base64"] = base64.b64encode(data).decode()
-    return payload
 
 
 # -- incoming -------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ import pytest
 
 from tests.helpers import (
     Subscription,
-    create_instance_row,
     load_payload,
+    make_conversation,
     post_webhook,
+    settled,
+    statuses,
     wait_for,
 )
 from tests.media_samples import voice_note_ogg
@@ -22,30 +24,6 @@ SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
 MESSAGE = "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node { " \
           "id messageId status error textContent } } } }"
 TINY_OGG = voice_note_ogg()  # a real, decodable voice note: uploads are decoded to check them
-
-
-async def make_conversation(pg, vault, evolution, gql, name="acme-support",
-                            number="5511999990002") -> tuple[dict, dict]:
-    """A connected instance (here and on the stand-in) and a contact that wrote to it."""
-    instance = await create_instance_row(pg, vault, name=name, token=f"TOKEN-{name}")
-    evolution.add_instance(name, token=f"TOKEN-{name}", state="open")
-    contact = await pg.fetchrow(
-        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
-        "VALUES ($1, $2, $3, 'Maria') RETURNING *", instance["id"],
-        f"{number}@s.whatsapp.net", number)
-    return instance, dict(contact)
-
-
-async def statuses(pg, *ids) -> list[str]:
-    return [await pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
-                              uuid.UUID(i)) for i in ids]
-
-
-async def settled(pg, *ids):
-    async def done() -> bool:
-        return all(s != "pending" for s in await statuses(pg, *ids))
-    await wait_for(done, timeout=20)
-    return await statuses(pg, *ids)
 
 
 def text_input(instance, contact, text="Olá!", **extra) -> dict:

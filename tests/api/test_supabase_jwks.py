@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from server import create_app
 from services.identity import jwks
 from services.identity.auth import mint_token
-from tests.conftest import JWT_SECRET
-from tests.helpers import GraphQLClient, ServerHandle, Subscription, serve_app, wait_for
+from tests.helpers import JWT_SECRET, GraphQLClient, ServerHandle, Subscription, serve_app, wait_for
 from tests.supabase_keys import (
     KeyEndpoint,
     SigningKey,

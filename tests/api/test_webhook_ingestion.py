@@ -9,7 +9,6 @@ import pytest
 
 from tests.helpers import (
     GraphQLClient,
-    create_instance_row,
     load_payload,
     post_webhook,
     wait_for,
@@ -32,16 +31,6 @@ query($contactId: ID!) {
                    metadata deleted } }
   }
 }"""
-
-
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
-
-
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
 
 
 async def deliver(gql: GraphQLClient, pg, secret: str, *names: str, suffix: str | None = None):

@@ -13,8 +13,8 @@ import websockets
 from server import create_app
 from services.identity import access
 from services.platform.rate_limit import RateLimiter
-from tests.conftest import JWT_SECRET
 from tests.helpers import (
+    JWT_SECRET,
     GraphQLClient,
     Subscription,
     create_instance_row,

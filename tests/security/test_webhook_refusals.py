@@ -23,11 +23,6 @@ SHARED = "/api/webhooks/evolution"
 MB = 1024 * 1024
 
 
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
-
-
 def huge_body(items: int, leading: bool = True) -> bytes:
     """A body of `items` array items (8 bytes each), as in the red-team finding."""
     array = b"[" + b"1234567," * items + b"0]"

@@ -15,9 +15,8 @@ from moto.server import ThreadedMotoServer
 
 from services.media.store import S3MediaStore, create_media_store
 from services.platform.settings import Settings
-from tests.api.test_media import MESSAGES, deliver, voice_note_payload
-from tests.api.test_sending import make_conversation, settled
-from tests.helpers import create_instance_row
+from tests.api.media_kit import MESSAGES, deliver, voice_note_payload
+from tests.helpers import create_instance_row, make_conversation, settled
 from tests.media_samples import jpeg, voice_note_ogg
 
 KEY_ID, SECRET = "test-key-id", "test-secret-key"

@@ -13,19 +13,9 @@ import pytest
 from services.platform.waiting import in_own_task
 from services.webhooks.message_content import message_timestamp
 from services.webhooks.processor import WebhookProcessor
-from tests.helpers import create_instance_row, load_payload, post_webhook
+from tests.helpers import load_payload, post_webhook
 
 SECOND = 1763731503
-
-
-@pytest.fixture
-def settings(settings):
-    return settings.with_overrides(workers_enabled=False)  # the tests drain by themselves
-
-
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
 
 
 def message(message_id: str, text: object = "ok", timestamp: object = SECOND) -> dict:

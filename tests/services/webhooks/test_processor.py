@@ -17,12 +17,6 @@ from services.webhooks.processor import MAX_ATTEMPTS, WebhookProcessor
 from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
 
 
-@pytest.fixture
-def settings(settings):
-    # The tests run the processor themselves, one drain at a time.
-    return settings.with_overrides(workers_enabled=False)
-
-
 async def post_messages(server, vault, instance: str, token: str, ids: list[str]) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         for message_id in ids:
