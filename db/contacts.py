@@ -8,7 +8,14 @@ from typing import Any
 from databases import Database
 
 from db.messages import MESSAGE_COLUMNS
-from db.sql import Row, execute, fetch_all, fetch_all_planned_with_values, fetch_one
+from db.sql import (
+    Row,
+    execute,
+    fetch_all,
+    fetch_all_planned_with_values,
+    fetch_one,
+    update_returning,
+)
 
 CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
@@ -53,15 +60,8 @@ async def insert_contact(db: Database, instance_id: uuid.UUID, **values: Any) ->
 
 
 async def update_contact(db: Database, contact_id: uuid.UUID, **changes: Any) -> Row | None:
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return await fetch_one(
-        db,
-        f"""
-        UPDATE whatsapp_contacts c SET {assignments}, updated_at = NOW()
-        WHERE c.id = :contact_id RETURNING {CONTACT_COLUMNS}
-        """,
-        contact_id=contact_id, **changes,
-    )
+    return await update_returning(db, "whatsapp_contacts c", changes, where="c.id = :contact_id",
+                                  returning=CONTACT_COLUMNS, contact_id=contact_id)
 
 
 async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> None:

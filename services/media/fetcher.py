@@ -36,7 +36,7 @@ from services.media.types import base_type, detect
 from services.platform import events
 from services.platform.events import Publication
 from services.platform.runtime import Runtime
-from services.platform.waiting import wait_any
+from services.platform.waiting import drain, wait_any
 from services.webhooks.message_content import MessageContent
 
 log = logging.getLogger("atendimento.media")
@@ -194,12 +194,7 @@ class MediaFetcher:
 
     async def drain(self, timeout: float = 10.0) -> None:
         """On shutdown: unfinished fetches are cancelled; their lease lets others retry."""
-        if not self.in_flight:
-            return
-        _done, pending = await asyncio.wait(set(self.in_flight), timeout=timeout)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await drain(self.in_flight, timeout)
 
     async def fetch(self, message: Row) -> None:
         db = self.runtime.db

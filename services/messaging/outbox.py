@@ -24,7 +24,7 @@ from services.messaging.message_status import from_evolution, next_status
 from services.platform import events
 from services.platform.metrics import MESSAGE_STATUS
 from services.platform.runtime import Runtime
-from services.platform.waiting import in_own_task, wait_any
+from services.platform.waiting import drain, in_own_task, wait_any
 
 log = logging.getLogger("atendimento.outbox")
 
@@ -94,12 +94,7 @@ class OutboxWorker:
 
     async def drain(self, timeout: float = 15.0) -> None:
         """On shutdown: let sends in progress finish; what does not is released for others."""
-        if not self.in_flight:
-            return
-        done, pending = await asyncio.wait(set(self.in_flight), timeout=timeout)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await drain(self.in_flight, timeout)
 
     async def _deliver(self, message: Row) -> None:
         db = self.runtime.db

@@ -26,3 +26,14 @@ async def in_own_task(work: Coroutine[Any, Any, T]) -> T:
     the next attempt starts clean.
     """
     return await asyncio.create_task(work)
+
+
+async def drain(tasks: set[asyncio.Task[Any]], timeout: float) -> None:
+    """A worker's shutdown: give the work in flight `timeout` seconds to finish, then cancel
+    what is left and wait until it has unwound (its `except CancelledError` cleanup ran)."""
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(set(tasks), timeout=timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
