@@ -248,6 +248,11 @@ async def seed(ctx: Context) -> None:
         await conn.copy_records_to_table("whatsapp_contact_reads",
                                          columns=["profile_id", "contact_id", "read_at"],
                                          records=reads)
+        # Read marks are by arrival (migration 0008): past what had arrived by read_at.
+        await conn.execute(
+            "UPDATE whatsapp_contact_reads r SET read_arrival = COALESCE((SELECT max(m.arrival) "
+            "FROM whatsapp_messages m WHERE m.contact_id = r.contact_id "
+            "AND m.timestamp <= r.read_at), 0)")
         await conn.execute("VACUUM (ANALYZE) whatsapp_messages")
         await conn.execute("VACUUM (ANALYZE) whatsapp_contacts")
         await conn.execute("VACUUM (ANALYZE) whatsapp_contact_reads")

@@ -73,10 +73,13 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
     await execute(
         db,
         """
-        INSERT INTO whatsapp_contact_reads (profile_id, contact_id, read_at)
-        SELECT profile_id, :keep, read_at FROM whatsapp_contact_reads WHERE contact_id = :drop
+        INSERT INTO whatsapp_contact_reads (profile_id, contact_id, read_at, read_arrival)
+        SELECT profile_id, :keep, read_at, read_arrival FROM whatsapp_contact_reads
+        WHERE contact_id = :drop
         ON CONFLICT (profile_id, contact_id)
-        DO UPDATE SET read_at = GREATEST(whatsapp_contact_reads.read_at, EXCLUDED.read_at)
+        DO UPDATE SET read_at = GREATEST(whatsapp_contact_reads.read_at, EXCLUDED.read_at),
+                      read_arrival = GREATEST(whatsapp_contact_reads.read_arrival,
+                                              EXCLUDED.read_arrival)
         """,
         keep=keep_id, drop=drop_id,
     )
@@ -129,13 +132,12 @@ async def get_contacts(db: Database, ids: list[uuid.UUID]) -> list[Row]:
 
 
 # The unread count of contact `c` for viewer :profile_id: incoming messages after the viewer's
-# own read mark. Shared by the list statement and `unread_counts`, so the two cannot drift.
+# own read mark (by arrival: see migration 0008). Shared by the list statement and `unread_counts`, so the two cannot drift.
 _UNREAD_COUNT = """(
   SELECT count(*) FROM whatsapp_messages m
   WHERE m.contact_id = c.id AND NOT m.from_me AND m.deleted_at IS NULL
-    AND m.timestamp > COALESCE((SELECT r.read_at FROM whatsapp_contact_reads r
-                                WHERE r.profile_id = :profile_id AND r.contact_id = c.id),
-                               '-infinity')
+    AND m.arrival > COALESCE((SELECT r.read_arrival FROM whatsapp_contact_reads r
+                              WHERE r.profile_id = :profile_id AND r.contact_id = c.id), 0)
     AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'  -- WhatsApp doesn't count them
 )"""
 
@@ -247,15 +249,19 @@ async def unread_counts(
 
 
 async def mark_read(db: Database, profile_id: uuid.UUID, contact_id: uuid.UUID) -> datetime:
-    """Move the profile's read mark past the contact's newest message; return the mark."""
+    """Move the profile's read mark past the contact's newest arrived message; return the
+    time of the mark."""
     row = await fetch_one(
         db,
         """
-        INSERT INTO whatsapp_contact_reads (profile_id, contact_id, read_at)
-        SELECT :profile_id, :contact_id, GREATEST(NOW(), max(m.timestamp))
+        INSERT INTO whatsapp_contact_reads (profile_id, contact_id, read_at, read_arrival)
+        SELECT :profile_id, :contact_id, GREATEST(NOW(), max(m.timestamp)),
+               COALESCE(max(m.arrival), 0)
         FROM whatsapp_messages m WHERE m.contact_id = :contact_id
         ON CONFLICT (profile_id, contact_id)
-        DO UPDATE SET read_at = GREATEST(whatsapp_contact_reads.read_at, EXCLUDED.read_at)
+        DO UPDATE SET read_at = GREATEST(whatsapp_contact_reads.read_at, EXCLUDED.read_at),
+                      read_arrival = GREATEST(whatsapp_contact_reads.read_arrival,
+                                              EXCLUDED.read_arrival)
         RETURNING read_at
         """,
         profile_id=profile_id, contact_id=contact_id,

@@ -176,3 +176,36 @@ class TestOneBatch:
         ana_id = await pg.fetchval("SELECT id FROM whatsapp_contacts WHERE name = 'Ana'")
         texts, _ = await page_texts(gql, str(ana_id), 10)
         assert texts == ["a5", "a4", "a3", "a2", "a1"]
+
+
+async def test_a_message_arriving_after_the_read_mark_is_unread_whatever_its_time(
+    server, gql, pg, vault
+):
+    """The mark is set within the second of the last message, and then come one more of that
+    second and one a phone delivers late (an older time): both are unread."""
+    instance = await create_instance_row(pg, vault)
+    secret = vault.webhook_secret("acme-support")
+
+    async def deliver(text: str, at: int) -> None:
+        payload = message(text)
+        payload["data"]["messageTimestamp"] = at
+        assert (await post_webhook(gql.http, payload, secret)).status_code == 200
+
+        async def stored() -> bool:
+            return bool(await pg.fetchval(
+                "SELECT count(*) FROM whatsapp_messages WHERE text_content = $1", text))
+
+        await wait_for(stored)
+
+    await deliver("first", SECOND)
+    contact_id = str(await pg.fetchval("SELECT id FROM whatsapp_contacts"))
+    read = await gql("mutation($c: ID!) { markContactRead(contactId: $c) { unreadCount } }",
+                     {"c": contact_id})
+    assert read["markContactRead"]["unreadCount"] == 0
+    await deliver("same second", SECOND)
+    await deliver("delivered late", SECOND - 600)
+    unread = """query($c: ID!, $i: ID!) { contact(id: $c) { unreadCount }
+                 contacts(instanceId: $i) { edges { node { unreadCount } } } }"""
+    data = await gql(unread, {"c": contact_id, "i": str(instance["id"])})
+    assert data["contact"]["unreadCount"] == 2
+    assert data["contacts"]["edges"][0]["node"]["unreadCount"] == 2

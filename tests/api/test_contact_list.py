@@ -57,8 +57,11 @@ async def conversations(pg, vault, admin_id, agent_id):
             json.dumps({"kind": kind}) if kind else None)
 
     async def read(profile_id: uuid.UUID, contact_id: uuid.UUID, at: datetime) -> None:
-        await pg.execute("INSERT INTO whatsapp_contact_reads (profile_id, contact_id, read_at) "
-                         "VALUES ($1, $2, $3)", profile_id, contact_id, at)
+        # As markContactRead leaves it at `at`: past every message that had arrived by then.
+        await pg.execute(
+            "INSERT INTO whatsapp_contact_reads (profile_id, contact_id, read_at, read_arrival) "
+            "SELECT $1, $2, $3, COALESCE(max(arrival), 0) FROM whatsapp_messages "
+            "WHERE contact_id = $2 AND timestamp <= $3", profile_id, contact_id, at)
 
     maria = await contact("Maria Silva", "5511999990001", T0 + timedelta(minutes=5))
     ana = await contact("Ana Mendes", "5521988887777", T0 + timedelta(minutes=3))
