@@ -129,6 +129,7 @@ class EvolutionClient:
         timeout: float = 15.0,
         retry_seconds: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._base_url = (base_url or "").rstrip("/")
         self._api_key = api_key or ""
@@ -141,7 +142,7 @@ class EvolutionClient:
             headers={"accept": "application/json"},
         )
         # Backoff waits go through here so tests can observe them without waiting.
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._sleep = sleep
         self.on_call: CallHook | None = None
 
     @property

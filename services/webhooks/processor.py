@@ -125,11 +125,12 @@ class WebhookProcessor:
         others with it.
         """
         try:
-            return await self._apply_batch(instance_id, one_by_one=False)
+            return await self.apply_batch(instance_id, one_by_one=False)
         except _OneByOne:
-            return await self._apply_batch(instance_id, one_by_one=True)
+            return await self.apply_batch(instance_id, one_by_one=True)
 
-    async def _apply_batch(self, instance_id: uuid.UUID, one_by_one: bool) -> int:
+    async def apply_batch(self, instance_id: uuid.UUID, one_by_one: bool) -> int:
+        """One attempt of `process_instance`: the batch as a whole, or event by event."""
         db = self.runtime.db
         published: list[Publication] = []
         outcomes: list[tuple[str, str, float | None]] = []

@@ -162,7 +162,7 @@ async def test_unavailable_media_can_be_fetched_again(server, gql, pg, instance,
     denied = await gql.error(retry, {"id": message["id"]}, token=agent_token)
     assert denied.codes == ["NOT_FOUND"]  # not a member of this number
 
-    evolution._failures.clear()  # Evolution API works again
+    evolution.recover()  # Evolution API works again
     evolution.add_media(IMAGE_ID, jpeg(), mimetype="image/jpeg")
     again = (await gql(retry, {"id": message["id"]}))["retryMedia"]
     assert again == {"mediaState": "PENDING", "mediaUrl": None}

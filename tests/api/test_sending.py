@@ -180,7 +180,7 @@ async def test_not_on_whatsapp_fails_with_the_reason_and_retry_works(gql, pg, va
     failed = data["messages"]["edges"][0]["node"]
     assert failed["status"] == "FAILED" and "not on WhatsApp" in failed["error"]
 
-    evolution._not_on_whatsapp.clear()
+    evolution.on_whatsapp_again()
     retried = (await gql("mutation($id: ID!) { retryMessage(id: $id) { status error } }",
                          {"id": sent["id"]}))["retryMessage"]
     assert retried == {"status": "PENDING", "error": None}

@@ -47,8 +47,9 @@ async def make_client(evolution: EvolutionStandIn) -> AsyncIterator[MakeClient]:
     clients: list[EvolutionClient] = []
 
     def make(base_url: str | None = None, **options: Any) -> tuple[EvolutionClient, Sleeps]:
-        client = EvolutionClient(base_url or evolution.url, evolution.api_key, **options)
-        client._sleep = sleeps = Sleeps()
+        sleeps = Sleeps()
+        client = EvolutionClient(base_url or evolution.url, evolution.api_key, sleep=sleeps,
+                                 **options)
         clients.append(client)
         return client, sleeps
 

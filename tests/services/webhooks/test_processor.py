@@ -256,8 +256,8 @@ async def test_a_batch_applied_whole_ends_as_one_applied_event_by_event(server, 
     monkeypatch.setattr(ingest_db, "insert_incoming_many", insert_incoming_many)
     processor = WebhookProcessor(server.runtime)
     # The two ways `process_instance` applies a batch, one per instance.
-    assert await in_own_task(processor._apply_batch(whole["id"], one_by_one=False)) == 22
-    assert await in_own_task(processor._apply_batch(alone["id"], one_by_one=True)) == 22
+    assert await in_own_task(processor.apply_batch(whole["id"], one_by_one=False)) == 22
+    assert await in_own_task(processor.apply_batch(alone["id"], one_by_one=True)) == 22
     assert together[-1] == [f"M{n}" for n in range(13, 20)]
     applied_whole, applied_alone = await state(pg, whole["id"]), await state(pg, alone["id"])
     assert applied_whole == applied_alone
