@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 GRAPHIQL_ASSETS := static/graphiql/manifest.json
 IDE_ASSETS := $(if $(shell command -v npm 2>/dev/null),$(GRAPHIQL_ASSETS))
 
-.PHONY: run test migrate token bench schema client-types clean graphiql-assets
+.PHONY: run test check migrate token bench schema client-types clean graphiql-assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,s3]'
 	touch $(STAMP)
 
 run: $(STAMP) $(IDE_ASSETS)
@@ -20,6 +20,11 @@ run: $(STAMP) $(IDE_ASSETS)
 
 test: $(STAMP) $(IDE_ASSETS)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The gates CI holds before the tests: lint and strict types over the whole tree.
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 migrate: $(STAMP)
 	$(PY) server.py migrate

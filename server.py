@@ -25,7 +25,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
+from db.embedded import DataFolderError
 from db.migrate import apply_migrations, pending_migrations
 from db.sql import close_database, connection, create_database
 from resolvers.graphiql import graphiql_assets_route
@@ -62,6 +69,10 @@ CORS_ALLOWED_HEADERS = (
     "apollographql-client-name", "apollographql-client-version",
     "sentry-trace", "baggage", "traceparent", "tracestate",
 )
+# Websockets (graphql-transport-ws, legacy graphql-ws) and subscriptions over HTTP: Apollo
+# Client's multipart protocol and GraphQL over Server-Sent Events (distinct connections mode).
+SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL,
+                          MULTIPART_SUBSCRIPTION_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
 # Browsers cap this (Chromium at 2 h); a day asks for the most any of them grants.
 CORS_MAX_AGE_SECONDS = 86_400
 
@@ -112,6 +123,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins,
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
 
     @contextlib.asynccontextmanager
@@ -178,7 +190,8 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             media_route(runtime),
             graphiql_assets_route(),
         ],
-        middleware=[Middleware(RequestLog), Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        middleware=[Middleware(RequestLog), Middleware(CORSMiddleware,
+                                                       allow_origins=list(settings.cors_origins),
                                allow_methods=["GET", "POST", "OPTIONS"],
                                allow_headers=list(CORS_ALLOWED_HEADERS),
                                expose_headers=["X-Request-ID"], max_age=CORS_MAX_AGE_SECONDS)],
@@ -259,13 +272,17 @@ def main(argv: list[str] | None = None) -> int:
         return cli.events_replay(settings, args.id)
     if args.command == "instances":
         return cli.instances_reconcile(settings)
-    if args.command == "migrate":
-        import asyncio
+    try:
+        if args.command == "migrate":
+            import asyncio
 
-        applied = asyncio.run(apply_migrations(bootstrap.resolve_database_url(settings)))
-        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
-        return 0
-    serve(settings)
+            applied = asyncio.run(apply_migrations(bootstrap.resolve_database_url(settings)))
+            print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+            return 0
+        serve(settings)
+    except (DataFolderError, SettingsError) as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

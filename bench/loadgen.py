@@ -354,8 +354,9 @@ async def run_poster(spec: dict[str, Any]) -> dict[str, Any]:
 
 async def _subscribe(url: str, token: str, query: str, variables: dict[str, Any]) -> Any:
     from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
 
-    ws = await connect(url, subprotocols=["graphql-transport-ws"], max_size=None,
+    ws = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None,
                        ping_interval=None, open_timeout=60)
     await ws.send(json.dumps({"type": "connection_init",
                               "payload": {"Authorization": f"Bearer {token}"}}))

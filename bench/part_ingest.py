@@ -83,6 +83,7 @@ async def _verify(db_url: str, instance_ids: list[str], since: Any, until: Any,
                    min(received_at) AS first_received, max(processed_at) AS last_processed
             FROM webhook_events WHERE instance_id = ANY($1) AND received_at >= $2
             """, instances, since, until)
+        assert events is not None  # an aggregate without GROUP BY always answers one row
         rows = await conn.fetch(
             "SELECT message_id, count(*) AS n FROM whatsapp_messages "
             "WHERE instance_id = ANY($1) AND message_id = ANY($2::text[]) GROUP BY message_id",

@@ -106,9 +106,9 @@ def _phase_shares(stacks: list[tuple[list[str], int]], total: int) -> list[tuple
 def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
     stacks: list[tuple[list[str], int]] = []
     for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            stacks.append((stack.split(";"), int(count)))
+        stack, _, samples = line.rpartition(" ")
+        if stack and samples.isdigit():
+            stacks.append((stack.split(";"), int(samples)))
     total = sum(c for _, c in stacks)
     self_by_package: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()

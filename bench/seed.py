@@ -177,7 +177,7 @@ def _messages(rng: random.Random, sizes: Sizes, instance_id: uuid.UUID,
               contacts: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     hot = contacts[0]
     span = timedelta(days=365).total_seconds()
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     step = span / sizes.hot_messages
     for i in range(sizes.hot_messages):
         at = ANCHOR - timedelta(seconds=span - i * step + 10)

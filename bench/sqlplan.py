@@ -157,7 +157,7 @@ def _walk(plan: dict[str, Any], depth: int = 0) -> list[tuple[int, dict[str, Any
 
 
 def _node_text(node: dict[str, Any]) -> str:
-    text = node["Node Type"]
+    text = str(node["Node Type"])
     if node.get("Index Name"):
         text += f" using {node['Index Name']}"
     if node.get("Relation Name"):

@@ -132,7 +132,8 @@ async def get_contacts(db: Database, ids: list[uuid.UUID]) -> list[Row]:
 
 
 # The unread count of contact `c` for viewer :profile_id: incoming messages after the viewer's
-# own read mark (by arrival: see migration 0008). Shared by the list statement and `unread_counts`, so the two cannot drift.
+# own read mark (by arrival: see migration 0008). Shared by the list statement and
+# `unread_counts`, so the two cannot drift.
 _UNREAD_COUNT = """(
   SELECT count(*) FROM whatsapp_messages m
   WHERE m.contact_id = c.id AND NOT m.from_me AND m.deleted_at IS NULL
@@ -267,7 +268,8 @@ async def mark_read(db: Database, profile_id: uuid.UUID, contact_id: uuid.UUID) 
         profile_id=profile_id, contact_id=contact_id,
     )
     assert row is not None
-    return row["read_at"]  # type: ignore[no-any-return]
+    read_at: datetime = row["read_at"]
+    return read_at
 
 
 async def interaction_summaries(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]:

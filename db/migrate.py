@@ -97,7 +97,8 @@ async def _apply_locked(conn: asyncpg.Connection, migrations: list[Migration]) -
     return [m.version for m in pending]
 
 
-async def pending_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+async def pending_migrations(conn: asyncpg.Connection,
+                             directory: Path = MIGRATIONS_DIR) -> list[str]:
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     applied = (
         {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}

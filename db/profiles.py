@@ -23,7 +23,8 @@ async def upsert_profile(
           updated_at = NOW()
         WHERE profiles.role IS DISTINCT FROM EXCLUDED.role
            OR (EXCLUDED.email IS NOT NULL AND profiles.email IS DISTINCT FROM EXCLUDED.email)
-           OR (EXCLUDED.full_name IS NOT NULL AND profiles.full_name IS DISTINCT FROM EXCLUDED.full_name)
+           OR (EXCLUDED.full_name IS NOT NULL
+               AND profiles.full_name IS DISTINCT FROM EXCLUDED.full_name)
         RETURNING *
         """,
         id=profile_id,
@@ -31,7 +32,10 @@ async def upsert_profile(
         email=email,
         full_name=full_name,
     )
-    return row or await get_profile(db, profile_id)  # type: ignore[return-value]
+    if row is None:  # nothing changed: the WHERE skipped the update, so the profile exists
+        row = await get_profile(db, profile_id)
+        assert row is not None
+    return row
 
 
 async def get_profile(db: Database, profile_id: uuid.UUID) -> Row | None:

@@ -6,7 +6,8 @@ from databases import Database
 
 from db.sql import Row, execute, fetch_all, fetch_one, update_returning
 
-COLUMNS = "q.id, q.shortcut, q.message_text, q.description, q.created_by, q.created_at, q.updated_at"
+COLUMNS = ("q.id, q.shortcut, q.message_text, q.description, q.created_by, q.created_at, "
+           "q.updated_at")
 
 
 async def get_by_shortcut(db: Database, shortcut: str) -> Row | None:
@@ -21,7 +22,8 @@ async def get(db: Database, quick_id: uuid.UUID) -> Row | None:
                            id=quick_id)
 
 
-async def search(db: Database, prefix: str | None, text_pattern: str | None, limit: int) -> list[Row]:
+async def search(db: Database, prefix: str | None, text_pattern: str | None,
+                 limit: int) -> list[Row]:
     """Shortcut prefix matches first (the `/` autocomplete), then matches in the text."""
     return await fetch_all(
         db,

@@ -14,13 +14,13 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from databases import Database
 
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -85,7 +85,7 @@ async def connection(db: Database) -> AsyncIterator[asyncpg.Connection]:
 async def fetch_all(db: Database, sql: str, **params: Any) -> list[Row]:
     text, names = _compile(sql)
     async with connection(db) as conn:
-        return await conn.fetch(text, *_args(names, params))  # type: ignore[no-any-return]
+        return await conn.fetch(text, *_args(names, params))
 
 
 async def fetch_all_planned_with_values(db: Database, sql: str, **params: Any) -> list[Row]:
@@ -98,7 +98,7 @@ async def fetch_all_planned_with_values(db: Database, sql: str, **params: Any) -
     text, names = _compile(sql)
     async with connection(db) as conn:
         statement = await conn.prepare(text, name="")
-        return await statement.fetch(*_args(names, params))  # type: ignore[no-any-return]
+        return await statement.fetch(*_args(names, params))
 
 
 async def fetch_one(db: Database, sql: str, **params: Any) -> Row | None:
@@ -117,7 +117,7 @@ async def execute(db: Database, sql: str, **params: Any) -> str:
     """Run a statement; return PostgreSQL's status tag (e.g. ``UPDATE 1``)."""
     text, names = _compile(sql)
     async with connection(db) as conn:
-        return await conn.execute(text, *_args(names, params))  # type: ignore[no-any-return]
+        return await conn.execute(text, *_args(names, params))
 
 
 class Savepoint:

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 
 from resolvers.loaders import Loaders
 from services.errors import AppError, Unauthenticated
+from services.identity import auth
 from services.identity.auth import Principal
 from services.media import links as media_links
 from services.platform.runtime import Runtime
@@ -40,6 +41,11 @@ class Context:
         if self.principal is None:
             raise self.auth_error or Unauthenticated("Authentication required")
         return self.principal
+
+    def token_expired(self) -> bool:
+        """Whether the viewer's token has expired since the request began: a subscription
+        over HTTP then ends (websockets are closed with 4403 by their handlers)."""
+        return self.principal is not None and auth.wall_clock() >= self.principal.expires_at
 
     def media_url(self, message_pk: uuid.UUID, fmt: str = "original") -> str:
         """A signed, short-lived URL of this server for the message's media (media_links)."""

@@ -113,6 +113,8 @@ async def _stream(info: Info, instance_id: strawberry.ID,
     async for event in instance_stream(runtime.bus, runtime.db, target, after):
         if not await membership.still_allowed():
             return  # membership removed: stop delivering
+        if context.token_expired():
+            return  # nothing more for a token that expired (an HTTP stream ends here)
         context.fresh_loaders()
         yield event
 

@@ -93,7 +93,9 @@ class RequireAuthentication(SchemaExtension):
         # names a client chooses, such as a fragment called `__schema`.
         context = self.execution_context
         document = context.graphql_document
-        operation = document and chosen_operation(document, context.operation_name)
-        if document is None or operation is None:
+        if document is None:
+            return False
+        operation = chosen_operation(document, context.operation_name)
+        if operation is None:
             return False
         return all(name in INTROSPECTION_FIELDS for name in root_fields(document, operation))

@@ -69,7 +69,8 @@ class InstanceMutations:
                                      "new QR codes then arrive through instanceEvents.")
     async def connect_instance(self, info: Info, id: strawberry.ID,
                                phone_number: str | None = None) -> Instance:
-        row = await service.connect_instance(info.context.runtime, info.context.viewer, parse_id(id),
+        row = await service.connect_instance(info.context.runtime, info.context.viewer,
+                                             parse_id(id),
                                              phone_number)
         return Instance.from_row(row)
 
@@ -131,6 +132,8 @@ class InstanceSubscriptions:
         seen = access.InstanceEventFilter(runtime.db, viewer)
         async with runtime.bus.subscribe(INSTANCES_CHANNEL) as events:
             async for payload in events:
+                if context.token_expired():
+                    return  # nothing more for a token that expired (an HTTP stream ends here)
                 target = uuid.UUID(payload["instance_id"])
                 if only is not None and target != only:
                     continue

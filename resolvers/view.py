@@ -15,10 +15,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.streaming import MultipartSubscriptionTransport, SSETransport
 from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
 )
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
@@ -70,10 +72,21 @@ def _negotiate(request: Request, response: Response) -> None:
         response.status_code = failed
 
 
+class PromptSSETransport(SSETransport):
+    """GraphQL over SSE whose first bytes go out at once: an EventSource (and any proxy in
+    between) sees the stream open instead of waiting for the first event or heartbeat."""
+
+    send_initial_heartbeat = True
+
+
 class GraphQLView(GraphQL[Context, None]):
     # Both check the token on every operation and close the socket when it expires.
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    stream_transport_classes_by_protocol = {
+        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+        GRAPHQL_SSE_PROTOCOL: PromptSSETransport,
+    }
 
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)

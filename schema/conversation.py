@@ -118,7 +118,8 @@ class Message:
     pk: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_row(cls, row: Row) -> Message:
+    def from_row(cls, row: Row | Mapping[str, Any]) -> Message:
+        """From a message row, or the same columns as read beside a listed contact."""
         return cls(
             id=strawberry.ID(str(row["id"])), instance_id=strawberry.ID(str(row["instance_id"])),
             contact_id=strawberry.ID(str(row["contact_id"])), message_id=row["message_id"],

@@ -256,7 +256,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                                         position_context)
         if self.is_awaitable(others):
             async def merged() -> dict[str, Any]:
-                return _in_order(grouped_field_set, done, await others)  # type: ignore[misc]
+                return _in_order(grouped_field_set, done, await others)
 
             return merged()
         return _in_order(grouped_field_set, done, others)  # type: ignore[arg-type]

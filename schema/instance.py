@@ -30,7 +30,8 @@ class Instance:
     status: InstanceStatus
     qr_code: str | None = strawberry.field(
         description="QR code to scan, as a PNG data URI (while status is QR_CODE).")
-    qr_code_text: str | None = strawberry.field(description="The raw QR string, to draw it yourself.")
+    qr_code_text: str | None = strawberry.field(
+        description="The raw QR string, to draw it yourself.")
     pairing_code: str | None = strawberry.field(
         description="8-character code to link by phone number instead of scanning.")
     qr_code_updated_at: datetime | None

@@ -7,15 +7,22 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import uvicorn
 import websockets
+from websockets.typing import Subprotocol
+
+if TYPE_CHECKING:  # the stand-in imports this module
+    import asyncpg
+
+    from services.platform.crypto import Vault
+    from tests.standin.evolution import EvolutionStandIn
 
 T = TypeVar("T")
 
@@ -129,7 +136,8 @@ class Subscription:
     @asynccontextmanager
     async def connect(cls, url: str, token: str | None,
                       payload_key: str = "Authorization") -> AsyncIterator[Subscription]:
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        async with websockets.connect(url,
+                                      subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
             payload = {payload_key: f"Bearer {token}"} if token else {}
             await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -175,7 +183,7 @@ def load_payload(name: str, instance_name: str = "acme-support",
 
 async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
                               token: str = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C",
-                              members: list[Any] = ()) -> dict[str, Any]:
+                              members: Sequence[uuid.UUID] = ()) -> dict[str, Any]:
     """An instance stored directly, as if created through Evolution (for webhook tests)."""
     row = await pg.fetchrow(
         "INSERT INTO whatsapp_instances (instance_name, instance_token, display_name, status) "
@@ -183,7 +191,8 @@ async def create_instance_row(pg: Any, vault: Any, name: str = "acme-support",
         name, vault.encrypt(token), name.replace("-", " ").title())
     await pg.execute("INSERT INTO whatsapp_instance_settings (instance_id) VALUES ($1)", row["id"])
     for profile_id in members:
-        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') ON CONFLICT DO NOTHING",
+        await pg.execute("INSERT INTO profiles (id, role) VALUES ($1, 'agent') "
+                         "ON CONFLICT DO NOTHING",
                          profile_id)
         await pg.execute("INSERT INTO whatsapp_instance_members (instance_id, profile_id) "
                          "VALUES ($1, $2)", row["id"], profile_id)
@@ -204,8 +213,10 @@ async def post_webhook(http: httpx.AsyncClient, payload: dict[str, Any] | bytes,
                            headers=all_headers)
 
 
-async def make_conversation(pg, vault, evolution, gql, name="acme-support",
-                            number="5511999990002") -> tuple[dict, dict]:
+async def make_conversation(pg: asyncpg.Connection, vault: Vault, evolution: EvolutionStandIn,
+                            gql: GraphQLClient, name: str = "acme-support",
+                            number: str = "5511999990002"
+                            ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A connected instance (here and on the stand-in) and a contact that wrote to it."""
     instance = await create_instance_row(pg, vault, name=name, token=f"TOKEN-{name}")
     evolution.add_instance(name, token=f"TOKEN-{name}", state="open")
@@ -213,15 +224,16 @@ async def make_conversation(pg, vault, evolution, gql, name="acme-support",
         "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
         "VALUES ($1, $2, $3, 'Maria') RETURNING *", instance["id"],
         f"{number}@s.whatsapp.net", number)
+    assert contact is not None
     return instance, dict(contact)
 
 
-async def statuses(pg, *ids) -> list[str]:
+async def statuses(pg: asyncpg.Connection, *ids: str) -> list[str]:
     return [await pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
                               uuid.UUID(i)) for i in ids]
 
 
-async def settled(pg, *ids):
+async def settled(pg: asyncpg.Connection, *ids: str) -> list[str]:
     async def done() -> bool:
         return all(s != "pending" for s in await statuses(pg, *ids))
     await wait_for(done, timeout=20)

@@ -26,6 +26,7 @@ def _audio(container: str, codec: str, seconds: float) -> bytes:
     out = io.BytesIO()
     with av.open(out, "w", format=container) as target:
         stream = target.add_stream(codec, rate=RATE)
+        assert isinstance(stream, av.AudioStream)
         stream.layout = "mono"
         position = 0
         while position < int(seconds * RATE):

@@ -12,6 +12,8 @@ import httpx
 from db.embedded import ensure_database, start_embedded, stop_embedded
 from db.migrate import apply_migrations
 from server import create_app
+from services.platform.crypto import Vault
+from services.platform.settings import Settings
 from tests.helpers import (
     JWT_SECRET,
     create_instance_row,
@@ -22,8 +24,9 @@ from tests.helpers import (
 )
 
 
-async def test_webhook_during_an_outage_is_refused_then_stored_once(settings, vault,
-                                                                    tmp_path: Path):
+async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Settings,
+                                                                    vault: Vault,
+                                                                    tmp_path: Path) -> None:
     data_dir = tmp_path / "outage"
     base = await asyncio.to_thread(start_embedded, data_dir)
     try:
@@ -56,8 +59,8 @@ async def test_webhook_during_an_outage_is_refused_then_stored_once(settings, va
             conn = await asyncpg.connect(url)
             try:
                 async def stored() -> bool:
-                    return await conn.fetchval(
-                        "SELECT count(*) FROM webhook_events WHERE status = 'done'") == 2
+                    return int(await conn.fetchval(
+                        "SELECT count(*) FROM webhook_events WHERE status = 'done'")) == 2
                 await wait_for(stored, timeout=30)
                 ids = [r["message_id"] for r in await conn.fetch(
                     "SELECT message_id FROM whatsapp_messages ORDER BY message_id")]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 
 from schema.executor import Executor, SharedResults, null_unless, object_fields, plain_fields
@@ -57,7 +58,7 @@ def _item(**changes: Any) -> Item:
     return item
 
 
-ITEMS: list[Item] = []
+ITEMS: list[Item | None] = []
 CALLS: list[str | None] = []
 
 
@@ -106,6 +107,7 @@ def test_short_path_matches_graphql_core(items: list[Any]) -> None:
 def test_plain_fields_are_attributes_with_leaf_types_only() -> None:
     schema = strawberry.Schema(query=Query)
     item_type = schema._schema.get_type("Item")
+    assert isinstance(item_type, GraphQLObjectType)
     assert set(plain_fields(item_type)) == {"id", "name", "required", "colour", "at", "count",
                                             "greeting"}
     assert set(object_fields(item_type)) == {"child", "twin"}
@@ -151,7 +153,8 @@ class Note:
 
     @strawberry.field
     def unread_count(self, info: strawberry.Info) -> int:
-        return info.context.viewer
+        viewer: int = info.context.viewer
+        return viewer
 
 
 class Subscriber:
@@ -179,7 +182,7 @@ async def _deliver(query: str, subscribers: list[Subscriber], notes: list[Note],
     async def collect(subscriber: Subscriber, values: dict[str, Any]) -> list[Any]:
         subscriber.feed = feed  # type: ignore[attr-defined]
         stream = await schema.subscribe(query, context_value=subscriber, variable_values=values)
-        return [(r.data, r.errors) async for r in stream]  # type: ignore[union-attr]
+        return [(r.data, r.errors) async for r in stream]
 
     tasks = [asyncio.ensure_future(collect(s, (variables or [{}] * len(subscribers))[i]))
              for i, s in enumerate(subscribers)]

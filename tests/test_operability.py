@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
+
 from services.platform.crypto import Vault, new_key
 from services.platform.logs import JsonFormatter
 from tests.helpers import JWT_SECRET, create_instance_row, load_payload, post_webhook, wait_for
@@ -19,10 +21,11 @@ from tests.replica_processes import WEBHOOK_SECRET, replica
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def settle(pg):
+async def settle(pg: asyncpg.Connection) -> None:
     async def done() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        pending: int = await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                         "WHERE status = 'pending'")
+        return pending == 0
     await wait_for(done)
 
 
@@ -152,7 +155,7 @@ async def test_sigterm_finishes_sends_in_flight_and_releases_the_rest(
     await pg.execute("UPDATE whatsapp_instances SET next_send_at = NOW()")
     async with replica({**env, "SEND_INTERVAL_SECONDS": "0"}, tmp_path):
         async def all_sent() -> bool:
-            return await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
-                                     "WHERE status = 'pending'") == 0
+            return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                     "WHERE status = 'pending'")) == 0
         await wait_for(all_sent, timeout=60)
     assert sorted(m.request["text"] for m in evolution.sent) == ["m0", "m1", "m2"]

@@ -103,8 +103,8 @@ async def test_two_outbox_workers_never_send_a_message_twice(pg, replica_env, ke
         [(i, c, f"local-{n}-{m}", m) for n, (i, c) in enumerate(instances) for m in range(15)])
     async with replica(env, tmp_path), replica(env, tmp_path):
         async def all_sent() -> bool:
-            return await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
-                                     "WHERE status = 'pending'") == 0
+            return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                     "WHERE status = 'pending'")) == 0
         await wait_for(all_sent, timeout=60)
     texts = [m.request["text"] for m in evolution.sent]
     assert len(texts) == 60 and len(set(texts)) == 60
@@ -143,8 +143,8 @@ async def test_sends_resume_within_seconds_when_the_sending_replica_is_killed(
             a_process.kill()  # SIGKILL: nothing released, A's lease would run for a minute
 
             async def all_sent() -> bool:
-                return await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
-                                         "WHERE status = 'pending'") == 0
+                return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                         "WHERE status = 'pending'")) == 0
             await wait_for(all_sent, timeout=10)
     sent = [m.request["text"] for m in evolution.sent]
     # The one in flight at the kill may reach WhatsApp twice; every other exactly once, in order.
@@ -180,8 +180,8 @@ async def test_a_killed_replica_releases_the_instance_it_was_processing(
                 await hold.rollback()  # A's statement ends; its backend finds A gone
 
                 async def applied() -> bool:
-                    return await pg.fetchval("SELECT status FROM whatsapp_instances "
-                                             "WHERE id = $1", instance["id"]) == "disconnected"
+                    return str(await pg.fetchval("SELECT status FROM whatsapp_instances "
+                                             "WHERE id = $1", instance["id"])) == "disconnected"
                 await wait_for(applied, timeout=10)
     finally:
         await blocker.close()

@@ -174,9 +174,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     except ValueError:
         raise Unauthenticated("The token's subject is not a profile id") from None
     app_metadata = claims.get("app_metadata")
-    role = app_metadata.get("role") if isinstance(app_metadata, dict) else None
-    if role not in ROLES:
-        role = "agent"  # Supabase users without an assigned role get the least privilege
+    claimed = app_metadata.get("role") if isinstance(app_metadata, dict) else None
+    # Supabase users without an assigned role get the least privilege.
+    role: Role = next((r for r in ROLES if r == claimed), "agent")
     # Users edit their own user_metadata (and it reaches the token): keep only clean text.
     user_metadata = claims.get("user_metadata")
     name = None

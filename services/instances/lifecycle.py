@@ -233,7 +233,8 @@ async def connect_instance(
     return updated
 
 
-async def disconnect_instance(runtime: Runtime, principal: Principal, instance_id: uuid.UUID) -> Row:
+async def disconnect_instance(runtime: Runtime, principal: Principal,
+                              instance_id: uuid.UUID) -> Row:
     row = await access.managed_instance(runtime.db, principal, instance_id, "disconnect numbers")
     try:
         await runtime.evolution.logout(row["instance_name"], token_of(runtime, row))

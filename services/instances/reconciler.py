@@ -142,9 +142,9 @@ class Reconciler:
         now = datetime.now(UTC)
         changes = reconciled_changes(row, state, now, self.runtime.settings.instance_stuck_seconds)
         attempts = 0 if changes else row["reconcile_attempts"] + 1
-        delay = self._next_check((changes or {}).get("status", row["status"]), attempts)
+        next_delay = self._next_check((changes or {}).get("status", row["status"]), attempts)
         await instances_db.set_reconcile(
-            db, row["id"], None if delay is None else now + delay, attempts
+            db, row["id"], None if next_delay is None else now + next_delay, attempts
         )
         if not changes:
             return 0

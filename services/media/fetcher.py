@@ -216,11 +216,11 @@ class MediaFetcher:
             try:
                 async with db.transaction():
                     if give_up:
-                        row = await media_db.mark_unavailable(db, message["id"], reason)
-                        if row is not None:
+                        gone = await media_db.mark_unavailable(db, message["id"], reason)
+                        if gone is not None:
                             published.append(await events.record(
-                                db, row["instance_id"], "message", "updated", row["id"],
-                                row["contact_id"]))
+                                db, gone["instance_id"], "message", "updated", gone["id"],
+                                gone["contact_id"]))
                     else:
                         await media_db.retry_later(
                             db, message["id"], reason,

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from services.platform.settings import Settings
+from services.platform.settings import Settings, SettingsError
 
 CHUNK = 256 * 1024
+S3_EXTRA_MISSING = (
+    "MEDIA_S3_BUCKET is set, but the S3 media store needs the optional aioboto3 package: "
+    "install it with pip install 'atendimento[s3]', or unset MEDIA_S3_BUCKET to keep media "
+    "in DATA_DIR/media"
+)
 
 
 class MediaStore(Protocol):
@@ -106,6 +112,10 @@ class S3MediaStore:
 
     def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
                  access_key_id: str | None = None, secret_access_key: str | None = None) -> None:
+        # Checked now, at start, not at the first media message hours later; found, not
+        # imported: the import is heavy and waits for the first use.
+        if importlib.util.find_spec("aioboto3") is None:
+            raise SettingsError(S3_EXTRA_MISSING)
         self.bucket = bucket
         self._endpoint_url = endpoint_url
         self._region = region or "us-east-1"
@@ -118,12 +128,12 @@ class S3MediaStore:
         async with self._lock:
             if self._client is None:
                 import aioboto3  # imported here: heavy, and only needed with a bucket
-                from botocore.config import Config
+                from aiobotocore.config import AioConfig
 
                 session = aioboto3.Session(
                     aws_access_key_id=self._credentials[0],
                     aws_secret_access_key=self._credentials[1], region_name=self._region)
-                config = Config(
+                config = AioConfig(
                     s3={"addressing_style": "path" if self._endpoint_url else "auto"},
                     request_checksum_calculation="when_required",
                     response_checksum_validation="when_required",

@@ -180,7 +180,7 @@ class OutboxWorker:
 
     async def _sent(self, message: Row, answer: dict[str, Any]) -> str:
         db = self.runtime.db
-        key = answer.get("key") if isinstance(answer.get("key"), dict) else {}
+        key = given if isinstance(given := answer.get("key"), dict) else {}
         wa_id = key.get("id") if isinstance(key.get("id"), str) else None
         async with db.transaction():
             status = "sent"

@@ -5,6 +5,9 @@ before the SUBSCRIBE lands, then waits forever), and its PostgreSQL backend shar
 connection for LISTEN and NOTIFY, which fails under concurrent publishes. These keep the
 listening connection to themselves, publish on another, and reconnect with backoff when the
 server goes away.
+
+They plug in through broadcaster's public API for custom backends (`broadcaster.BroadcastBackend`,
+`Broadcast(backend=...)`, both since 0.3), so nothing here depends on its private modules.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-from broadcaster import Broadcast, Event
-from broadcaster._backends.base import BroadcastBackend
+from broadcaster import Broadcast, BroadcastBackend, Event
 from redis import asyncio as redis
 
 log = logging.getLogger("atendimento.broadcast")
@@ -87,8 +89,9 @@ class RedisBackend(_ListeningBackend):
             while True:
                 message = await self._pubsub.get_message(timeout=30)
                 if message and message["type"] == "message":
-                    self._queue.put_nowait(Event(message["channel"].decode(),
-                                                 message["data"].decode()))
+                    self._queue.put_nowait(
+                        Event(message["channel"].decode(), message["data"].decode())
+                    )
         finally:
             if self._pubsub is not None:
                 await self._pubsub.aclose()
@@ -112,8 +115,8 @@ class PostgresBackend(_ListeningBackend):
         self._publish_lock = asyncio.Lock()
         self._listener_conn: asyncpg.Connection | None = None
 
-    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        self._queue.put_nowait(Event(channel, payload))
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
+        self._queue.put_nowait(Event(channel, str(payload)))  # NOTIFY payloads arrive as text
 
     async def _listen(self) -> None:
         conn = await asyncpg.connect(self._url)

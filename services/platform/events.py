@@ -14,9 +14,9 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from broadcaster import Broadcast
+from broadcaster import Broadcast, Event
 from databases import Database
 
 from db import events as events_db
@@ -93,7 +93,9 @@ class EventBus:
                 async with self.broadcast.subscribe(self.CHANNEL) as subscriber:
                     self._ready.set()
                     delay = 0.5
-                    async for event in subscriber:
+                    # broadcaster 0.3 annotates Subscriber.__aiter__ as "... | None" and its
+                    # items as optional; it yields Events only (None ends the iteration).
+                    async for event in cast(AsyncIterator[Event], subscriber):
                         self._dispatch(event.message)
             except asyncio.CancelledError:
                 raise
@@ -189,7 +191,7 @@ class Inbox:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._items.popleft()  # type: ignore[union-attr]
+        return self._items.popleft()
 
 
 async def record(
@@ -222,7 +224,8 @@ def _from_payload(payload: dict[str, Any]) -> StreamEvent:
 
 
 def _from_row(row: Any) -> StreamEvent:
-    return StreamEvent(int(row["seq"]), row["topic"], row["op"], row["entity_id"], row["contact_id"])
+    return StreamEvent(int(row["seq"]), row["topic"], row["op"], row["entity_id"],
+                       row["contact_id"])
 
 
 async def instance_stream(

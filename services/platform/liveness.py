@@ -110,10 +110,8 @@ class Liveness:
 async def _connect(url: str) -> asyncpg.Connection:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    options: dict[str, object] = {}
-    if "host" in query:  # a unix-socket folder (embedded PostgreSQL)
-        options["host"] = query.pop("host")
+    host = query.pop("host", None)  # a unix-socket folder (embedded PostgreSQL)
     dsn = urlunsplit(parts._replace(query=urlencode(query)))
     return await asyncpg.connect(
-        dsn, timeout=10, statement_cache_size=0, server_settings=KEEPALIVES, **options
+        dsn, host=host, timeout=10, statement_cache_size=0, server_settings=KEEPALIVES
     )

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def load_or_create(path: Path, generate: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
+def load_or_create(
+    path: Path, generate: Callable[[], str] = lambda: secrets.token_urlsafe(48)
+) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -23,7 +25,8 @@ def load_or_create(path: Path, generate: Callable[[], str] = lambda: secrets.tok
             if value:
                 return value
             time.sleep(0.02)  # the creator is between open() and write()
-        raise RuntimeError(f"{path} exists but is empty; delete it to generate a new secret") from None
+        raise RuntimeError(
+            f"{path} exists but is empty; delete it to generate a new secret") from None
     value = generate()
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")

@@ -1,271 +1,376 @@
 """Settings read once at start from the environment (and `.env`), validated, typed.
 
-A wrong value stops the server with a message that names the variable, so an operator never
-discovers a typo hours later through odd behaviour.
+pydantic-settings reads the sources (the process environment wins over a `.env` file in the
+working directory) and pydantic checks the values. A wrong value stops the server with a
+message that names the variable, so an operator never discovers a typo hours later through
+odd behaviour. A blank value counts as unset.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off")
 S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 S3_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+|auto")
+HTTP = ("http", "https")
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str | None = None
-    broadcast_url: str = "memory://"
-    data_dir: Path = Path(".data")
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
-    log_format: str = "text"
-    business_timezone: str = "America/Sao_Paulo"
-    evolution_api_base_url: str | None = None
-    evolution_api_key: str | None = field(default=None, repr=False)
-    evolution_timeout_seconds: float = 15.0
-    evolution_retry_seconds: float = 20.0
-    supabase_jwt_secret: str | None = field(default=None, repr=False)
-    supabase_url: str | None = None
+def _env(name: str, **constraints: Any) -> Any:
+    """A field read from the variable `name`."""
+    return Field(validation_alias=name, **constraints)
+
+
+def _whole(value: Any) -> Any:
+    # Stricter than pydantic's lax int: "7.0" is a typo here, not seven.
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise PydanticCustomError("int_parsing", "not a whole number") from None
+    return value
+
+
+def _switch(value: Any) -> Any:
+    # Only these words: pydantic would also take t/f/y/n, which read like typos in a .env.
+    if isinstance(value, str):
+        if value.lower() in TRUE:
+            return True
+        if value.lower() in FALSE:
+            return False
+        raise PydanticCustomError("bool_parsing", "not true or false")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+Switch = Annotated[bool, BeforeValidator(_switch)]
+
+
+def _secret(name: str) -> Any:
+    return Field(None, validation_alias=name, repr=False)
+
+
+def _url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ValueError(
+            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+        )
+    if parts.scheme in HTTP and not parts.netloc:
+        raise ValueError(f"{name} must include a host, got {value!r}")
+    return value.rstrip("/") if parts.scheme in HTTP else value
+
+
+class Settings(BaseSettings):
+    """The whole configuration; the field's alias is its variable.
+
+    Built by keyword (tests, `with_overrides`) it reads nothing else: only `load_settings`
+    consults the environment and `.env`, so a stray variable never leaks into a test.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        case_sensitive=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        # Errors are rewritten to name the variable; the raw input (maybe a secret) stays out.
+        hide_input_in_errors=True,
+        env_file_encoding="utf-8",
+    )
+
+    database_url: str | None = _env("DATABASE_URL", default=None)
+    broadcast_url: str = _env("BROADCAST_URL", default="memory://")
+    data_dir: Path = _env("DATA_DIR", default=Path(".data"))
+    host: str = _env("HOST", default="127.0.0.1")
+    port: Whole = _env("PORT", default=8000, ge=0, le=65535)
+    log_level: str = _env("LOG_LEVEL", default="INFO")
+    log_format: str = _env("LOG_FORMAT", default="text")
+    business_timezone: str = _env("BUSINESS_TIMEZONE", default="America/Sao_Paulo")
+    evolution_api_base_url: str | None = _env("EVOLUTION_API_BASE_URL", default=None)
+    evolution_api_key: str | None = _secret("EVOLUTION_API_KEY")
+    evolution_timeout_seconds: float = _env(
+        "EVOLUTION_TIMEOUT_SECONDS", default=15.0, ge=0.1, le=300.0, allow_inf_nan=False
+    )
+    evolution_retry_seconds: float = _env(
+        "EVOLUTION_RETRY_SECONDS", default=20.0, ge=0.0, le=600.0, allow_inf_nan=False
+    )
+    supabase_jwt_secret: str | None = _secret("SUPABASE_JWT_SECRET")
+    supabase_url: str | None = _env("NEXT_PUBLIC_SUPABASE_URL", default=None)
     # Where the signing keys are published; unset: derived from supabase_url.
-    supabase_jwks_url: str | None = None
-    supabase_service_role_key: str | None = field(default=None, repr=False)
-    app_url: str | None = None
-    webhook_secret: str | None = field(default=None, repr=False)
-    encryption_key: str | None = field(default=None, repr=False)
-    graphiql: bool = True
-    cors_origins: tuple[str, ...] = ()
-    send_interval_seconds: float = 1.0
-    send_max_attempts: int = 5
-    workers_enabled: bool = True
-    webhook_max_bytes: int = 32 * 1024 * 1024
-    webhook_rate_per_second: float = 300.0
-    webhook_source_rate_per_second: float = 2000.0
-    webhook_concurrency: int = 4
-    reconcile_interval_seconds: float = 10.0
-    instance_stuck_seconds: float = 60.0
-    send_rate_per_minute: float = 60.0
-    db_pool_min: int = 2
-    db_pool_max: int = 10
-    db_statement_cache_size: int | None = None
-    media_max_bytes: int = 64 * 1024 * 1024
-    graphql_max_body_bytes: int = 1024 * 1024
-    graphql_max_cost: int = 2000
-    media_url_ttl_seconds: int = 3600
-    media_s3_bucket: str | None = None
-    media_s3_endpoint_url: str | None = None
-    media_s3_region: str | None = None
-    media_s3_access_key_id: str | None = field(default=None, repr=False)
-    media_s3_secret_access_key: str | None = field(default=None, repr=False)
+    supabase_jwks_url: str | None = _env("SUPABASE_JWKS_URL", default=None)
+    supabase_service_role_key: str | None = _secret("SUPABASE_SERVICE_ROLE_KEY")
+    app_url: str | None = _env("NEXT_PUBLIC_APP_URL", default=None)
+    webhook_secret: str | None = _secret("WEBHOOK_SECRET")
+    encryption_key: str | None = _secret("ENCRYPTION_KEY")
+    graphiql: Switch = _env("GRAPHIQL", default=True)
+    # NoDecode: a comma-separated list, not the JSON pydantic-settings expects for a sequence.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = _env("CORS_ORIGINS", default=())
+    send_interval_seconds: float = _env(
+        "SEND_INTERVAL_SECONDS", default=1.0, ge=0.0, le=3600.0, allow_inf_nan=False
+    )
+    send_max_attempts: Whole = _env("SEND_MAX_ATTEMPTS", default=5, ge=1, le=100)
+    workers_enabled: Switch = _env("WORKERS_ENABLED", default=True)
+    webhook_max_bytes: Whole = _env(
+        "WEBHOOK_MAX_BYTES", default=32 * 1024 * 1024, ge=1024, le=1024**3
+    )
+    webhook_rate_per_second: float = _env(
+        "WEBHOOK_RATE_PER_SECOND", default=300.0, ge=1.0, le=100000.0, allow_inf_nan=False
+    )
+    webhook_source_rate_per_second: float = _env(
+        "WEBHOOK_SOURCE_RATE_PER_SECOND", default=2000.0, ge=1.0, le=1000000.0, allow_inf_nan=False
+    )
+    webhook_concurrency: Whole = _env("WEBHOOK_CONCURRENCY", default=4, ge=1, le=64)
+    reconcile_interval_seconds: float = _env(
+        "RECONCILE_INTERVAL_SECONDS", default=10.0, ge=0.1, le=3600.0, allow_inf_nan=False
+    )
+    instance_stuck_seconds: float = _env(
+        "INSTANCE_STUCK_SECONDS", default=60.0, ge=1.0, le=3600.0, allow_inf_nan=False
+    )
+    send_rate_per_minute: float = _env(
+        "SEND_RATE_PER_MINUTE", default=60.0, ge=1.0, le=100000.0, allow_inf_nan=False
+    )
+    db_pool_min: Whole = _env("DB_POOL_MIN", default=2, ge=1, le=100)
+    db_pool_max: Whole = _env("DB_POOL_MAX", default=10, ge=1, le=500)
+    db_statement_cache_size: Whole | None = _env(
+        "DB_STATEMENT_CACHE_SIZE", default=None, ge=0, le=10000
+    )
+    media_max_bytes: Whole = _env(
+        "MEDIA_MAX_BYTES", default=64 * 1024 * 1024, ge=1024, le=2 * 1024**3
+    )
+    graphql_max_body_bytes: Whole = _env(
+        "GRAPHQL_MAX_BODY_BYTES", default=1024 * 1024, ge=1024, le=64 * 1024**2
+    )
+    graphql_max_cost: Whole = _env("GRAPHQL_MAX_COST", default=2000, ge=10, le=1_000_000)
+    media_url_ttl_seconds: Whole = _env("MEDIA_URL_TTL_SECONDS", default=3600, ge=10, le=7 * 86400)
+    media_s3_bucket: str | None = _env("MEDIA_S3_BUCKET", default=None)
+    media_s3_endpoint_url: str | None = _env("MEDIA_S3_ENDPOINT_URL", default=None)
+    media_s3_region: str | None = _env("MEDIA_S3_REGION", default=None)
+    media_s3_access_key_id: str | None = _secret("MEDIA_S3_ACCESS_KEY_ID")
+    media_s3_secret_access_key: str | None = _secret("MEDIA_S3_SECRET_ACCESS_KEY")
+
+    URLS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "database_url": ("postgres", "postgresql"),
+        "broadcast_url": ("memory", "redis", "rediss", "postgres", "postgresql"),
+        "evolution_api_base_url": HTTP,
+        "supabase_url": HTTP,
+        "supabase_jwks_url": HTTP,
+        "app_url": HTTP,
+        "media_s3_endpoint_url": HTTP,
+    }
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # the environment is read by load_settings only
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: Any) -> Any:
+        if not isinstance(values, Mapping):
+            return values
+        stripped = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+        return {k: v for k, v in stripped.items() if v != ""}
+
+    @field_validator(*URLS, mode="after")
+    @classmethod
+    def _check_url(cls, value: str | None, info: Any) -> str | None:
+        return _url(_variable(info.field_name), value, cls.URLS[info.field_name])
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _postgresql_scheme(cls, value: str | None) -> str | None:
+        # Supabase and Heroku hand out postgres://; asyncpg and databases both want postgresql://.
+        if value is not None and value.startswith("postgres://"):
+            return "postgresql://" + value.removeprefix("postgres://")
+        return value
+
+    @field_validator("log_level", mode="after")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(
+                f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {value.upper()!r}"
+            )
+        return value.upper()
+
+    @field_validator("log_format", mode="after")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in ("text", "json"):
+            raise ValueError(f"LOG_FORMAT must be text or json, got {value.lower()!r}")
+        return value.lower()
+
+    @field_validator("business_timezone", mode="after")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"BUSINESS_TIMEZONE must be an IANA time zone such as "
+                f"America/Sao_Paulo, got {value!r}"
+            ) from None
+        return value
+
+    @field_validator("supabase_jwt_secret", mode="after")
+    @classmethod
+    def _jwt_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("SUPABASE_JWT_SECRET must be at least 32 characters long")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        origins = tuple(o.strip() for o in value.split(",") if o.strip())
+        for origin in origins:
+            if origin != "*" and not urlsplit(origin).scheme.startswith("http"):
+                raise ValueError(
+                    f"CORS_ORIGINS must list origins like https://app.example.com, got {origin!r}"
+                )
+        return origins
+
+    @field_validator("media_s3_bucket", mode="after")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not S3_BUCKET.fullmatch(value):
+            raise ValueError(
+                f"MEDIA_S3_BUCKET must be an S3 bucket name (3 to 63 lower-case "
+                f"letters, digits, dots and hyphens), got {value!r}"
+            )
+        return value
+
+    @field_validator("media_s3_region", mode="after")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not S3_REGION.fullmatch(value):
+            raise ValueError(
+                f"MEDIA_S3_REGION must be a region name such as us-east-1, got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.db_pool_max < self.db_pool_min:
+            raise ValueError("DB_POOL_MAX must be greater than or equal to DB_POOL_MIN")
+        key_id, secret = self.media_s3_access_key_id, self.media_s3_secret_access_key
+        if (key_id is None) != (secret is None):
+            given, missing = (
+                ("MEDIA_S3_ACCESS_KEY_ID", "MEDIA_S3_SECRET_ACCESS_KEY")
+                if secret is None
+                else ("MEDIA_S3_SECRET_ACCESS_KEY", "MEDIA_S3_ACCESS_KEY_ID")
+            )
+            raise ValueError(f"{missing} must be set too when {given} is set")
+        if self.media_s3_bucket is None:
+            for name, value in (
+                ("MEDIA_S3_ENDPOINT_URL", self.media_s3_endpoint_url),
+                ("MEDIA_S3_REGION", self.media_s3_region),
+                ("MEDIA_S3_ACCESS_KEY_ID", key_id),
+            ):
+                if value is not None:
+                    raise ValueError(
+                        f"{name} is set but MEDIA_S3_BUCKET is not: set the bucket "
+                        f"to keep media in S3, or unset {name}"
+                    )
+        return self
 
     @property
     def evolution_configured(self) -> bool:
         return bool(self.evolution_api_base_url and self.evolution_api_key)
 
     def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+        unknown = changes.keys() - type(self).model_fields.keys()
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return self.model_copy(update=changes)
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """A minimal `.env` reader: KEY=VALUE lines, `#` comments, optional quotes."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
+def _variable(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    return alias if isinstance(alias, str) else field_name.upper()
+
+
+def _field(variable: str) -> str | None:
+    for name, info in Settings.model_fields.items():
+        if info.validation_alias == variable or name == variable:
+            return name
+    return None
+
+
+def _bounds(variable: str) -> tuple[Any, Any]:
+    name = _field(variable)
+    metadata = Settings.model_fields[name].metadata if name else []
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    return low, high
+
+
+def _describe(error: ErrorDetails) -> str:
+    """pydantic's error as the message an operator needs: the variable, what it must be."""
+    loc = error["loc"]
+    variable = _variable(_field(str(loc[0])) or str(loc[0])) if loc else "configuration"
+    kind, value = error["type"], error.get("input")
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"{variable} must be a whole number, got {value!r}"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"{variable} must be a number, got {value!r}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = _bounds(variable)
+        return f"{variable} must be between {low} and {high}, got {value}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{variable} must be true or false, got {value!r}"
+    return f"{variable}: {error['msg']}"
+
+
+def parse_settings(env: Mapping[str, str]) -> Settings:
+    """Settings from variables given as a mapping (name → text); raises SettingsError."""
+    try:
+        return Settings.model_validate(dict(env))
+    except ValidationError as error:
+        raise SettingsError("; ".join(_describe(e) for e in error.errors())) from None
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
 ) -> Settings:
-    """Build Settings from the process environment, falling back to `.env` for unset keys."""
-    env: dict[str, str] = read_dotenv(env_file) if env_file else {}
-    env.update(os.environ if environ is None else environ)
-    return parse_settings(env)
-
-
-def parse_settings(env: Mapping[str, str]) -> Settings:
-    def text(name: str) -> str | None:
-        value = env.get(name, "").strip()
-        return value or None
-
-    def integer(name: str, default: int, minimum: int, maximum: int) -> int:
-        value = text(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
-        if not minimum <= number <= maximum:
-            raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {number}")
-        return number
-
-    def decimal(name: str, default: float, minimum: float, maximum: float) -> float:
-        value = text(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, got {value!r}") from None
-        if not minimum <= number <= maximum:
-            raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {number}")
-        return number
-
-    def boolean(name: str, default: bool) -> bool:
-        value = text(name)
-        if value is None:
-            return default
-        if value.lower() in TRUE:
-            return True
-        if value.lower() in FALSE:
-            return False
-        raise SettingsError(f"{name} must be true or false, got {value!r}")
-
-    def url(name: str, schemes: tuple[str, ...]) -> str | None:
-        value = text(name)
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in schemes:
-            raise SettingsError(
-                f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
-            )
-        if parts.scheme in ("http", "https") and not parts.netloc:
-            raise SettingsError(f"{name} must include a host, got {value!r}")
-        return value.rstrip("/") if parts.scheme in ("http", "https") else value
-
-    database_url = url("DATABASE_URL", ("postgres", "postgresql"))
-    if database_url and database_url.startswith("postgres://"):
-        # Supabase and Heroku hand out postgres://; asyncpg and databases both want postgresql://.
-        database_url = "postgresql://" + database_url.removeprefix("postgres://")
-
-    broadcast_url = url("BROADCAST_URL", ("memory", "redis", "rediss", "postgres", "postgresql"))
-
-    log_level = (text("LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
-    log_format = (text("LOG_FORMAT") or "text").lower()
-    if log_format not in ("text", "json"):
-        raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format!r}")
-
-    timezone = text("BUSINESS_TIMEZONE") or "America/Sao_Paulo"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(
-            f"BUSINESS_TIMEZONE must be an IANA time zone such as America/Sao_Paulo, "
-            f"got {timezone!r}"
-        ) from None
-
-    jwt_secret = text("SUPABASE_JWT_SECRET")
-    if jwt_secret is not None and len(jwt_secret) < 32:
-        raise SettingsError("SUPABASE_JWT_SECRET must be at least 32 characters long")
-
-    cors = tuple(o.strip() for o in (text("CORS_ORIGINS") or "").split(",") if o.strip())
-    for origin in cors:
-        if origin != "*" and not urlsplit(origin).scheme.startswith("http"):
-            raise SettingsError(f"CORS_ORIGINS must list origins like https://app.example.com, "
-                                f"got {origin!r}")
-
-    pool_min = integer("DB_POOL_MIN", 2, 1, 100)
-    pool_max = integer("DB_POOL_MAX", 10, 1, 500)
-    if pool_max < pool_min:
-        raise SettingsError("DB_POOL_MAX must be greater than or equal to DB_POOL_MIN")
-    cache = text("DB_STATEMENT_CACHE_SIZE")
-
-    bucket = text("MEDIA_S3_BUCKET")
-    if bucket is not None and not S3_BUCKET.fullmatch(bucket):
-        raise SettingsError(f"MEDIA_S3_BUCKET must be an S3 bucket name (3 to 63 lower-case "
-                            f"letters, digits, dots and hyphens), got {bucket!r}")
-    s3_region = text("MEDIA_S3_REGION")
-    if s3_region is not None and not S3_REGION.fullmatch(s3_region):
-        raise SettingsError(f"MEDIA_S3_REGION must be a region name such as us-east-1, "
-                            f"got {s3_region!r}")
-    s3_key_id, s3_secret = text("MEDIA_S3_ACCESS_KEY_ID"), text("MEDIA_S3_SECRET_ACCESS_KEY")
-    if (s3_key_id is None) != (s3_secret is None):
-        given, missing = (("MEDIA_S3_ACCESS_KEY_ID", "MEDIA_S3_SECRET_ACCESS_KEY")
-                          if s3_secret is None
-                          else ("MEDIA_S3_SECRET_ACCESS_KEY", "MEDIA_S3_ACCESS_KEY_ID"))
-        raise SettingsError(f"{missing} must be set too when {given} is set")
-    s3_endpoint = url("MEDIA_S3_ENDPOINT_URL", ("http", "https"))
-    if bucket is None:
-        for name, value in (("MEDIA_S3_ENDPOINT_URL", s3_endpoint), ("MEDIA_S3_REGION", s3_region),
-                            ("MEDIA_S3_ACCESS_KEY_ID", s3_key_id)):
-            if value is not None:
-                raise SettingsError(f"{name} is set but MEDIA_S3_BUCKET is not: set the bucket "
-                                    f"to keep media in S3, or unset {name}")
-
-    return Settings(
-        database_url=database_url,
-        broadcast_url=broadcast_url or "memory://",
-        data_dir=Path(text("DATA_DIR") or ".data"),
-        host=text("HOST") or "127.0.0.1",
-        port=integer("PORT", 8000, 0, 65535),
-        log_level=log_level,
-        log_format=log_format,
-        business_timezone=timezone,
-        evolution_api_base_url=url("EVOLUTION_API_BASE_URL", ("http", "https")),
-        evolution_api_key=text("EVOLUTION_API_KEY"),
-        evolution_timeout_seconds=decimal("EVOLUTION_TIMEOUT_SECONDS", 15.0, 0.1, 300.0),
-        evolution_retry_seconds=decimal("EVOLUTION_RETRY_SECONDS", 20.0, 0.0, 600.0),
-        supabase_jwt_secret=jwt_secret,
-        supabase_url=url("NEXT_PUBLIC_SUPABASE_URL", ("http", "https")),
-        supabase_jwks_url=url("SUPABASE_JWKS_URL", ("http", "https")),
-        supabase_service_role_key=text("SUPABASE_SERVICE_ROLE_KEY"),
-        app_url=url("NEXT_PUBLIC_APP_URL", ("http", "https")),
-        webhook_secret=text("WEBHOOK_SECRET"),
-        encryption_key=text("ENCRYPTION_KEY"),
-        graphiql=boolean("GRAPHIQL", True),
-        cors_origins=cors,
-        send_interval_seconds=decimal("SEND_INTERVAL_SECONDS", 1.0, 0.0, 3600.0),
-        send_max_attempts=integer("SEND_MAX_ATTEMPTS", 5, 1, 100),
-        workers_enabled=boolean("WORKERS_ENABLED", True),
-        webhook_max_bytes=integer("WEBHOOK_MAX_BYTES", 32 * 1024 * 1024, 1024, 1024**3),
-        webhook_rate_per_second=decimal("WEBHOOK_RATE_PER_SECOND", 300.0, 1.0, 100000.0),
-        webhook_source_rate_per_second=decimal("WEBHOOK_SOURCE_RATE_PER_SECOND", 2000.0, 1.0,
-                                               1000000.0),
-        webhook_concurrency=integer("WEBHOOK_CONCURRENCY", 4, 1, 64),
-        reconcile_interval_seconds=decimal("RECONCILE_INTERVAL_SECONDS", 10.0, 0.1, 3600.0),
-        instance_stuck_seconds=decimal("INSTANCE_STUCK_SECONDS", 60.0, 1.0, 3600.0),
-        send_rate_per_minute=decimal("SEND_RATE_PER_MINUTE", 60.0, 1.0, 100000.0),
-        db_pool_min=pool_min,
-        db_pool_max=pool_max,
-        db_statement_cache_size=(
-            integer("DB_STATEMENT_CACHE_SIZE", 0, 0, 10000) if cache is not None else None
-        ),
-        media_max_bytes=integer("MEDIA_MAX_BYTES", 64 * 1024 * 1024, 1024, 2 * 1024**3),
-        graphql_max_body_bytes=integer("GRAPHQL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024**2),
-        graphql_max_cost=integer("GRAPHQL_MAX_COST", 2000, 10, 1_000_000),
-        media_url_ttl_seconds=integer("MEDIA_URL_TTL_SECONDS", 3600, 10, 7 * 86400),
-        media_s3_bucket=bucket,
-        media_s3_endpoint_url=s3_endpoint,
-        media_s3_region=s3_region,
-        media_s3_access_key_id=s3_key_id,
-        media_s3_secret_access_key=s3_secret,
-    )
+    """Settings from the process environment (or `environ`), with `.env` filling unset keys."""
+    values: dict[str, Any] = {}
+    if env_file is not None:
+        values.update(DotEnvSettingsSource(Settings, env_file=env_file)())
+    values.update(EnvSettingsSource(Settings)() if environ is None else environ)
+    return parse_settings(values)

@@ -134,7 +134,8 @@ async def apply_events(
 def _created(instance_id: uuid.UUID, message: Row, contact_id: uuid.UUID, first_seq: int,
              touches_contact: bool) -> list[Publication]:
     """The stream events of a new message: "message created", then "contact updated"."""
-    published = [events.stream_publication(instance_id, first_seq, "message", "created", message["id"],
+    published = [events.stream_publication(instance_id, first_seq, "message", "created",
+                                           message["id"],
                            contact_id)]
     if touches_contact:
         published.append(events.stream_publication(instance_id, first_seq + 1, "contact", "updated",
@@ -181,7 +182,7 @@ class Incoming:
 
 def read_incoming(data: dict[str, Any]) -> Incoming | None:
     """The message `data` carries; None when it has no id or no usable chat."""
-    key = data.get("key") if isinstance(data.get("key"), dict) else {}
+    key = given if isinstance(given := data.get("key"), dict) else {}
     message_id = key.get("id")
     if not isinstance(message_id, str) or not message_id:
         return None

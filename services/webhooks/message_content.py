@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from services.common.header_values import safe_file_name, safe_mime_type
 from services.instances.evolution_values import long_value
@@ -26,6 +26,13 @@ MEDIA_KINDS = {
     "stickerMessage": "sticker",
 }
 WAID = re.compile(r"waid=(\d+)")
+
+
+class ContactCard(TypedDict):
+    """One person of a shared contact card, as kept in the message's metadata."""
+
+    name: str | None
+    phones: list[str]
 # WhatsApp's own limit on a message's text: anything longer is no message a phone sent.
 MAX_TEXT = 65_536
 # How far ahead of our clock a message's time may be (a phone's clock runs fast).
@@ -143,19 +150,21 @@ def _parse_body(key: str | None, message: dict[str, Any], body: dict[str, Any]) 
     if key == "contactMessage":
         return _contact([body])
     if key == "contactsArrayMessage":
-        contacts = body.get("contacts") if isinstance(body.get("contacts"), list) else []
+        contacts = given if isinstance(given := body.get("contacts"), list) else []
         return _contact([c for c in contacts if isinstance(c, dict)])
     if key == "reactionMessage":
-        target = body.get("key") if isinstance(body.get("key"), dict) else {}
+        target = given if isinstance(given := body.get("key"), dict) else {}
         return MessageContent("other", text=body.get("text") or None, is_reaction=True, metadata={
-            "kind": "reaction", "emoji": body.get("text") or "", "targetMessageId": target.get("id")})
+            "kind": "reaction", "emoji": body.get("text") or "",
+            "targetMessageId": target.get("id")})
     return MessageContent("other", metadata={"kind": key or "unknown"})
 
 
 def _contact(cards: list[dict[str, Any]]) -> MessageContent:
-    people = []
+    people: list[ContactCard] = []
     for card in cards:
-        vcard = card.get("vcard") if isinstance(card.get("vcard"), str) else ""
-        people.append({"name": card.get("displayName"), "phones": WAID.findall(vcard)})
+        vcard = given if isinstance(given := card.get("vcard"), str) else ""
+        name = given if isinstance(given := card.get("displayName"), str) else None
+        people.append({"name": name, "phones": WAID.findall(vcard)})
     names = ", ".join(p["name"] for p in people if p["name"])
     return MessageContent("contact", text=names or None, metadata={"contacts": people})

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
-from tests.helpers import load_payload, post_webhook, wait_for
+import asyncpg
+
+from tests.helpers import GraphQLClient, load_payload, post_webhook, wait_for
 
 NODE = """id messageId messageType textContent mediaState mediaError mediaMimeType mediaSize
           mediaFilename mediaSeconds mediaUrl m4a: mediaUrl(audioFormat: M4A)
@@ -13,19 +16,20 @@ MESSAGES = "query($c: ID!) { messages(contactId: $c, first: 50) { edges { node {
     " } } } }"
 
 
-async def deliver(gql, pg, secret, payload) -> None:
+async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str,
+                  payload: dict[str, Any]) -> None:
     response = await post_webhook(gql.http, payload, secret)
     assert response.status_code == 200, response.text
 
     async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'pending'")) == 0
     await wait_for(processed)
     assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE last_error IS NOT NULL") \
         == 0
 
 
-def voice_note_payload(data: bytes) -> dict:
+def voice_note_payload(data: bytes) -> dict[str, Any]:
     payload = load_payload("messages_upsert_audio_ptt_base64")
     payload["data"]["message"]["base64"] = base64.b64encode(data).decode()
     return payload

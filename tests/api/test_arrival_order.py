@@ -5,13 +5,21 @@ live events)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 
 from services.platform.waiting import in_own_task
 from services.webhooks.processor import WebhookProcessor
-from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
+from tests.helpers import (
+    GraphQLClient,
+    Subscription,
+    create_instance_row,
+    load_payload,
+    post_webhook,
+    wait_for,
+)
 
 SECOND = 1763731503
 MESSAGE_EVENTS = """
@@ -40,7 +48,7 @@ query($instanceId: ID!, $first: Int, $after: String) {
 }"""
 
 
-def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") -> dict:
+def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     data = payload["data"]
     # Random ids: nothing about them may decide the order.
@@ -55,7 +63,8 @@ def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") 
     return payload
 
 
-async def page_texts(gql, contact_id: str, first: int, after: str | None = None):
+async def page_texts(gql: GraphQLClient, contact_id: str, first: int,
+                     after: str | None = None) -> tuple[list[str], dict[str, Any]]:
     page = (await gql(PAGE, {"contactId": contact_id, "first": first, "after": after}))["messages"]
     return [e["node"]["textContent"] for e in page["edges"]], page["pageInfo"]
 
@@ -76,7 +85,7 @@ async def test_a_burst_within_one_second_keeps_arrival_order_everywhere(
         for text in texts:
             assert (await post_webhook(gql.http, message(text), secret)).status_code == 200
         live = [(await messages_ws.next_data())["messageEvents"] for _ in texts]
-        contact_events = []
+        contact_events: list[dict[str, Any]] = []
         while (
             not contact_events
             or contact_events[-1]["contact"]["lastMessage"] is None
@@ -103,7 +112,7 @@ async def test_a_burst_within_one_second_keeps_arrival_order_everywhere(
         assert (await post_webhook(gql.http, message(text), secret)).status_code == 200
 
     async def stored() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 10
+        return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages")) == 10
 
     await wait_for(stored)
     second, info = await page_texts(gql, contact_id, 3, info["endCursor"])

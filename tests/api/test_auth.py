@@ -3,25 +3,30 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
+import asyncpg
 import jwt
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
+from services.errors import Unauthenticated
 from services.identity.auth import mint_token
 from tests.helpers import JWT_SECRET, GraphQLClient, Subscription
 
 VIEWER = "{ viewer { id role fullName } }"
 
 
-async def test_viewer_with_a_valid_token_creates_the_profile_once(gql: GraphQLClient, pg, admin_id):
+async def test_viewer_with_a_valid_token_creates_the_profile_once(
+        gql: GraphQLClient, pg: asyncpg.Connection, admin_id: uuid.UUID) -> None:
     data = await gql(VIEWER)
     assert data["viewer"] == {"id": str(admin_id), "role": "ADMIN", "fullName": "Ana Admin"}
     await gql(VIEWER)
     assert await pg.fetchval("SELECT count(*) FROM profiles WHERE id = $1", admin_id) == 1
 
 
-async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient):
+async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient) -> None:
     sub = uuid.uuid4()
     token = jwt.encode({"sub": str(sub), "exp": int(time.time()) + 60, "aud": "authenticated"},
                        JWT_SECRET, algorithm="HS256")
@@ -29,7 +34,7 @@ async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient):
     assert data["viewer"]["role"] == "AGENT"
 
 
-def _token(**claims):
+def _token(**claims: Any) -> dict[str, Any]:
     base = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 60, "aud": "authenticated",
             "app_metadata": {"role": "admin"}}
     base.update(claims)
@@ -45,7 +50,7 @@ def _token(**claims):
         jwt.encode(_token(exp=int(time.time()) - 5), JWT_SECRET, algorithm="HS256"),  # expired
         jwt.encode(_token(sub="not-a-uuid"), JWT_SECRET, algorithm="HS256"),
         jwt.encode({"sub": str(uuid.uuid4())}, JWT_SECRET, algorithm="HS256"),  # no exp
-        jwt.encode(_token(), None, algorithm="none"),  # unsigned
+        jwt.encode(_token(), "", algorithm="none"),  # unsigned
     ],
     ids=["missing", "garbage", "forged", "expired", "bad-sub", "no-exp", "alg-none"],
 )
@@ -80,12 +85,13 @@ async def test_websocket_accepts_the_token_in_connection_init(server, admin_toke
 
 async def test_websocket_without_a_valid_token_is_closed(server):
     forged = mint_token("another-secret-" + "y" * 40, sub=uuid.uuid4(), role="admin")
-    async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(server.ws_url,
+                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
         await ws.send(json.dumps({"type": "connection_init",
                                   "payload": {"Authorization": f"Bearer {forged}"}}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
-    assert closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
 async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
@@ -97,9 +103,9 @@ async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
     assert (await verifier.verify(token)).role == "admin"
     later = time.time() + 31
     monkeypatch.setattr(auth, "wall_clock", lambda: later)
-    with pytest.raises(auth.Unauthenticated, match="expired"):
+    with pytest.raises(Unauthenticated, match="expired"):
         await verifier.verify(token)
-    with pytest.raises(auth.Unauthenticated, match="invalid"):
+    with pytest.raises(Unauthenticated, match="invalid"):
         await auth.TokenVerifier("another secret of thirty-two bytes at least").verify(token)
 
 
@@ -121,7 +127,8 @@ async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
          "blank", "too-long", "metadata-not-object"],
 )
 async def test_user_metadata_of_any_shape_is_cleaned_not_an_error(
-        gql: GraphQLClient, pg, metadata, email, stored_name, stored_email):
+        gql: GraphQLClient, pg: asyncpg.Connection, metadata: object, email: object,
+        stored_name: str | None, stored_email: str | None) -> None:
     # Supabase users edit their own user_metadata, and it travels in their token.
     sub = uuid.uuid4()
     token = jwt.encode(_token(sub=str(sub), user_metadata=metadata, email=email),
@@ -129,6 +136,7 @@ async def test_user_metadata_of_any_shape_is_cleaned_not_an_error(
     data = await gql(VIEWER, token=token)
     assert data["viewer"] == {"id": str(sub), "role": "ADMIN", "fullName": stored_name}
     row = await pg.fetchrow("SELECT full_name, email FROM profiles WHERE id = $1", sub)
+    assert row is not None
     assert (row["full_name"], row["email"]) == (stored_name, stored_email)
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 
-from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
+from tests.helpers import GraphQLClient, create_instance_row, load_payload, post_webhook, wait_for
+from tests.standin.evolution import EvolutionStandIn
 
 CONTACT = """query($id: ID!) { contact(id: $id) { id name contactType clientMatchAmbiguous
   client { name phone } interactions { incomingCount outgoingCount lastAutoReplyAt } } }"""
@@ -26,8 +29,8 @@ async def instance(pg, vault, evolution):
     return row
 
 
-def incoming(number="5511999990002", message_id=None, text="Oi", push_name="Maria Souza",
-             **key) -> dict:
+def incoming(number: str = "5511999990002", message_id: str | None = None, text: str = "Oi",
+             push_name: str = "Maria Souza", **key: Any) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text", token="TOKEN")
     data = payload["data"]
     data["key"] = {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": False,
@@ -38,27 +41,31 @@ def incoming(number="5511999990002", message_id=None, text="Oi", push_name="Mari
     return payload
 
 
-async def deliver(gql, pg, secret, *payloads):
+async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str,
+                  *payloads: dict[str, Any]) -> None:
     for payload in payloads:
         assert (await post_webhook(gql.http, payload, secret)).status_code == 200
 
     async def done() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status <> 'done'") == 0
+        unfinished: int = await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                            "WHERE status <> 'done'")
+        return unfinished == 0
     await wait_for(done)
 
 
-async def contact_id(pg, number="5511999990002") -> str:
+async def contact_id(pg: asyncpg.Connection, number: str = "5511999990002") -> str:
     return str(await pg.fetchval("SELECT id FROM whatsapp_contacts WHERE phone_number = $1",
                                  number))
 
 
-async def add_client(pg, name, phone, document=None):
+async def add_client(pg: asyncpg.Connection, name: str, phone: str,
+                     document: str | None = None) -> uuid.UUID:
     from services.common.phones import normalize_phone, phone_key
     digits = normalize_phone(phone)
-    return await pg.fetchval("INSERT INTO clients (name, phone, phone_key, document) "
-                             "VALUES ($1, $2, $3, $4) RETURNING id",
-                             name, phone, phone_key(digits) if digits else None, document)
+    client_id: uuid.UUID = await pg.fetchval(
+        "INSERT INTO clients (name, phone, phone_key, document) VALUES ($1, $2, $3, $4) "
+        "RETURNING id", name, phone, phone_key(digits) if digits else None, document)
+    return client_id
 
 
 async def test_new_contact_is_linked_to_the_client_with_that_phone(gql, pg, instance, secret):
@@ -97,7 +104,8 @@ async def test_link_unlink_and_create_client_from_contact(gql, pg, instance, sec
     await deliver(gql, pg, secret, incoming())
     cid = await contact_id(pg)
     error = await gql.error(UPDATE, {"id": cid, "input": {"clientId": str(uuid.uuid4())}})
-    assert error.codes == ["BAD_USER_INPUT"] and error.errors[0]["extensions"]["field"] == "clientId"
+    assert error.codes == ["BAD_USER_INPUT"]
+    assert error.errors[0]["extensions"]["field"] == "clientId"
 
     created = (await gql("""mutation($c: ID!) { createClientFromContact(contactId: $c,
         input: {document: "123.456.789-00", email: "maria@example.com"}) {
@@ -162,7 +170,8 @@ async def test_every_variable_is_rendered(gql, pg, instance, secret, admin_token
     await deliver(gql, pg, secret, incoming())
     cid = await contact_id(pg)
     await gql("""mutation { createQuickMessage(input: {shortcut: "tudo", messageText:
-        "{saudacao}, {primeiro_nome}! {nome_cliente} | {telefone} | {data} {hora} | {atendente} | {desconhecida}"
+        "{saudacao}, {primeiro_nome}! {nome_cliente} | {telefone} | {data} {hora} | """
+              """{atendente} | {desconhecida}"
         }) { id } }""")
     rendered = (await gql('query($c: ID!) { renderQuickMessage(shortcut: "/tudo", contactId: $c) }',
                           {"c": cid}))["renderQuickMessage"]
@@ -173,14 +182,15 @@ async def test_every_variable_is_rendered(gql, pg, instance, secret, admin_token
     assert rendered.endswith("| Ana Admin | {desconhecida}")
 
 
-def closed_now_schedule() -> dict:
+def closed_now_schedule() -> dict[str, Any]:
     """Open only on a day that is not today (in São Paulo), so it is closed now."""
     today = datetime.now(ZoneInfo("America/Sao_Paulo")).weekday()
     other = WEEKDAYS[(today + 3) % 7]
     return {other: {"enabled": True, "start": "08:00", "end": "18:00"}}
 
 
-async def enable_auto_reply(pg, schedule, cooldown=720):
+async def enable_auto_reply(pg: asyncpg.Connection, schedule: dict[str, Any],
+                            cooldown: int = 720) -> None:
     import json
     await pg.execute(
         "UPDATE whatsapp_instance_settings SET auto_reply_enabled = true, auto_reply_message = "
@@ -188,7 +198,7 @@ async def enable_auto_reply(pg, schedule, cooldown=720):
         "auto_reply_cooldown_minutes = $2", json.dumps(schedule), cooldown)
 
 
-async def sent_texts(evolution) -> list[str]:
+async def sent_texts(evolution: EvolutionStandIn) -> list[str]:
     return [m.request["text"] for m in evolution.sent]
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from resolvers.loaders import Loaders
-from tests.helpers import create_instance_row
+from tests.helpers import GraphQLClient, create_instance_row
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -78,7 +79,8 @@ async def conversations(pg, vault, admin_id, agent_id):
             "joao": str(joao), "maria_last": str(maria_last), "ana_last": str(ana_last)}
 
 
-async def listed(gql, instance: str, token: str | None = None, **variables) -> list[dict]:
+async def listed(gql: GraphQLClient, instance: str, token: str | None = None,
+                 **variables: Any) -> list[dict[str, Any]]:
     data = await gql(LIST, {"instanceId": instance, **variables}, token=token)
     return [edge["node"] for edge in data["contacts"]["edges"]]
 

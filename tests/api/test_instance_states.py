@@ -5,10 +5,14 @@ its `connectionState` answers `close`; logout of a number that never opened answ
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from typing import Any
+
+import asyncpg
 
 from services.instances.reconciler import Reconciler
-from tests.helpers import wait_for
+from tests.helpers import GraphQLClient, wait_for
 
 CREATE = """mutation($name: String!) { createInstance(input: {displayName: $name}) {
   id instanceName status } }"""
@@ -18,20 +22,21 @@ DELETE = """mutation($id: ID!) { deleteInstance(id: $id) }"""
 STATUS = """query($id: ID!) { instance(id: $id) { status statusDetail } }"""
 
 
-async def _create(gql) -> dict:
-    return (await gql(CREATE, {"name": "Recepção"}))["createInstance"]
+async def _create(gql: GraphQLClient) -> dict[str, Any]:
+    created: dict[str, Any] = (await gql(CREATE, {"name": "Recepção"}))["createInstance"]
+    return created
 
 
-async def _connecting_webhooks(pg, instance_id) -> int:
-    return await pg.fetchval(
+async def _connecting_webhooks(pg: asyncpg.Connection, instance_id: uuid.UUID) -> int:
+    return int(await pg.fetchval(
         "SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
         "AND event = 'connection.update' AND payload -> 'data' ->> 'state' = 'connecting'",
         instance_id,
-    )
+    ))
 
 
-async def _all_processed(pg) -> bool:
-    return await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status <> 'done'") == 0
+async def _all_processed(pg: asyncpg.Connection) -> bool:
+    return int(await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status <> 'done'")) == 0
 
 
 async def test_a_number_stuck_connecting_without_a_qr_code_says_why(server, gql, pg, evolution):
@@ -69,7 +74,7 @@ async def test_a_number_stuck_connecting_without_a_qr_code_says_why(server, gql,
     assert again["status"] == "CONNECTING" and again["statusDetail"] is None
 
 
-async def _more_than(pg, instance_id, seen: int) -> bool:
+async def _more_than(pg: asyncpg.Connection, instance_id: uuid.UUID, seen: int) -> bool:
     return await _connecting_webhooks(pg, instance_id) > seen
 
 

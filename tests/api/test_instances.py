@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,9 @@ SETTINGS = """mutation($id: ID!, $input: InstanceSettingsInput!) {
     autoReplyMessage availabilitySchedule timezone } }"""
 
 
-async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dict:
-    return (await gql(CREATE, {"name": name}))["createInstance"]
+async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dict[str, Any]:
+    created: dict[str, Any] = (await gql(CREATE, {"name": name}))["createInstance"]
+    return created
 
 
 async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolution,

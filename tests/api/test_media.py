@@ -9,7 +9,9 @@ import io
 import json
 import time
 import uuid
+from typing import Any
 
+import asyncpg
 import av
 import pytest
 from starlette.applications import Starlette
@@ -19,8 +21,11 @@ from starlette.routing import Route
 
 from services.media import links as media_links
 from services.media.fetcher import MAX_ATTEMPTS
+from services.platform.runtime import Runtime
 from tests.api.media_kit import MESSAGES, NODE, deliver, voice_note_payload
 from tests.helpers import (
+    GraphQLClient,
+    ServerHandle,
     Subscription,
     create_instance_row,
     load_payload,
@@ -47,20 +52,23 @@ async def instance(pg, vault, evolution):
     return await create_instance_row(pg, vault)
 
 
-async def node(gql, pg, message_id: str) -> dict:
+async def node(gql: GraphQLClient, pg: asyncpg.Connection, message_id: str) -> dict[str, Any]:
     contact_id = await pg.fetchval("SELECT contact_id FROM whatsapp_messages WHERE message_id = $1",
                                    message_id)
     data = await gql(MESSAGES, {"c": str(contact_id)})
     [found] = [e["node"] for e in data["messages"]["edges"] if e["node"]["messageId"] == message_id]
+    assert isinstance(found, dict)
     return found
 
 
-async def media_state(pg, message_id: str) -> str | None:
-    return await pg.fetchval("SELECT media_state FROM whatsapp_messages WHERE message_id = $1",
-                             message_id)
+async def media_state(pg: asyncpg.Connection, message_id: str) -> str | None:
+    state: str | None = await pg.fetchval(
+        "SELECT media_state FROM whatsapp_messages WHERE message_id = $1", message_id)
+    return state
 
 
-async def drive_fetcher(pg, runtime, message_id: str, timeout: float = 20) -> str:
+async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: str,
+                        timeout: float = 20) -> str:
     """Let the media fetcher work on `message_id` until it is no longer pending, making each
     retry due at once instead of waiting for its backoff; answers the final state."""
     async def done() -> str | None:
@@ -246,12 +254,14 @@ async def test_damaged_base64_in_the_webhook_falls_back_to_evolution(
 # -- serving --------------------------------------------------------------------------------
 
 @pytest.fixture
-async def voice_note(server, gql, pg, instance, secret) -> dict:
+async def voice_note(server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Connection,
+                     instance: dict[str, Any], secret: str) -> dict[str, Any]:
     await deliver(gql, pg, secret, voice_note_payload(voice_note_ogg()))
     return await node(gql, pg, VOICE_ID)
 
 
-def _sign(server, message_id: str, fmt: str = "original", expires: int | None = None) -> str:
+def _sign(server: ServerHandle, message_id: str, fmt: str = "original",
+          expires: int | None = None) -> str:
     expires = expires or int(time.time()) + 600
     path = media_links.signed_path(server.runtime.vault.media_url_key(), uuid.UUID(message_id),
                                    fmt, expires)
@@ -335,6 +345,8 @@ async def test_voice_note_is_transcoded_for_every_browser(server, gql, pg, voice
     assert response.headers["etag"].endswith(f'-{fmt}"')
     assert response.headers["content-disposition"].endswith(f".{fmt}")
     with av.open(io.BytesIO(response.content)) as container:
+        assert isinstance(container, av.container.InputContainer)
+        assert container.duration is not None
         stream = container.streams.audio[0]
         assert stream.codec_context.name.startswith(codec)
         assert 1.2 < container.duration / av.time_base < 2.0  # the 1.5 s voice note
@@ -357,8 +369,9 @@ async def test_audio_that_cannot_be_converted_is_a_clear_error(server, gql, pg, 
 
 # -- outgoing -------------------------------------------------------------------------------
 
-async def send_upload(gql, token, instance, contact, message_type, name, data, content_type,
-                      **extra) -> dict:
+async def send_upload(gql: GraphQLClient, token: str, instance: dict[str, Any],
+                      contact: dict[str, Any], message_type: str, name: str, data: bytes,
+                      content_type: str, **extra: Any) -> dict[str, Any]:
     operations = json.dumps({"query": SEND, "variables": {"input": {
         "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
         "messageType": message_type, "media": None, **extra}}})

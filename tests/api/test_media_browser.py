@@ -11,15 +11,26 @@ import html
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tests.helpers import create_instance_row, load_payload, post_webhook, serve_app, wait_for
+from services.platform.crypto import Vault
+from tests.helpers import (
+    GraphQLClient,
+    create_instance_row,
+    load_payload,
+    post_webhook,
+    serve_app,
+    wait_for,
+)
 from tests.media_samples import voice_note_ogg
+from tests.standin.evolution import EvolutionStandIn
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -55,7 +66,8 @@ player.addEventListener("error", () => report("error " + (player.error && player
 </body></html>"""
 
 
-async def voice_note_urls(gql, pg, vault, evolution) -> dict:
+async def voice_note_urls(gql: GraphQLClient, pg: asyncpg.Connection, vault: Vault,
+                          evolution: EvolutionStandIn) -> dict[str, Any]:
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     await create_instance_row(pg, vault)
     payload = load_payload("messages_upsert_audio_ptt_base64")

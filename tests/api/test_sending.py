@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,8 @@ MESSAGE = "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node
 TINY_OGG = voice_note_ogg()  # a real, decodable voice note: uploads are decoded to check them
 
 
-def text_input(instance, contact, text="Olá!", **extra) -> dict:
+def text_input(instance: Mapping[str, Any], contact: Mapping[str, Any],
+               text: str | None = "Olá!", **extra: Any) -> dict[str, Any]:
     return {"input": {"instanceId": str(instance["id"]), "contactId": str(contact["id"]),
                       "textContent": text, **extra}}
 
@@ -76,8 +79,8 @@ async def test_echo_racing_the_worker_leaves_one_row(server, gql, pg, vault, evo
     assert await settled(pg, sent["id"]) == ["sent"]
 
     async def echo_applied() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'pending'")) == 0
     await wait_for(echo_applied, timeout=10)
     rows = await pg.fetch("SELECT id, message_id FROM whatsapp_messages")
     assert [str(r["id"]) for r in rows] == [sent["id"]]
@@ -148,7 +151,8 @@ async def test_rate_limit_per_instance_does_not_slow_another(server, gql, pg, va
     # Number B was served while A still had most of its queue waiting.
     assert order.index("b2") < order.index("a10")
     a_times = [r.received_at for r in evolution.requests_to("/message/sendText/number-a")]
-    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:], strict=False))
+    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:],
+                                                                 strict=False))
 
 
 async def test_evolution_down_then_up_sends_once_in_order(server, gql, pg, vault, evolution):
@@ -158,8 +162,9 @@ async def test_evolution_down_then_up_sends_once_in_order(server, gql, pg, vault
            for i in range(3)]
 
     async def attempted() -> bool:
-        return await pg.fetchval("SELECT max(attempts) FROM whatsapp_messages") >= 1 and \
-            await pg.fetchval("SELECT count(*) FROM whatsapp_messages WHERE error IS NOT NULL") > 0
+        return int(await pg.fetchval("SELECT max(attempts) FROM whatsapp_messages")) >= 1 and \
+            int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
+                                  "WHERE error IS NOT NULL")) > 0
     await wait_for(attempted)
     assert await statuses(pg, *ids) == ["pending"] * 3
     evolution.set_down(False)

@@ -8,16 +8,21 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 import jwt
 import pytest
 import websockets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from websockets.typing import Subprotocol
 
 from server import create_app
 from services.identity import jwks
 from services.identity.auth import mint_token
+from services.platform.crypto import Vault
+from services.platform.settings import Settings
 from tests.helpers import JWT_SECRET, GraphQLClient, ServerHandle, Subscription, serve_app, wait_for
 from tests.supabase_keys import (
     KeyEndpoint,
@@ -68,7 +73,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 async def supabase(
-    pg, settings, vault, keys: KeyEndpoint, clock: Clock
+    pg: asyncpg.Connection, settings: Settings, vault: Vault, keys: KeyEndpoint, clock: Clock
 ) -> AsyncIterator[ServerHandle]:
     """Our server pointed at the Supabase project whose keys `keys` publishes."""
     app = create_app(settings.with_overrides(supabase_url=keys.url), JWT_SECRET, vault)
@@ -78,16 +83,17 @@ async def supabase(
         yield handle
 
 
-async def viewer(server: ServerHandle, token: str) -> dict:
+async def viewer(server: ServerHandle, token: str) -> dict[str, Any]:
     async with GraphQLClient(server.url, token) as client:
         return await client.raw(VIEWER)
 
 
-def refused(body: dict) -> str:
+def refused(body: dict[str, Any]) -> str:
     """The message of an UNAUTHENTICATED answer (fails on anything else)."""
     assert body.get("data") is None, body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
-    return body["errors"][0]["message"]
+    message: str = body["errors"][0]["message"]
+    return message
 
 
 @pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
@@ -163,9 +169,10 @@ async def test_claims_supabase_sets_are_checked(supabase, keys, es_key, pg, over
 
 
 def _public_pem(key: SigningKey) -> bytes:
-    return key.private.public_key().public_bytes(
+    pem: bytes = key.private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    return pem
 
 
 async def test_the_key_decides_the_algorithm_not_the_token(supabase, keys, es_key, rs_key, pg):
@@ -176,7 +183,7 @@ async def test_the_key_decides_the_algorithm_not_the_token(supabase, keys, es_ke
         hs256_with(_public_pem(es_key), claims, es_key.kid),
         hs256_with(json.dumps(rs_key.jwk()).encode(), claims, rs_key.kid),
         # Unsigned.
-        jwt.encode(claims, None, algorithm="none", headers={"kid": es_key.kid}),
+        jwt.encode(claims, "", algorithm="none", headers={"kid": es_key.kid}),
         # A real signature presented under another key's kid and algorithm.
         es_key.sign(claims, kid=rs_key.kid),
         rs_key.sign(claims, kid=es_key.kid),
@@ -238,7 +245,8 @@ async def test_websockets_verify_supabase_tokens_too(supabase, keys, es_key):
         await sub.subscribe(VIEWER)
         assert (await sub.next_data())["viewer"]["id"] == claims["sub"]
     stranger = SigningKey.generate("ES256").sign(claims)
-    async with websockets.connect(supabase.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(supabase.ws_url,
+                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
         await ws.send(
             json.dumps(
                 {"type": "connection_init", "payload": {"Authorization": f"Bearer {stranger}"}}
@@ -246,7 +254,7 @@ async def test_websockets_verify_supabase_tokens_too(supabase, keys, es_key):
         )
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
-    assert closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
 async def test_an_explicit_jwks_url_needs_no_project_url(pg, settings, vault, keys, es_key, clock):

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -33,15 +34,16 @@ async def test_concurrent_webhooks_are_stored_once_each(server, pg, vault):
     assert await pg.fetchval("SELECT count(*) FROM webhook_events") == 40
 
     async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'done'") == 40
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'done'")) == 40
     await wait_for(processed)
     assert await pg.fetchval("SELECT count(DISTINCT message_id) FROM whatsapp_messages "
                              "WHERE message_id LIKE 'TOGETHER%'") == 40
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 40
 
 
-def event(instance_id: uuid.UUID, payload: dict, body: bytes | None = None) -> tuple:
+def event(instance_id: uuid.UUID, payload: dict[str, Any],
+          body: bytes | None = None) -> tuple[Any, ...]:
     body = body if body is not None else json.dumps(payload).encode()
     return instance_id, "messages.upsert", payload, body, hashlib.sha256(body).hexdigest()
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.helpers import (
@@ -33,34 +35,37 @@ query($contactId: ID!) {
 }"""
 
 
-async def deliver(gql: GraphQLClient, pg, secret: str, *names: str, suffix: str | None = None):
+async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str, *names: str,
+                  suffix: str | None = None) -> None:
     for name in names:
         response = await post_webhook(gql.http, load_payload(name), secret, suffix=suffix)
         assert response.status_code == 200, (name, response.text)
     await processed(pg)
 
 
-async def processed(pg):
+async def processed(pg: asyncpg.Connection) -> None:
     async def settled() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        pending: int = await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                         "WHERE status = 'pending'")
+        return pending == 0
     await wait_for(settled)
     failed = await pg.fetch("SELECT event, last_error FROM webhook_events WHERE status='failed' "
                             "OR last_error IS NOT NULL")
     assert not failed, [dict(r) for r in failed]
 
 
-async def contacts(gql, instance, search=None):
+async def contacts(gql: GraphQLClient, instance: dict[str, Any],
+                   search: str | None = None) -> list[dict[str, Any]]:
     data = await gql(CONTACTS, {"instanceId": str(instance["id"]), "search": search})
     return [e["node"] for e in data["contacts"]["edges"]]
 
 
-async def messages(gql, contact_id):
+async def messages(gql: GraphQLClient, contact_id: str) -> list[dict[str, Any]]:
     data = await gql(MESSAGES, {"contactId": contact_id})
     return [e["node"] for e in data["messages"]["edges"]]
 
 
-async def only_contact(gql, instance):
+async def only_contact(gql: GraphQLClient, instance: dict[str, Any]) -> dict[str, Any]:
     found = await contacts(gql, instance)
     assert len(found) == 1, found
     return found[0]

@@ -12,11 +12,13 @@ import pytest
 
 from resolvers.media_types import prefers_graphql_response
 from tests.clients.kit import run_node_tool
+from tests.helpers import ServerHandle
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
-async def test_graphql_http_audits_pass_without_warnings(client_kit: Path, server, admin_token):
+async def test_graphql_http_audits_pass_without_warnings(client_kit: Path, server: ServerHandle,
+                                                         admin_token: str) -> None:
     results = json.loads(await run_node_tool(client_kit, "node", "checks/graphql-http-audit.mjs",
                                              f"{server.url}/graphql", admin_token))
     assert len(results) > 50  # the whole suite ran
@@ -42,7 +44,7 @@ def test_accept_negotiation(accept, expected):
     assert prefers_graphql_response(accept) is expected
 
 
-async def post(server, body: object, accept: str | None, token: str | None = None,
+async def post(server: ServerHandle, body: object, accept: str | None, token: str | None = None,
                content: bytes | None = None) -> httpx.Response:
     headers = {"content-type": "application/json"}
     if accept:

@@ -29,12 +29,19 @@ def _postgres_running(data_dir: Path) -> bool:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-async def test_server_starts_embedded_postgres_and_stops_it(tmp_path: Path, stop_signal, unused_tcp_port):
+async def test_server_starts_embedded_postgres_and_stops_it(
+        tmp_path: Path, stop_signal: signal.Signals, unused_tcp_port: int) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "SUPABASE_JWT_SECRET")}
     env.update(DATA_DIR=str(tmp_path), PORT=str(unused_tcp_port), LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([sys.executable, "server.py", "serve"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "server.py", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{unused_tcp_port}"
 
@@ -55,7 +62,7 @@ async def test_server_starts_embedded_postgres_and_stops_it(tmp_path: Path, stop
     assert not _postgres_running(tmp_path), output
 
 
-async def test_embedded_data_survives_a_restart(tmp_path: Path):
+async def test_embedded_data_survives_a_restart(tmp_path: Path) -> None:
     from db.embedded import ensure_database, start_embedded, stop_embedded
 
     base = await asyncio.to_thread(start_embedded, tmp_path)
@@ -72,3 +79,28 @@ async def test_embedded_data_survives_a_restart(tmp_path: Path):
         await conn.close()
     finally:
         await asyncio.to_thread(stop_embedded, tmp_path)
+
+
+def test_a_data_folder_of_another_postgresql_major_is_refused_clearly(tmp_path: Path) -> None:
+    from db.embedded import bundled_major
+
+    pgdata = tmp_path / "postgres"
+    pgdata.mkdir()
+    older = bundled_major() - 1
+    (pgdata / "PG_VERSION").write_text(f"{older}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    env.update(DATA_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"PostgreSQL {older} database" in done.stderr
+    assert f"embedded PostgreSQL is {bundled_major()}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (pgdata / "postmaster.pid").exists()  # nothing was started on it
+    assert not _postgres_running(tmp_path)

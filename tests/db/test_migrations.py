@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,7 +32,7 @@ SEED_INDEXES = {
 
 
 @pytest.fixture
-async def fresh_db(pg_server_url: str):
+async def fresh_db(pg_server_url: str) -> AsyncIterator[str]:
     """An empty database of its own, dropped afterwards."""
     name = f"atendimento_mig_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(pg_server_url)
@@ -44,7 +45,7 @@ async def fresh_db(pg_server_url: str):
         await admin.close()
 
 
-async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str):
+async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str) -> None:
     first = await apply_migrations(fresh_db)
     assert first == [m.version for m in load_migrations()]
     assert await apply_migrations(fresh_db) == []
@@ -65,7 +66,7 @@ async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str):
     assert defaults >= 3  # the seed's "Insert default data"
 
 
-async def test_two_processes_migrating_at_once_apply_each_file_once(fresh_db: str):
+async def test_two_processes_migrating_at_once_apply_each_file_once(fresh_db: str) -> None:
     env = {**os.environ, "DATABASE_URL": fresh_db, "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "server.py", "migrate"]
     procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -84,7 +85,7 @@ async def test_two_processes_migrating_at_once_apply_each_file_once(fresh_db: st
     assert sum("none pending" in out for out in announced) == 1, announced
 
 
-async def test_refuses_an_edited_or_unknown_migration(fresh_db: str, tmp_path: Path):
+async def test_refuses_an_edited_or_unknown_migration(fresh_db: str, tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
     folder.mkdir()
     (folder / "0001_a.sql").write_text("CREATE TABLE a (id int);")
@@ -99,7 +100,7 @@ async def test_refuses_an_edited_or_unknown_migration(fresh_db: str, tmp_path: P
         await apply_migrations(fresh_db, folder)
 
 
-async def test_a_failing_migration_leaves_nothing_behind(fresh_db: str, tmp_path: Path):
+async def test_a_failing_migration_leaves_nothing_behind(fresh_db: str, tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
     folder.mkdir()
     (folder / "0001_ok.sql").write_text("CREATE TABLE ok (id int);")

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 
+import asyncpg
 import pytest
 
 from server import create_app
@@ -44,7 +45,7 @@ def cursor(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-async def stored_rows(pg) -> dict[str, int]:
+async def stored_rows(pg: asyncpg.Connection) -> dict[str, int]:
     tables = ("whatsapp_quick_messages", "clients", "whatsapp_messages")
     return {t: await pg.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
@@ -165,6 +166,14 @@ def test_incoming_text_is_capped_at_whatsapps_limit():
     assert content.text is not None and len(content.text) == MAX_TEXT == 65_536
     caption = parse_content({"message": {"imageMessage": {"caption": huge}}})
     assert caption.text is not None and len(caption.text) == MAX_TEXT
+
+
+def test_contact_cards_with_values_of_the_wrong_type_keep_what_is_text() -> None:
+    cards = [{"displayName": 7, "vcard": "waid=5511987654321"}, {"displayName": "Ana", "vcard": 5}]
+    content = parse_content({"message": {"contactsArrayMessage": {"contacts": cards}}})
+    assert content.text == "Ana"
+    assert content.metadata == {"contacts": [{"name": None, "phones": ["5511987654321"]},
+                                             {"name": "Ana", "phones": []}]}
 
 
 async def test_a_query_asking_for_too_much_is_refused_before_it_runs(gql, conversation):

@@ -8,7 +8,10 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 
@@ -32,7 +35,7 @@ TABLES = (
 )
 
 
-async def snapshot(pg) -> dict[str, int]:
+async def snapshot(pg: asyncpg.Connection) -> dict[str, int]:
     return {t: await pg.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
 
 
@@ -57,14 +60,16 @@ async def test_hostile_inputs_are_refused_cheaply_and_leave_no_trace(
     await http.post("/graphql", json={"query": "{ viewer { id } }"}, headers=auth)  # profile
     before = await snapshot(pg)
 
-    def gql(query: str, variables: dict | None = None, headers: dict | None = None):
+    def gql(query: str, variables: dict[str, Any] | None = None,
+            headers: dict[str, Any] | None = None) -> Coroutine[Any, Any, httpx.Response]:
         return http.post(
             "/graphql",
             json={"query": query, "variables": variables or {}},
             headers=auth if headers is None else headers,
         )
 
-    def raw_json(body: bytes, headers: dict | None = None):
+    def raw_json(body: bytes,
+                 headers: dict[str, Any] | None = None) -> Coroutine[Any, Any, httpx.Response]:
         return http.post(
             "/graphql",
             content=body,
@@ -82,7 +87,7 @@ async def test_hostile_inputs_are_refused_cheaply_and_leave_no_trace(
     webhook = load_payload("messages_upsert_text", instance_name="mine", token="T-MINE")
     webhook["data"]["message"]["conversation"] = WORDS
 
-    def attacks() -> list:
+    def attacks() -> list[Any]:
         return [
             raw_request(server.url, head(100 * 1024 * 1024), b'{"query": "'),
             raw_request(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 import websockets
+from websockets.typing import Origin, Subprotocol
 
 from server import create_app
 from services.identity import access
@@ -52,8 +54,10 @@ async def test_an_agent_sees_exactly_their_numbers(gql, setup, agent_token):
     assert (await agent("query($i: ID!) { contact(id: $i) { id } }",
                         {"i": str(other_contact)}))["contact"] is None
     for query, variables in (
-        ("query($i: ID!) { contacts(instanceId: $i) { edges { cursor } } }", {"i": str(other["id"])}),
-        ("query($i: ID!) { messages(contactId: $i) { edges { cursor } } }", {"i": str(other_contact)}),
+        ("query($i: ID!) { contacts(instanceId: $i) { edges { cursor } } }",
+         {"i": str(other["id"])}),
+        ("query($i: ID!) { messages(contactId: $i) { edges { cursor } } }",
+         {"i": str(other_contact)}),
         ("query($i: ID!) { instanceSettings(instanceId: $i) { ignoreGroups } }",
          {"i": str(other["id"])}),
         ("mutation($i: ID!, $c: ID!) { sendMessage(input: {instanceId: $i, contactId: $c, "
@@ -125,8 +129,8 @@ async def test_webhook_limits(gql, pg, server, setup, vault):
     assert response.status_code == 200  # another number is not affected
 
     async def processed() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'") == 0
+        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                 "WHERE status = 'pending'")) == 0
     await wait_for(processed)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 3
 
@@ -198,12 +202,13 @@ async def test_cors_and_websocket_origins(pg, settings, vault, admin_token):
         assert "access-control-allow-origin" not in refused.headers
         ws_url = handle.ws_url
         with pytest.raises(websockets.InvalidStatus) as closed:
-            async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],
-                                          origin="https://evil.example"):
+            async with websockets.connect(ws_url,
+                                          subprotocols=[Subprotocol("graphql-transport-ws")],
+                                          origin=Origin("https://evil.example")):
                 pass
         assert closed.value.response.status_code == 403
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],
-                                      origin="https://app.example.com") as ws:
+        async with websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                                      origin=Origin("https://app.example.com")) as ws:
             await ws.send(json.dumps({"type": "connection_init",
                                       "payload": {"Authorization": f"Bearer {admin_token}"}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -222,8 +227,9 @@ async def test_no_secret_reaches_logs_or_responses(server, gql, pg, evolution, v
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
 
-    async def run(query, variables=None, token=None):
-        body = await gql.raw(query, variables, token)
+    async def run(query: str, variables: dict[str, Any] | None = None,
+                  token: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = await gql.raw(query, variables, token)
         seen.append(json.dumps(body))
         return body
 

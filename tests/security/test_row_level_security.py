@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import asyncpg
 import pytest
@@ -22,11 +23,13 @@ async def client_role(pg):
         except asyncpg.DuplicateObjectError:
             pass  # created by a concurrent run
     await pg.execute(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
-    await pg.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
+    await pg.execute(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
     return ROLE
 
 
-async def as_client(pg, claims: dict | None, query: str, *args):
+async def as_client(pg: asyncpg.Connection, claims: dict[str, Any] | None, query: str,
+                    *args: Any) -> list[asyncpg.Record]:
     async with pg.transaction():
         await pg.execute(f"SET LOCAL ROLE {ROLE}")
         if claims is not None:

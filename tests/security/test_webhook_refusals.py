@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 
@@ -33,7 +35,7 @@ def huge_body(items: int, leading: bool = True) -> bytes:
 
 async def partial_post(
     base_url: str, path: str, body: bytes, sent: int, headers: dict[str, str] | None = None
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, Any]]:
     """POST declaring all of `body` but sending only its first `sent` bytes, and read the
     answer: one that needs the rest of the body never comes."""
     url = urlsplit(base_url)
@@ -60,7 +62,7 @@ async def partial_post(
         writer.close()
 
 
-async def nothing_stored(pg) -> None:
+async def nothing_stored(pg: asyncpg.Connection) -> None:
     assert await pg.fetchval("SELECT count(*) FROM webhook_events") == 0
 
 
@@ -142,7 +144,7 @@ async def test_a_declared_length_over_the_limit_is_refused_unread(
 
 
 @pytest.fixture
-def lookups(monkeypatch) -> list[str]:
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The instance names the receiver looked up in the database."""
     seen: list[str] = []
     real = instances_db.get_instance_by_name

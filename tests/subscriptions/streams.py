@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.helpers import load_payload
 
 MESSAGE_EVENTS = """
@@ -18,7 +20,7 @@ subscription($instanceId: ID!, $afterSeq: String) {
 }"""
 
 
-def payload_with(text: str, message_id: str) -> dict:
+def payload_with(text: str, message_id: str) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     payload["data"]["key"]["id"] = message_id
     payload["data"]["message"] = {"conversation": text}

@@ -65,7 +65,7 @@ async def test_resume_beyond_retention_asks_for_a_reload(server, gql, pg, instan
     await post_webhook(gql.http, payload_with("newer", "OLD2"), secret)
 
     async def stored() -> bool:
-        return await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 2
+        return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages")) == 2
     from tests.helpers import wait_for
     await wait_for(stored)
     await pg.execute("DELETE FROM whatsapp_events WHERE seq <= 2")  # pruned by retention

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from services.identity import auth
 from services.identity.auth import mint_token
@@ -29,7 +31,7 @@ RENAME = """
 mutation($id: ID!) { updateInstance(id: $id, input: { displayName: "Renamed" }) { id } }"""
 
 
-def short_token(admin_id, seconds: int = 2) -> str:
+def short_token(admin_id: uuid.UUID, seconds: int = 2) -> str:
     return mint_token(JWT_SECRET, sub=admin_id, role="admin", ttl_seconds=seconds)
 
 
@@ -47,6 +49,7 @@ async def close_code(ws: Any, seen: list[dict[str, Any]] | None = None) -> int:
             message = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if seen is not None and message.get("type") in ("next", "data"):
                 seen.append(message["payload"]["data"]["messageEvents"])
+    assert closed.value.rcvd is not None
     return closed.value.rcvd.code
 
 
@@ -86,7 +89,7 @@ async def test_an_operation_after_expiry_is_refused_and_changes_nothing(
 
 
 async def legacy_connect(url: str, token: str) -> Any:
-    ws = await websockets.connect(url, subprotocols=["graphql-ws"])
+    ws = await websockets.connect(url, subprotocols=[Subprotocol("graphql-ws")])
     await ws.send(
         json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
     )

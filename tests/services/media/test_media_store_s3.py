@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from services.media.store import S3MediaStore, create_media_store
-from services.platform.settings import Settings
+from services.platform.settings import Settings, SettingsError
 from tests.api.media_kit import MESSAGES, deliver, voice_note_payload
 from tests.helpers import create_instance_row, make_conversation, settled
 from tests.media_samples import jpeg, voice_note_ogg
 
 KEY_ID, SECRET = "test-key-id", "test-secret-key"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +129,25 @@ async def test_an_outgoing_upload_is_kept_in_s3(server, gql, pg, vault, evolutio
     assert await settled(pg, sent["id"]) == ["sent"]
     [request] = evolution.requests_to("/message/sendMedia/")
     assert base64.b64decode(request.json["media"]) == image
+
+
+def test_a_bucket_without_the_s3_extra_is_refused_naming_the_extra(tmp_path, monkeypatch):
+    # aioboto3 is installed here; None in sys.modules makes it unimportable, as if it were not.
+    monkeypatch.setitem(sys.modules, "aioboto3", None)
+    with pytest.raises(SettingsError, match=r"MEDIA_S3_BUCKET.*pip install 'atendimento\[s3\]'"):
+        create_media_store(Settings(data_dir=tmp_path, media_s3_bucket="media"))
+    assert type(create_media_store(Settings(data_dir=tmp_path))).__name__ == "LocalMediaStore"
+
+
+def test_the_server_stops_at_start_when_the_s3_extra_is_missing(tmp_path, database_url):
+    blocked = ("import runpy, sys; sys.modules['aioboto3'] = None; "
+               f"sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['server.py', 'serve']; "
+               f"runpy.run_path({str(ROOT / 'server.py')!r}, run_name='__main__')")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_S3_")}
+    env.update(DATA_DIR=str(tmp_path), DATABASE_URL=database_url, MEDIA_S3_BUCKET="media",
+               PORT="0", LOG_LEVEL="WARNING")
+    done = subprocess.run([sys.executable, "-c", blocked], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "configuration error: MEDIA_S3_BUCKET is set" in done.stderr
+    assert "atendimento[s3]" in done.stderr and "Traceback" not in done.stderr

@@ -45,7 +45,9 @@ async def test_messages_arrive_in_order_and_wake_a_waiting_reader(bus: EventBus)
         assert [await inbox.__anext__(), await inbox.__anext__()] == [2, 3]
 
 
-async def test_falling_behind_is_logged_once_per_episode(bus: EventBus, caplog) -> None:
+async def test_falling_behind_is_logged_once_per_episode(
+    bus: EventBus, caplog: pytest.LogCaptureFixture
+) -> None:
     bus.QUEUE_SIZE = 1
     async with bus.subscribe("c") as inbox:
         for _episode in range(2):

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import asyncpg
+
 from db import media as media_db, outbox as outbox_db
 from db.sql import close_database, create_database
 from services.platform.liveness import Liveness
 from tests.helpers import create_instance_row
 
 
-async def _alive(pg, worker: int) -> bool:
+async def _alive(pg: asyncpg.Connection, worker: int) -> bool:
     return bool(await pg.fetchval("SELECT atendimento_worker_alive($1)", worker))
 
 

@@ -5,20 +5,24 @@ instance's later events do not wait behind it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from services.platform.crypto import Vault
 from services.platform.waiting import in_own_task
 from services.webhooks.message_content import message_timestamp
 from services.webhooks.processor import WebhookProcessor
-from tests.helpers import load_payload, post_webhook
+from tests.helpers import ServerHandle, load_payload, post_webhook
 
 SECOND = 1763731503
 
 
-def message(message_id: str, text: object = "ok", timestamp: object = SECOND) -> dict:
+def message(message_id: str, text: object = "ok", timestamp: object = SECOND) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text")
     payload["data"]["key"]["id"] = message_id
     payload["data"]["message"] = {"conversation": text}
@@ -26,17 +30,18 @@ def message(message_id: str, text: object = "ok", timestamp: object = SECOND) ->
     return payload
 
 
-async def post_all(server, vault, payloads: list[dict | bytes]) -> list[httpx.Response]:
+async def post_all(server: ServerHandle, vault: Vault,
+                   payloads: Sequence[dict[str, Any] | bytes]) -> list[httpx.Response]:
     secret = vault.webhook_secret("acme-support")
     async with httpx.AsyncClient(base_url=server.url) as http:
         return [await post_webhook(http, p, secret) for p in payloads]
 
 
-async def drain(server) -> int:
+async def drain(server: ServerHandle) -> int:
     return await in_own_task(WebhookProcessor(server.runtime).drain())
 
 
-async def event_states(pg) -> dict[str, tuple[str, int, str | None]]:
+async def event_states(pg: asyncpg.Connection) -> dict[str, tuple[str, int, str | None]]:
     rows = await pg.fetch(
         "SELECT payload->'data'->'key'->>'id' AS message_id, status, attempts, "
         "last_error FROM webhook_events"
@@ -57,7 +62,7 @@ async def test_an_event_whose_data_fails_is_set_aside_at_once_and_the_rest_go_on
     states = await event_states(pg)
     status, attempts, error = states["BAD"]
     assert (status, attempts) == ("failed", 1)
-    assert "DataError" in error  # kept, to be read and replayed
+    assert error is not None and "DataError" in error  # kept, to be read and replayed
     assert [states[m][0] for m in ("M1", "M2", "M3")] == ["done"] * 3
     stored = await pg.fetch("SELECT message_id FROM whatsapp_messages ORDER BY arrival")
     assert [r["message_id"] for r in stored] == ["M1", "M2", "M3"]

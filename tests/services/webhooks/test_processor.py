@@ -4,6 +4,8 @@ event that holds back only what comes after it in its own instance."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -11,13 +13,15 @@ import pytest
 
 from db import ingest as ingest_db, webhook_events as webhook_events_db
 from services.media import fetcher as media_fetcher
+from services.platform.crypto import Vault
 from services.platform.settings import SettingsError, parse_settings
 from services.platform.waiting import in_own_task
 from services.webhooks.processor import MAX_ATTEMPTS, WebhookProcessor
-from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
+from tests.helpers import ServerHandle, create_instance_row, load_payload, post_webhook, wait_for
 
 
-async def post_messages(server, vault, instance: str, token: str, ids: list[str]) -> None:
+async def post_messages(server: ServerHandle, vault: Vault, instance: str, token: str,
+                        ids: list[str]) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         for message_id in ids:
             payload = load_payload("messages_upsert_text", instance, token)
@@ -26,7 +30,7 @@ async def post_messages(server, vault, instance: str, token: str, ids: list[str]
             assert response.json()["status"] == "accepted", response.text
 
 
-async def stream_order(pg, instance_id) -> list[str]:
+async def stream_order(pg: asyncpg.Connection, instance_id: uuid.UUID) -> list[str]:
     """Message ids in the order the instance's stream announced them."""
     rows = await pg.fetch(
         "SELECT m.message_id FROM whatsapp_events e JOIN whatsapp_messages m ON m.id = e.entity_id "
@@ -35,7 +39,7 @@ async def stream_order(pg, instance_id) -> list[str]:
     return [r["message_id"] for r in rows]
 
 
-async def event_states(pg) -> dict[str, tuple[str, int, str | None]]:
+async def event_states(pg: asyncpg.Connection) -> dict[str, tuple[str, int, str | None]]:
     rows = await pg.fetch("SELECT payload->'data'->'key'->>'id' AS message_id, status, attempts, "
                           "last_error FROM webhook_events")
     return {r["message_id"]: (r["status"], r["attempts"], r["last_error"]) for r in rows}
@@ -57,8 +61,9 @@ async def test_instances_are_processed_side_by_side_each_in_order(server, pg, va
     draining = asyncio.create_task(in_own_task(WebhookProcessor(server.runtime).drain()))
     try:
         async def b_done() -> bool:
-            return await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
-                                     "AND status = 'done'", b["id"]) == 3
+            return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
+                                         "WHERE instance_id = $1 AND status = 'done'",
+                                         b["id"])) == 3
         await wait_for(b_done)
         assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
                                  "AND status = 'done'", a["id"]) == 0
@@ -140,7 +145,7 @@ async def test_an_event_failing_for_its_data_is_set_aside_at_once(server, pg, va
     states = await event_states(pg)
     status, attempts, error = states["POISON"]
     assert (status, attempts) == ("failed", 1)  # no retries: it would fail the same way
-    assert error.startswith("InvalidTextRepresentationError")
+    assert error is not None and error.startswith("InvalidTextRepresentationError")
     # What came after it did not wait.
     assert states["A2"] == states["A3"] == ("done", 0, None)
     assert await stream_order(pg, a["id"]) == ["A1", "A2", "A3"]
@@ -172,14 +177,14 @@ def test_webhook_concurrency_setting():
         parse_settings({"WEBHOOK_CONCURRENCY": "0"})
 
 
-def mixed_batch(instance: str, token: str) -> list[dict]:
+def mixed_batch(instance: str, token: str) -> list[dict[str, Any]]:
     """Every case a run of messages meets: new contacts, a renamed one, a LID-only chat, a
     reaction, our own message, media, a receipt before its message, a redelivered message and
     the same message twice."""
     x, y, z = ("5511999990002@s.whatsapp.net", "5511988887777@s.whatsapp.net",
                "5511977776666@s.whatsapp.net")
 
-    def text(message_id: str, jid: str, name: str, **changes) -> dict:
+    def text(message_id: str, jid: str, name: str, **changes: Any) -> dict[str, Any]:
         payload = load_payload("messages_upsert_text", instance, token)
         payload["data"]["key"].update(id=message_id, remoteJid=jid)
         if jid != x:
@@ -190,7 +195,7 @@ def mixed_batch(instance: str, token: str) -> list[dict]:
         payload["data"].update(changes)
         return payload
 
-    def kind(name: str, message_id: str) -> dict:
+    def kind(name: str, message_id: str) -> dict[str, Any]:
         payload = load_payload(name, instance, token)
         payload["data"]["key"]["id"] = message_id
         return payload
@@ -210,7 +215,7 @@ def mixed_batch(instance: str, token: str) -> list[dict]:
          for n, (jid, name) in enumerate([(x, "Maria S."), (y, "Yara"), (z, "Zé")] * 2, 14)]
 
 
-async def state(pg, instance_id) -> dict:
+async def state(pg: asyncpg.Connection, instance_id: uuid.UUID) -> dict[str, Any]:
     """What processing left, with the names the two instances share instead of row ids."""
     contacts = {r["id"]: r for r in await pg.fetch(
         "SELECT * FROM whatsapp_contacts WHERE instance_id = $1", instance_id)}
