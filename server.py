@@ -40,23 +40,23 @@ from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
 from resolvers.webhook_route import webhook_routes
 from schema.root import build_schema, schema
-from services import bootstrap, cli
-from services.auth import LOCAL_ADMIN_ID, issuer_of, mint_token
-from services.broadcast_backends import create_broadcast
-from services.crypto import Vault
-from services.events import EventBus
-from services.evolution import EvolutionClient
-from services.instances import encrypt_stored_tokens
-from services.liveness import Liveness
-from services.logs import configure_logging, register_secrets
-from services.media_store import create_media_store
-from services.metrics import record_evolution_call, render as render_metrics
-from services.rate_limit import RateLimiter
-from services.request_log import RequestLog
-from services.runtime import Runtime
-from services.settings import Settings, SettingsError, load_settings
-from services.webhooks import WebhookReceiver
-from services.workers import Workers
+from services.identity.auth import LOCAL_ADMIN_ID, issuer_of, mint_token
+from services.instances.evolution import EvolutionClient
+from services.instances.lifecycle import encrypt_stored_tokens
+from services.media.store import create_media_store
+from services.platform import bootstrap, cli
+from services.platform.broadcast_backends import create_broadcast
+from services.platform.crypto import Vault
+from services.platform.events import EventBus
+from services.platform.liveness import Liveness
+from services.platform.logs import configure_logging, register_secrets
+from services.platform.metrics import record_evolution_call, render as render_metrics
+from services.platform.rate_limit import RateLimiter
+from services.platform.request_log import RequestLog
+from services.platform.runtime import Runtime
+from services.platform.settings import Settings, SettingsError, load_settings
+from services.platform.workers import Workers
+from services.webhooks.receiver import WebhookReceiver
 
 log = logging.getLogger("atendimento")
 

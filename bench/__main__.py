@@ -75,7 +75,7 @@ def _raise_fd_limit() -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from services.auth import mint_token
+    from services.identity.auth import mint_token
 
     sizes = QUICK if args.quick else FULL
     if args.runs or args.duration:

@@ -23,8 +23,8 @@ from starlette.routing import Route  # noqa: E402
 from bench.common import ROOT  # noqa: E402
 from bench.profile import _package  # noqa: E402
 from server import UVICORN_OPTIONS, create_app  # noqa: E402
-from services import bootstrap  # noqa: E402
-from services.settings import load_settings  # noqa: E402
+from services.platform import bootstrap  # noqa: E402
+from services.platform.settings import load_settings  # noqa: E402
 
 
 def _short(path: str) -> str:

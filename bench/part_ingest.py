@@ -16,7 +16,7 @@ import asyncpg
 from bench import procs, seed
 from bench.common import CACHE, WEBHOOK_SECRET, Context, Figure, free_port, median
 from bench.profile import profiled
-from services.crypto import Vault
+from services.platform.crypto import Vault
 
 ACCEPT_TARGET = 1500.0
 P99_TARGET_MS = 20.0

@@ -81,9 +81,9 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("  sending on the websocket", "starlette/websockets.py", "send"),
     ("  permessage-deflate compression", "permessage_deflate.py", ""),
     ("webhook receiver (POST /api/webhooks/evolution…)", "resolvers/webhook_route.py", ""),
-    ("webhook processor (applying stored events)", "services/processor.py", ""),
-    ("outbox worker", "services/outbox.py", ""),
-    ("event bus publish/dispatch", "services/events.py", ""),
+    ("webhook processor (applying stored events)", "services/webhooks/processor.py", ""),
+    ("outbox worker", "services/messaging/outbox.py", ""),
+    ("event bus publish/dispatch", "services/platform/events.py", ""),
 )
 
 

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bench.common import ADMIN_ID, MAIN_INSTANCE, PYTHON, ROOT, SEED, Context, Sizes
-from services.crypto import Vault
-from services.phones import phone_key
+from services.common.phones import phone_key
+from services.platform.crypto import Vault
 
 ANCHOR = datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
 FIRST_NAMES = ("Ana", "Bruno", "Carla", "Daniel", "Eduarda", "Felipe", "Gabriela", "Henrique",

@@ -108,8 +108,8 @@ class Recorder:
 async def in_process_app(db_url: str, encryption_key: str) -> AsyncIterator[httpx.AsyncClient]:
     from bench.common import JWT_SECRET, WEBHOOK_SECRET
     from server import create_app
-    from services.crypto import Vault
-    from services.settings import parse_settings
+    from services.platform.crypto import Vault
+    from services.platform.settings import parse_settings
 
     settings = parse_settings({
         "DATABASE_URL": db_url, "SUPABASE_JWT_SECRET": JWT_SECRET,

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any
 
 from databases import Database
 
 from db.messages import MESSAGE_COLUMNS
-from db.sql import Row, execute, fetch_all, fetch_all_planned_with_values, fetch_one
+from db.sql import (
+    Row,
+    execute,
+    fetch_all,
+    fetch_all_planned_with_values,
+    fetch_one,
+    update_returning,
+)
 
 CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
@@ -55,15 +60,8 @@ async def insert_contact(db: Database, instance_id: uuid.UUID, **values: Any) ->
 
 
 async def update_contact(db: Database, contact_id: uuid.UUID, **changes: Any) -> Row | None:
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return await fetch_one(
-        db,
-        f"""
-        UPDATE whatsapp_contacts c SET {assignments}, updated_at = NOW()
-        WHERE c.id = :contact_id RETURNING {CONTACT_COLUMNS}
-        """,
-        contact_id=contact_id, **changes,
-    )
+    return await update_returning(db, "whatsapp_contacts c", changes, where="c.id = :contact_id",
+                                  returning=CONTACT_COLUMNS, contact_id=contact_id)
 
 
 async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> None:
@@ -155,26 +153,6 @@ _LAST_MESSAGE = f"""LEFT JOIN LATERAL (
         ) lm ON true"""
 
 
-class NotRead(Enum):
-    """A value the statement was not asked to read (None means "read, and there is none")."""
-
-    NOT_READ = "not read"
-
-
-NOT_READ: Final = NotRead.NOT_READ
-
-
-@dataclass(frozen=True, slots=True)
-class ListedContact:
-    """A contact of the list, with what the same statement read beside it."""
-
-    row: Row
-    unread_count: int | NotRead
-    """The viewer's unread count."""
-    last_message: dict[str, Any] | None | NotRead
-    """The newest message that is not a reaction, with the columns of a message row."""
-
-
 @lru_cache(maxsize=256)
 def _list_sql(
     *, by_type: bool, by_name: bool, by_phone: bool, after: bool, limit: int, unread: bool,
@@ -221,16 +199,16 @@ async def list_contacts(
     db: Database, instance_id: uuid.UUID, *, contact_type: str | None, name_pattern: str | None,
     phone_pattern: str | None, after: tuple[datetime, int, uuid.UUID] | None, limit: int,
     unread_for: uuid.UUID | None = None, with_last_message: bool = False,
-) -> list[ListedContact]:
+) -> list[Row]:
     """Newest conversation first, keyset-paginated on (activity_at, activity_arrival, id)
     (conversations whose last messages share a second: the one that arrived last first), in
     one statement.
 
     A search matches the name with `name_pattern` or the phone number with `phone_pattern`
     (ILIKE/LIKE '%…%' strings served by the trigram indexes). With `unread_for` (a profile
-    id) each contact comes with that viewer's unread count, with `with_last_message` with its
-    last message: the list shows both, and reading them here spares two more queries and a
-    DataLoader future per contact and field."""
+    id) each row has that viewer's `unread_count`, with `with_last_message` its last message
+    (read it with `last_message_of`): the list shows both, and reading them here spares two more
+    queries and a DataLoader future per contact and field."""
     params: dict[str, Any] = {"instance_id": instance_id}
     if contact_type is not None:
         params["contact_type"] = contact_type
@@ -250,18 +228,10 @@ async def list_contacts(
     searching = name_pattern is not None or phone_pattern is not None
     # A search's best plan depends on its pattern: a common fragment ("silva") is found
     # fastest by the activity index, a rare one by the trigram index.
-    rows = await (fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
-    return [
-        ListedContact(
-            row=row,
-            unread_count=row["unread_count"] if unread_for is not None else NOT_READ,
-            last_message=_last_message(row) if with_last_message else NOT_READ,
-        )
-        for row in rows
-    ]
+    return await (fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
 
 
-def _last_message(row: Row) -> dict[str, Any] | None:
+def last_message_of(row: Row) -> dict[str, Any] | None:
     """The message at the end of a list row (see _LAST_MESSAGE), as a message row."""
     if row["last_message_id"] is None:
         return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from databases import Database
 
-from db.sql import Row, execute, fetch_all, fetch_one, fetch_val
+from db.sql import Row, execute, fetch_all, fetch_one, fetch_val, update_returning
 
 INSTANCE_COLUMNS = """
   i.id, i.instance_name, i.instance_token, i.phone_number, i.display_name, i.status, i.qr_code,
@@ -90,15 +90,9 @@ async def is_member(db: Database, instance_id: uuid.UUID, profile_id: uuid.UUID)
 
 async def update_instance(db: Database, instance_id: uuid.UUID, **changes: Any) -> Row | None:
     """Set the given columns (names are code, never user input) and touch updated_at."""
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return await fetch_one(
-        db,
-        f"""
-        UPDATE whatsapp_instances i SET {assignments}, updated_at = NOW()
-        WHERE i.id = :instance_id RETURNING {INSTANCE_COLUMNS}
-        """,
-        instance_id=instance_id, **changes,
-    )
+    return await update_returning(db, "whatsapp_instances i", changes,
+                                  where="i.id = :instance_id", returning=INSTANCE_COLUMNS,
+                                  instance_id=instance_id)
 
 
 async def touch_last_seen(db: Database, instance_id: uuid.UUID, seen_at: datetime) -> None:
@@ -153,15 +147,9 @@ async def get_settings(db: Database, instance_id: uuid.UUID) -> Row | None:
 
 
 async def update_settings(db: Database, instance_id: uuid.UUID, **changes: Any) -> Row | None:
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return await fetch_one(
-        db,
-        f"""
-        UPDATE whatsapp_instance_settings SET {assignments}, updated_at = NOW()
-        WHERE instance_id = :instance_id RETURNING *
-        """,
-        instance_id=instance_id, **changes,
-    )
+    return await update_returning(db, "whatsapp_instance_settings", changes,
+                                  where="instance_id = :instance_id", returning="*",
+                                  instance_id=instance_id)
 
 
 async def plaintext_tokens(db: Database) -> list[Row]:

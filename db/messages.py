@@ -6,7 +6,7 @@ from typing import Any
 
 from databases import Database
 
-from db.sql import Row, execute, fetch_all, fetch_one
+from db.sql import Row, execute, fetch_all, fetch_one, update_returning
 
 MESSAGE_COLUMNS = """
   m.id, m.instance_id, m.contact_id, m.message_id, m.remote_jid, m.from_me, m.message_type,
@@ -46,15 +46,8 @@ async def lock_by_message_id(db: Database, instance_id: uuid.UUID, message_id: s
 
 
 async def update_message(db: Database, message_pk: uuid.UUID, **changes: Any) -> Row | None:
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return await fetch_one(
-        db,
-        f"""
-        UPDATE whatsapp_messages m SET {assignments}, updated_at = NOW()
-        WHERE m.id = :message_pk RETURNING {MESSAGE_COLUMNS}
-        """,
-        message_pk=message_pk, **changes,
-    )
+    return await update_returning(db, "whatsapp_messages m", changes, where="m.id = :message_pk",
+                                  returning=MESSAGE_COLUMNS, message_pk=message_pk)
 
 
 async def get_message(db: Database, message_pk: uuid.UUID) -> Row | None:

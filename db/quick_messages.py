@@ -4,7 +4,7 @@ import uuid
 
 from databases import Database
 
-from db.sql import Row, execute, fetch_all, fetch_one
+from db.sql import Row, execute, fetch_all, fetch_one, update_returning
 
 COLUMNS = ("q.id, q.shortcut, q.message_text, q.description, q.created_by, q.created_at, "
            "q.updated_at")
@@ -57,13 +57,8 @@ async def insert(db: Database, shortcut: str, message_text: str, description: st
 
 
 async def update(db: Database, quick_id: uuid.UUID, **changes: object) -> Row | None:
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return await fetch_one(
-        db,
-        f"UPDATE whatsapp_quick_messages q SET {assignments}, updated_at = NOW() "
-        f"WHERE q.id = :quick_id RETURNING {COLUMNS}",
-        quick_id=quick_id, **changes,
-    )
+    return await update_returning(db, "whatsapp_quick_messages q", changes,
+                                  where="q.id = :quick_id", returning=COLUMNS, quick_id=quick_id)
 
 
 async def delete(db: Database, quick_id: uuid.UUID) -> bool:

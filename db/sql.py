@@ -148,6 +148,32 @@ class Savepoint:
             await conn.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
 
 
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+async def update_returning(
+    db: Database, table: str, changes: Mapping[str, Any], *, where: str, returning: str,
+    **keys: Any,
+) -> Row | None:
+    """`UPDATE table SET <each of changes>, updated_at = NOW() WHERE where RETURNING returning`.
+
+    The column names are written into the SQL, so they must come from code, never from users:
+    anything but a plain lower-case identifier is refused. `keys` are the parameters `where`
+    names; a change may not share a name with one.
+    """
+    for column in changes:
+        if not _IDENTIFIER.fullmatch(column):
+            raise ValueError(f"not a column name: {column!r}")
+    if clash := changes.keys() & keys.keys():
+        raise ValueError(f"changes and keys share names: {sorted(clash)}")
+    assignments = "".join(f"{column} = :{column}, " for column in changes)
+    return await fetch_one(
+        db, f"UPDATE {table} SET {assignments}updated_at = NOW() WHERE {where} "
+            f"RETURNING {returning}",
+        **keys, **changes,
+    )
+
+
 def affected(status: str) -> int:
     """Row count from a status tag such as ``UPDATE 3`` or ``INSERT 0 1``."""
     tail = status.rsplit(" ", 1)[-1]

@@ -16,8 +16,9 @@ from schema.conversation import (
     UpdateContactInput,
     page_info,
 )
-from services import clients as service, instances as instances_service
-from services.autoreply import availability
+from services.automation.autoreply import availability
+from services.instances import lifecycle as instances_service
+from services.messaging import clients as service
 
 
 @strawberry.type

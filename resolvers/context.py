@@ -11,10 +11,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from resolvers.loaders import Loaders
-from services import auth, media_links
-from services.auth import Principal
 from services.errors import AppError, Unauthenticated
-from services.runtime import Runtime
+from services.identity import auth
+from services.identity.auth import Principal
+from services.media import links as media_links
+from services.platform.runtime import Runtime
 
 
 @dataclass(slots=True)  # thousands live at once, one per open subscription

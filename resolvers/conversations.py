@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
@@ -8,7 +7,6 @@ import strawberry
 from databases import Database
 from strawberry.types.nodes import SelectedField, Selection
 
-from db import contacts as contacts_db, messages as messages_db
 from resolvers.context import Info
 from resolvers.inputs import parse_id, parse_seq
 from schema.conversation import (
@@ -25,14 +23,12 @@ from schema.conversation import (
     page_info,
 )
 from schema.executor import SharedResults
-from services import access, conversations as service
 from services.errors import NotFound
-from services.events import StreamEvent, instance_stream
+from services.identity import access
+from services.messaging import conversations as service
+from services.platform.events import StreamEvent, instance_stream
 
 T = TypeVar("T")
-
-# How long a subscription trusts its last membership check before asking again.
-ACCESS_RECHECK_SECONDS = 5.0
 
 
 def _asked_fields(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
@@ -112,13 +108,11 @@ async def _stream(info: Info, instance_id: strawberry.ID,
     runtime, viewer = context.runtime, context.viewer
     target = parse_id(instance_id, "instanceId")
     after = parse_seq(after_seq)
-    await access.visible_instance(runtime.db, viewer, target)
-    checked = time.monotonic()
+    membership = access.MembershipWatch(runtime.db, viewer, target)
+    await membership.start()
     async for event in instance_stream(runtime.bus, runtime.db, target, after):
-        if time.monotonic() - checked > ACCESS_RECHECK_SECONDS:
-            if not await access.can_access_instance(runtime.db, viewer, target):
-                return  # membership removed: stop delivering
-            checked = time.monotonic()
+        if not await membership.still_allowed():
+            return  # membership removed: stop delivering
         if context.token_expired():
             return  # nothing more for a token that expired (an HTTP stream ends here)
         context.fresh_loaders()
@@ -136,14 +130,14 @@ async def _shared_event(info: Info, event: StreamEvent,
 
 async def _message_event(db: Database, event: StreamEvent) -> MessageEvent | None:
     assert event.entity_id is not None
-    row = await messages_db.get_message(db, event.entity_id)
+    row = await service.get_message(db, event.entity_id)
     return MessageEvent(seq=str(event.seq), kind=_kind(event), message=Message.from_row(row),
                         shared_results=SharedResults()) if row else None
 
 
 async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | None:
     assert event.entity_id is not None
-    row = await contacts_db.get_contact(db, event.entity_id)
+    row = await service.get_contact(db, event.entity_id)
     return ContactEvent(seq=str(event.seq), kind=_kind(event), contact=Contact.from_row(row),
                         shared_results=SharedResults()) if row else None
 

@@ -5,7 +5,6 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from db import instances as instances_db
 from resolvers.context import Info
 from resolvers.inputs import given_fields, parse_id
 from schema.instance import (
@@ -17,9 +16,10 @@ from schema.instance import (
     InstanceSettingsInput,
     UpdateInstanceInput,
 )
-from services import access, instances as service, members
-from services.events import INSTANCES_CHANNEL
-from services.instances import clean_settings_input
+from services.identity import access
+from services.instances import lifecycle as service, members
+from services.instances.lifecycle import clean_settings_input
+from services.platform.events import INSTANCES_CHANNEL
 
 
 async def _reload(info: Info, instance_id: uuid.UUID) -> Instance:
@@ -32,18 +32,14 @@ class InstanceQueries:
     @strawberry.field(description="The numbers the viewer can see (all of them for admins).")
     async def instances(self, info: Info) -> list[Instance]:
         viewer = info.context.viewer
-        rows = await instances_db.list_instances(info.context.runtime.db,
-                                                 access.visible_profile_filter(viewer))
+        rows = await access.visible_instances(info.context.runtime.db, viewer)
         return [Instance.from_row(r) for r in rows]
 
     @strawberry.field
     async def instance(self, info: Info, id: strawberry.ID) -> Instance | None:
         viewer = info.context.viewer
-        row = await instances_db.get_instance(info.context.runtime.db, parse_id(id))
-        if row is None or not await access.can_access_instance(info.context.runtime.db, viewer,
-                                                               row["id"]):
-            return None
-        return Instance.from_row(row)
+        row = await access.find_visible_instance(info.context.runtime.db, viewer, parse_id(id))
+        return Instance.from_row(row) if row is not None else None
 
     @strawberry.field
     async def instance_settings(self, info: Info, instance_id: strawberry.ID) -> InstanceSettings:
@@ -133,8 +129,8 @@ class InstanceSubscriptions:
         only = parse_id(instance_id, "instanceId") if instance_id is not None else None
         if only is not None:
             await access.visible_instance(runtime.db, viewer, only)
+        seen = access.InstanceEventFilter(runtime.db, viewer)
         async with runtime.bus.subscribe(INSTANCES_CHANNEL) as events:
-            visible: set[uuid.UUID] = set()
             async for payload in events:
                 if context.token_expired():
                     return  # nothing more for a token that expired (an HTTP stream ends here)
@@ -143,14 +139,12 @@ class InstanceSubscriptions:
                     continue
                 kind = InstanceEventKind(payload["kind"])
                 if kind is InstanceEventKind.DELETED:
-                    if viewer.is_admin or target in visible:
+                    if seen.sees_deletion(target):
                         yield InstanceEvent(kind=kind, instance_id=strawberry.ID(str(target)),
                                             instance=None)
                     continue
-                row = await instances_db.get_instance(runtime.db, target)
-                if row is None or not await access.can_access_instance(runtime.db, viewer,
-                                                                       target):
+                row = await seen.visible(target)
+                if row is None:
                     continue
-                visible.add(target)
                 yield InstanceEvent(kind=kind, instance_id=strawberry.ID(str(target)),
                                     instance=Instance.from_row(row))

@@ -1,36 +1,23 @@
-"""Per-request DataLoaders: nested fields batch their lookups instead of querying per row."""
+"""Per-request DataLoaders: nested fields batch their lookups instead of querying per row.
+
+Each loader is a batch call of a service (keys in, results in key order out).
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
-from db import (
-    clients as clients_db,
-    contacts as contacts_db,
-    instances as instances_db,
-    members as members_db,
-    messages as messages_db,
-    profiles as profiles_db,
-)
-from db.sql import Row
-from services.auth import Principal
-from services.runtime import Runtime
-
-
-def by_key(
-    fetch: Callable[[list[uuid.UUID]], Awaitable[Sequence[Row]]], key: str = "id"
-) -> Callable[[list[uuid.UUID]], Awaitable[list[Row | None]]]:
-    """Wrap a "many by keys" query so results come back in key order, None for a miss."""
-
-    async def load(keys: list[uuid.UUID]) -> list[Row | None]:
-        rows = {row[key]: row for row in await fetch(keys)}
-        return [rows.get(k) for k in keys]
-
-    return load
+from services.common.rows import Row
+from services.identity.auth import Principal
+from services.identity.profiles import profiles_by_id
+from services.instances.lifecycle import instances_by_id
+from services.instances.members import members_of
+from services.messaging import conversations
+from services.messaging.clients import clients_by_id
+from services.platform.runtime import Runtime
 
 
 class Loaders:
@@ -43,50 +30,36 @@ class Loaders:
 
     @cached_property
     def profile(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: profiles_db.get_profiles(self.db, ids)))
+        return DataLoader(lambda ids: profiles_by_id(self.db, ids))
 
     @cached_property
     def instance(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: instances_db.get_instances(self.db, ids)))
+        return DataLoader(lambda ids: instances_by_id(self.db, ids))
 
     @cached_property
     def contact(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: contacts_db.get_contacts(self.db, ids)))
+        return DataLoader(lambda ids: conversations.contacts_by_id(self.db, ids))
 
     @cached_property
     def message(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: messages_db.get_messages(self.db, ids)))
+        return DataLoader(lambda ids: conversations.messages_by_id(self.db, ids))
 
     @cached_property
     def client(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: clients_db.get_clients(self.db, ids)))
+        return DataLoader(lambda ids: clients_by_id(self.db, ids))
 
     @cached_property
     def interactions(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: contacts_db.interaction_summaries(self.db, ids),
-                                 key="contact_id"))
+        return DataLoader(lambda ids: conversations.interactions_by_contact(self.db, ids))
 
     @cached_property
     def last_message(self) -> DataLoader[uuid.UUID, Row | None]:
-        return DataLoader(by_key(lambda ids: messages_db.last_messages(self.db, ids),
-                                 key="contact_id"))
+        return DataLoader(lambda ids: conversations.last_messages_by_contact(self.db, ids))
 
     @cached_property
     def members(self) -> DataLoader[uuid.UUID, list[Row]]:
-        async def members(ids: list[uuid.UUID]) -> list[list[Row]]:
-            rows = await members_db.list_members(self.db, ids)
-            return [[r for r in rows if r["instance_id"] == i] for i in ids]
-
-        return DataLoader(members)
+        return DataLoader(lambda ids: members_of(self.db, ids))
 
     @cached_property
     def unread_count(self) -> DataLoader[uuid.UUID, int]:
-        principal = self.principal
-
-        async def unread(ids: list[uuid.UUID]) -> list[int]:
-            if principal is None:
-                return [0] * len(ids)
-            counts = await contacts_db.unread_counts(self.db, principal.profile_id, ids)
-            return [counts.get(i, 0) for i in ids]
-
-        return DataLoader(unread)
+        return DataLoader(lambda ids: conversations.unread_counts(self.db, self.principal, ids))

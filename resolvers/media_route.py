@@ -1,6 +1,6 @@
 """`GET /media/{message id}?exp=…&sig=…[&format=m4a|mp3]`: a message's media for a browser.
 
-No Authorization header: the signed, expiring query (services/media_links.py) is the
+No Authorization header: the signed, expiring query (services/media/links.py) is the
 permission, so `<audio src>` and `<img src>` work as they are. A tampered or expired link is
 refused with 403. The answer has the stored Content-Type, supports `Range` (seeking in audio and
 video) and `If-None-Match` (ETag), and is cacheable by the browser until the link expires.
@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from services import media_links
-from services.media_serving import MediaMissing, MediaObject, RenditionFailed, locate
-from services.media_store import MediaStore
-from services.runtime import Runtime
+from services.media import links as media_links
+from services.media.serving import MediaMissing, MediaObject, RenditionFailed, locate
+from services.media.store import MediaStore
+from services.platform.runtime import Runtime
 
 log = logging.getLogger("atendimento.media")
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from services.metrics import GRAPHQL_LATENCY
+from services.platform.metrics import GRAPHQL_LATENCY
 
 MAX_NAME = 64
 

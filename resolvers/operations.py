@@ -10,8 +10,8 @@ from schema.operations import (
     StatusCount,
     SystemStatus,
 )
-from services import system_status as service
 from services.errors import BadInput
+from services.platform import system_status as service
 
 
 @strawberry.type

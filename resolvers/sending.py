@@ -13,10 +13,12 @@ from schema.sending import (
     SendMessageInput,
     UpdateQuickMessageInput,
 )
-from services import media_fetcher, quick_messages, sending
-from services.conversations import visible_contact
+from services.automation import quick_messages
 from services.errors import BadInput
-from services.sending import UploadedFile
+from services.media import fetcher as media_fetcher
+from services.media.sending import UploadedFile
+from services.messaging import sending
+from services.messaging.conversations import visible_contact
 
 
 async def _read_upload(upload: object, field: str, limit: int) -> UploadedFile:

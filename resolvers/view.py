@@ -36,9 +36,9 @@ from resolvers.persisted_queries import (
 )
 from resolvers.request_body import BodyTooLarge, body_limit, capped, declared_length
 from resolvers.ws_handlers import LegacyWSHandler, TransportWSHandler, credential_of
-from services.auth import Principal, bearer_value
 from services.errors import AppError, Unauthenticated
-from services.runtime import Runtime
+from services.identity.auth import Principal, bearer_value
+from services.platform.runtime import Runtime
 
 log = logging.getLogger("atendimento.auth")
 

@@ -18,10 +18,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services import webhook_envelope as envelope
-from services.instances import INSTANCE_WEBHOOK_PATH, WEBHOOK_PATH
-from services.runtime import Runtime
-from services.webhooks import Outcome, WebhookReceiver, count
+from services.instances.lifecycle import INSTANCE_WEBHOOK_PATH, WEBHOOK_PATH
+from services.platform.runtime import Runtime
+from services.webhooks import envelope
+from services.webhooks.receiver import Outcome, WebhookReceiver, count
 
 # A shared-URL body whose first bytes do not name its instance is read whole before we know
 # whose it is: Evolution never sends one, so it gets only this much.

@@ -21,8 +21,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from resolvers.context import Context
-from services.auth import TokenVerifier, bearer_value
 from services.errors import AppError
+from services.identity.auth import TokenVerifier, bearer_value
 
 log = logging.getLogger("atendimento.auth")
 

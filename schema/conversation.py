@@ -9,11 +9,11 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from db.contacts import NOT_READ, ListedContact, NotRead
-from db.sql import Row
 from resolvers.context import Info
 from schema.common import PageInfo
 from schema.executor import SharedResults, null_unless, per_viewer
+from services.common.rows import Row
+from services.messaging.conversations import NOT_READ, ListedContact, NotRead
 
 
 @strawberry.enum

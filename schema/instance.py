@@ -8,9 +8,9 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from db.sql import Row
 from resolvers.context import Info
 from schema.profile import Profile
+from services.common.rows import Row
 
 
 @strawberry.enum(description="Connection state of a WhatsApp number.")

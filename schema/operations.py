@@ -4,7 +4,7 @@ from datetime import datetime
 
 import strawberry
 
-from db.sql import Row
+from services.common.rows import Row
 
 
 @strawberry.type

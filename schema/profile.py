@@ -5,7 +5,7 @@ from enum import Enum
 
 import strawberry
 
-from db.sql import Row
+from services.common.rows import Row
 
 
 @strawberry.enum(description="What a profile may do: admins manage, agents answer.")

@@ -6,7 +6,7 @@ from enum import Enum
 import strawberry
 from strawberry.file_uploads import Upload
 
-from db.sql import Row
+from services.common.rows import Row
 
 
 @strawberry.enum(description="What sendMessage can send.")

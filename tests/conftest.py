@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -19,15 +20,20 @@ import pytest
 
 from db.migrate import apply_migrations
 from server import create_app
-from services.auth import mint_token
-from services.crypto import Vault, new_key
-from services.settings import Settings
-from tests.helpers import GraphQLClient, ServerHandle, serve_app
+from services.identity.auth import mint_token
+from services.platform.crypto import Vault, new_key
+from services.platform.settings import Settings
+from tests.helpers import (
+    JWT_SECRET,
+    GraphQLClient,
+    ServerHandle,
+    create_instance_row,
+    serve_app,
+)
 from tests.standin.evolution import EvolutionStandIn
 
 pytest_plugins = ["tests.standin.fixtures"]
 
-JWT_SECRET = "test-secret-" + "x" * 40
 ROOT = Path(__file__).resolve().parent.parent
 KEEP_TABLES = {"schema_migrations"}
 
@@ -115,6 +121,18 @@ def settings(database_url: str, tmp_path: Path, evolution: EvolutionStandIn) -> 
 def vault(settings: Settings) -> Vault:
     assert settings.webhook_secret
     return Vault(new_key(), settings.webhook_secret)
+
+
+@pytest.fixture
+async def instance(pg: asyncpg.Connection, vault: Vault) -> dict[str, Any]:
+    """The default instance ("acme-support") as a stored row, unknown to the Evolution stand-in."""
+    return await create_instance_row(pg, vault)
+
+
+@pytest.fixture
+def secret(vault: Vault) -> str:
+    """The webhook secret of the default instance."""
+    return vault.webhook_secret("acme-support")
 
 
 @pytest.fixture

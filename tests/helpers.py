@@ -11,12 +11,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import uvicorn
 import websockets
 from websockets.typing import Subprotocol
+
+if TYPE_CHECKING:  # the stand-in imports this module
+    import asyncpg
+
+    from services.platform.crypto import Vault
+    from tests.standin.evolution import EvolutionStandIn
 
 T = TypeVar("T")
 
@@ -205,3 +211,33 @@ async def post_webhook(http: httpx.AsyncClient, payload: dict[str, Any] | bytes,
     path = WEBHOOK if instance is None else f"{WEBHOOK}/i/{instance}"
     return await http.post(path + (f"/{suffix}" if suffix else ""), content=body,
                            headers=all_headers)
+
+
+async def make_conversation(pg: asyncpg.Connection, vault: Vault, evolution: EvolutionStandIn,
+                            gql: GraphQLClient, name: str = "acme-support",
+                            number: str = "5511999990002"
+                            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A connected instance (here and on the stand-in) and a contact that wrote to it."""
+    instance = await create_instance_row(pg, vault, name=name, token=f"TOKEN-{name}")
+    evolution.add_instance(name, token=f"TOKEN-{name}", state="open")
+    contact = await pg.fetchrow(
+        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
+        "VALUES ($1, $2, $3, 'Maria') RETURNING *", instance["id"],
+        f"{number}@s.whatsapp.net", number)
+    assert contact is not None
+    return instance, dict(contact)
+
+
+async def statuses(pg: asyncpg.Connection, *ids: str) -> list[str]:
+    return [await pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
+                              uuid.UUID(i)) for i in ids]
+
+
+async def settled(pg: asyncpg.Connection, *ids: str) -> list[str]:
+    async def done() -> bool:
+        return all(s != "pending" for s in await statuses(pg, *ids))
+    await wait_for(done, timeout=20)
+    return await statuses(pg, *ids)
+
+
+JWT_SECRET = "test-secret-" + "x" * 40

@@ -12,10 +12,16 @@ import httpx
 from db.embedded import ensure_database, start_embedded, stop_embedded
 from db.migrate import apply_migrations
 from server import create_app
-from services.crypto import Vault
-from services.settings import Settings
-from tests.conftest import JWT_SECRET
-from tests.helpers import create_instance_row, load_payload, post_webhook, serve_app, wait_for
+from services.platform.crypto import Vault
+from services.platform.settings import Settings
+from tests.helpers import (
+    JWT_SECRET,
+    create_instance_row,
+    load_payload,
+    post_webhook,
+    serve_app,
+    wait_for,
+)
 
 
 async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Settings,

@@ -14,7 +14,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from schema.executor import Executor
 from schema.executor_checks import PINS, ShortPathUnsupported, check_short_path
 from schema.root import build_schema
-from services.settings import SettingsError, parse_settings
+from services.platform.settings import SettingsError, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import asyncpg
 
-from services.crypto import Vault, new_key
-from services.logs import JsonFormatter
-from tests.conftest import JWT_SECRET
-from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
-from tests.test_replicas import WEBHOOK_SECRET, replica
+from services.platform.crypto import Vault, new_key
+from services.platform.logs import JsonFormatter
+from tests.helpers import JWT_SECRET, create_instance_row, load_payload, post_webhook, wait_for
+from tests.replica_processes import WEBHOOK_SECRET, replica
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -175,7 +175,7 @@ async def failed_message(w: World) -> str:
                        {"i": w.instance_id, "c": w.contact_id})
     message_id: str = sent["sendMessage"]["id"]
     assert await w.settled(message_id) == "failed"
-    w.evolution._not_on_whatsapp.clear()
+    w.evolution.on_whatsapp_again()
     return message_id
 
 

@@ -3,28 +3,28 @@ through each shared broadcast backend; outbox workers on both never send one mes
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from services.auth import mint_token
-from services.crypto import Vault, new_key
-from tests.conftest import JWT_SECRET
-from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
+from services.identity.auth import mint_token
+from services.platform.crypto import Vault, new_key
+from tests.helpers import (
+    JWT_SECRET,
+    Subscription,
+    create_instance_row,
+    load_payload,
+    post_webhook,
+    wait_for,
+)
+from tests.replica_processes import WEBHOOK_SECRET, replica, replica_process
 
-ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-WEBHOOK_SECRET = "replica-webhook-secret-0123456789"
 LIVE = """subscription($i: ID!) { messageEvents(instanceId: $i) { seq message { textContent } } }"""
 
 
@@ -35,46 +35,6 @@ def _redis_reachable() -> bool:
             return True
     except OSError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@asynccontextmanager
-async def replica(env: dict[str, str], tmp: Path) -> AsyncIterator[str]:
-    async with replica_process(env, tmp) as (url, _proc):
-        yield url
-
-
-@asynccontextmanager
-async def replica_process(env: dict[str, str],
-                          tmp: Path) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real server process, ready; its URL and the process (to kill it)."""
-    port = _free_port()
-    log = (tmp / f"replica-{port}.log").open("w")
-    proc = subprocess.Popen([sys.executable, "server.py", "serve"], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env={**env, "PORT": str(port)})
-    url = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError((tmp / f"replica-{port}.log").read_text())
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(url + "/readyz")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        await wait_for(ready, timeout=60, interval=0.1)
-        yield url, proc
-    finally:
-        proc.terminate()
-        await asyncio.to_thread(proc.wait, 30)
-        log.close()
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.processor import WebhookProcessor
-from services.waiting import in_own_task
+from services.platform.waiting import in_own_task
+from services.webhooks.processor import WebhookProcessor
 from tests.helpers import (
     GraphQLClient,
     Subscription,

@@ -11,10 +11,9 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from services.auth import mint_token
 from services.errors import Unauthenticated
-from tests.conftest import JWT_SECRET
-from tests.helpers import GraphQLClient, Subscription
+from services.identity.auth import mint_token
+from tests.helpers import JWT_SECRET, GraphQLClient, Subscription
 
 VIEWER = "{ viewer { id role fullName } }"
 
@@ -97,7 +96,7 @@ async def test_websocket_without_a_valid_token_is_closed(server):
 
 async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
     # Verification is cached per token; expiry must still be checked on every use.
-    from services import auth
+    from services.identity import auth
 
     verifier = auth.TokenVerifier(JWT_SECRET)
     token = jwt.encode(_token(exp=int(time.time()) + 30), JWT_SECRET, algorithm="HS256")

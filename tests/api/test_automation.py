@@ -29,11 +29,6 @@ async def instance(pg, vault, evolution):
     return row
 
 
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
-
-
 def incoming(number: str = "5511999990002", message_id: str | None = None, text: str = "Oi",
              push_name: str = "Maria Souza", **key: Any) -> dict[str, Any]:
     payload = load_payload("messages_upsert_text", token="TOKEN")
@@ -65,7 +60,7 @@ async def contact_id(pg: asyncpg.Connection, number: str = "5511999990002") -> s
 
 async def add_client(pg: asyncpg.Connection, name: str, phone: str,
                      document: str | None = None) -> uuid.UUID:
-    from services.phones import normalize_phone, phone_key
+    from services.common.phones import normalize_phone, phone_key
     digits = normalize_phone(phone)
     client_id: uuid.UUID = await pg.fetchval(
         "INSERT INTO clients (name, phone, phone_key, document) VALUES ($1, $2, $3, $4) "

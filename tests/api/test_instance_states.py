@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from services.reconciler import Reconciler
+from services.instances.reconciler import Reconciler
 from tests.helpers import GraphQLClient, wait_for
 
 CREATE = """mutation($name: String!) { createInstance(input: {displayName: $name}) {

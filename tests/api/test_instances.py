@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.evolution import EvolutionClient
+from services.instances.evolution import EvolutionClient
 from tests.helpers import GraphQLClient, Subscription, wait_for
 
 CREATE = """mutation($name: String!) { createInstance(input: {displayName: $name}) {

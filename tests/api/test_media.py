@@ -19,18 +19,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services import media_links
-from services.media_fetcher import MAX_ATTEMPTS
-from services.runtime import Runtime
-from tests.api.test_sending import make_conversation, settled
+from services.media import links as media_links
+from services.media.fetcher import MAX_ATTEMPTS
+from services.platform.runtime import Runtime
+from tests.api.media_kit import MESSAGES, NODE, deliver, voice_note_payload
 from tests.helpers import (
     GraphQLClient,
     ServerHandle,
     Subscription,
     create_instance_row,
     load_payload,
-    post_webhook,
+    make_conversation,
     serve_app,
+    settled,
     wait_for,
 )
 from tests.media_samples import jpeg, mp4_video, pdf, voice_note_ogg
@@ -39,11 +40,6 @@ TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 VOICE_ID = "AC3F0E21B4D97A6650C2E8F1D3B5A7C9"
 IMAGE_ID = "AC8D21F03B6E4A9957C0D1E2F3A4B5C6"
 DOCUMENT_ID = "3A71D0C9E8B7A6F5E4D3"
-NODE = """id messageId messageType textContent mediaState mediaError mediaMimeType mediaSize
-          mediaFilename mediaSeconds mediaUrl m4a: mediaUrl(audioFormat: M4A)
-          mp3: mediaUrl(audioFormat: MP3)"""
-MESSAGES = "query($c: ID!) { messages(contactId: $c, first: 50) { edges { node { " + NODE + \
-    " } } } }"
 SEND = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { " + NODE + \
     " status } }"
 DECRYPT_FAILED = {"status": 400, "error": "Bad Request",
@@ -54,24 +50,6 @@ DECRYPT_FAILED = {"status": 400, "error": "Bad Request",
 async def instance(pg, vault, evolution):
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     return await create_instance_row(pg, vault)
-
-
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
-
-
-async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str,
-                  payload: dict[str, Any]) -> None:
-    response = await post_webhook(gql.http, payload, secret)
-    assert response.status_code == 200, response.text
-
-    async def processed() -> bool:
-        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'")) == 0
-    await wait_for(processed)
-    assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE last_error IS NOT NULL") \
-        == 0
 
 
 async def node(gql: GraphQLClient, pg: asyncpg.Connection, message_id: str) -> dict[str, Any]:
@@ -103,12 +81,6 @@ async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: st
             runtime.media_wakeup.set()
         return None
     return await wait_for(done, timeout=timeout, interval=0.05)  # type: ignore[no-any-return]
-
-
-def voice_note_payload(data: bytes) -> dict[str, Any]:
-    payload = load_payload("messages_upsert_audio_ptt_base64")
-    payload["data"]["message"]["base64"] = base64.b64encode(data).decode()
-    return payload
 
 
 # -- incoming -------------------------------------------------------------------------------
@@ -198,7 +170,7 @@ async def test_unavailable_media_can_be_fetched_again(server, gql, pg, instance,
     denied = await gql.error(retry, {"id": message["id"]}, token=agent_token)
     assert denied.codes == ["NOT_FOUND"]  # not a member of this number
 
-    evolution._failures.clear()  # Evolution API works again
+    evolution.recover()  # Evolution API works again
     evolution.add_media(IMAGE_ID, jpeg(), mimetype="image/jpeg")
     again = (await gql(retry, {"id": message["id"]}))["retryMedia"]
     assert again == {"mediaState": "PENDING", "mediaUrl": None}

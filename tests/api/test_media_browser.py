@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from services.crypto import Vault
+from services.platform.crypto import Vault
 from tests.helpers import (
     GraphQLClient,
     create_instance_row,

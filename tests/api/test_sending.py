@@ -8,53 +8,24 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 import pytest
 
-from services.crypto import Vault
 from tests.helpers import (
-    GraphQLClient,
     Subscription,
-    create_instance_row,
     load_payload,
+    make_conversation,
     post_webhook,
+    settled,
+    statuses,
     wait_for,
 )
 from tests.media_samples import voice_note_ogg
-from tests.standin.evolution import EvolutionStandIn
 
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   id messageId status fromMe textContent messageType quotedMessageId error } }"""
 MESSAGE = "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node { " \
           "id messageId status error textContent } } } }"
 TINY_OGG = voice_note_ogg()  # a real, decodable voice note: uploads are decoded to check them
-
-
-async def make_conversation(pg: asyncpg.Connection, vault: Vault, evolution: EvolutionStandIn,
-                            gql: GraphQLClient, name: str = "acme-support",
-                            number: str = "5511999990002"
-                            ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A connected instance (here and on the stand-in) and a contact that wrote to it."""
-    instance = await create_instance_row(pg, vault, name=name, token=f"TOKEN-{name}")
-    evolution.add_instance(name, token=f"TOKEN-{name}", state="open")
-    contact = await pg.fetchrow(
-        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
-        "VALUES ($1, $2, $3, 'Maria') RETURNING *", instance["id"],
-        f"{number}@s.whatsapp.net", number)
-    assert contact is not None
-    return instance, dict(contact)
-
-
-async def statuses(pg: asyncpg.Connection, *ids: str) -> list[str]:
-    return [await pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
-                              uuid.UUID(i)) for i in ids]
-
-
-async def settled(pg: asyncpg.Connection, *ids: str) -> list[str]:
-    async def done() -> bool:
-        return all(s != "pending" for s in await statuses(pg, *ids))
-    await wait_for(done, timeout=20)
-    return await statuses(pg, *ids)
 
 
 def text_input(instance: Mapping[str, Any], contact: Mapping[str, Any],
@@ -214,7 +185,7 @@ async def test_not_on_whatsapp_fails_with_the_reason_and_retry_works(gql, pg, va
     failed = data["messages"]["edges"][0]["node"]
     assert failed["status"] == "FAILED" and "not on WhatsApp" in failed["error"]
 
-    evolution._not_on_whatsapp.clear()
+    evolution.on_whatsapp_again()
     retried = (await gql("mutation($id: ID!) { retryMessage(id: $id) { status error } }",
                          {"id": sent["id"]}))["retryMessage"]
     assert retried == {"status": "PENDING", "error": None}

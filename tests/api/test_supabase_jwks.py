@@ -19,12 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.typing import Subprotocol
 
 from server import create_app
-from services import jwks
-from services.auth import mint_token
-from services.crypto import Vault
-from services.settings import Settings
-from tests.conftest import JWT_SECRET
-from tests.helpers import GraphQLClient, ServerHandle, Subscription, serve_app, wait_for
+from services.identity import jwks
+from services.identity.auth import mint_token
+from services.platform.crypto import Vault
+from services.platform.settings import Settings
+from tests.helpers import JWT_SECRET, GraphQLClient, ServerHandle, Subscription, serve_app, wait_for
 from tests.supabase_keys import (
     KeyEndpoint,
     SigningKey,

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.webhooks import EventWriter
+from services.webhooks.receiver import EventWriter
 from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from tests.helpers import (
     GraphQLClient,
-    create_instance_row,
     load_payload,
     post_webhook,
     wait_for,
@@ -34,16 +33,6 @@ query($contactId: ID!) {
                    metadata deleted } }
   }
 }"""
-
-
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
-
-
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
 
 
 async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str, *names: str,

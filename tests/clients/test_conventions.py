@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import httpx
 
 from server import CORS_ALLOWED_HEADERS, create_app
-from tests.conftest import JWT_SECRET
-from tests.helpers import create_instance_row, serve_app
+from tests.helpers import JWT_SECRET, create_instance_row, serve_app
 
 ORIGIN = "https://app.example.com"
 MS_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services import auth
+from services.identity import auth
 from tests.helpers import create_instance_row, load_payload, post_webhook
 
 EVENTS = """subscription($instanceId: ID!, $afterSeq: String) {

@@ -13,11 +13,10 @@ import asyncpg
 import pytest
 
 from server import create_app
-from services import media_links
-from services.logs import TextFormatter
-from services.message_content import MAX_TEXT, parse_content
-from tests.conftest import JWT_SECRET
-from tests.helpers import GraphQLClient, Subscription, create_instance_row, serve_app
+from services.media import links as media_links
+from services.platform.logs import TextFormatter
+from services.webhooks.message_content import MAX_TEXT, parse_content
+from tests.helpers import JWT_SECRET, GraphQLClient, Subscription, create_instance_row, serve_app
 
 MESSAGES = "query($c: ID!, $a: String) { messages(contactId: $c, after: $a) { edges { cursor } } }"
 CONTACTS = "query($i: ID!, $a: String) { contacts(instanceId: $i, after: $a) { edges { cursor } } }"

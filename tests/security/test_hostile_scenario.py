@@ -15,11 +15,10 @@ import asyncpg
 import httpx
 import jwt
 
-from services.auth import mint_token
-from services.logs import TextFormatter
-from tests.conftest import JWT_SECRET
-from tests.helpers import create_instance_row, load_payload, post_webhook
-from tests.security.test_hostile_http import head, raw_request
+from services.identity.auth import mint_token
+from services.platform.logs import TextFormatter
+from tests.helpers import JWT_SECRET, create_instance_row, load_payload, post_webhook
+from tests.security.raw_http import head, raw_request
 
 # /healthz must answer within this (a client timeout, not a timing the test asserts on).
 HEALTH_TIMEOUT = 5.0

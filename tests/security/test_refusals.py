@@ -12,11 +12,11 @@ import pytest
 import websockets
 from websockets.typing import Origin, Subprotocol
 
-from resolvers import conversations
 from server import create_app
-from services.rate_limit import RateLimiter
-from tests.conftest import JWT_SECRET
+from services.identity import access
+from services.platform.rate_limit import RateLimiter
 from tests.helpers import (
+    JWT_SECRET,
     GraphQLClient,
     Subscription,
     create_instance_row,
@@ -76,7 +76,7 @@ async def test_an_agent_sees_exactly_their_numbers(gql, setup, agent_token):
 
 async def test_removing_a_member_stops_their_subscription(server, gql, pg, setup, agent_token,
                                                           agent_id, vault, monkeypatch):
-    monkeypatch.setattr(conversations, "ACCESS_RECHECK_SECONDS", 0.0)  # check on every event
+    monkeypatch.setattr(access, "ACCESS_RECHECK_SECONDS", 0.0)  # check on every event
     mine, _, _ = setup
     secret = vault.webhook_secret("mine")
     async with Subscription.connect(server.ws_url, agent_token) as ws:

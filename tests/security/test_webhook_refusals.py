@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from db import instances as instances_db
-from services.rate_limit import RateLimiter
-from services.webhook_urls import point_webhooks_at_own_urls
+from services.platform.rate_limit import RateLimiter
+from services.webhooks.urls import point_webhooks_at_own_urls
 from tests.helpers import PAYLOADS, create_instance_row, load_payload, post_webhook, wait_for
 from tests.standin.evolution import WebhookConfig
 
@@ -23,11 +23,6 @@ TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 OWN = "/api/webhooks/evolution/i/acme-support"
 SHARED = "/api/webhooks/evolution"
 MB = 1024 * 1024
-
-
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
 
 
 def huge_body(items: int, leading: bool = True) -> bytes:

@@ -223,6 +223,10 @@ class EvolutionStandIn:
         """Sends to `number` answer 400 `[{"exists": false, …}]`; whatsappNumbers says so too."""
         self._not_on_whatsapp.add(_jid(number).split("@")[0])
 
+    def on_whatsapp_again(self) -> None:
+        """Every number is on WhatsApp again (undoes `not_on_whatsapp`)."""
+        self._not_on_whatsapp.clear()
+
     def add_media(self, message_id: str, data: bytes, *, mimetype: str,
                   media_type: str = "imageMessage", file_name: str | None = None,
                   caption: str | None = None) -> None:
@@ -233,6 +237,10 @@ class EvolutionStandIn:
         """The next `times` requests whose path contains `route` answer `status` with `body`:
         JSON, or a `str` sent as is (a proxy's HTML error page)."""
         self._failures.append(_Override(route, times, status=status, body=body))
+
+    def recover(self) -> None:
+        """Failures still planned by `fail_next` are dropped: the API works again."""
+        self._failures.clear()
 
     def delay_next(self, route: str, seconds: float, times: int = 1) -> None:
         """The next `times` requests whose path contains `route` wait `seconds` first."""

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.evolution import EvolutionClient
+from services.instances.evolution import EvolutionClient
 from tests.standin.evolution import EvolutionStandIn
 
 

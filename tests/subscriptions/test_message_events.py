@@ -3,41 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook
-
-MESSAGE_EVENTS = """
-subscription($instanceId: ID!, $contactId: ID, $afterSeq: String) {
-  messageEvents(instanceId: $instanceId, contactId: $contactId, afterSeq: $afterSeq) {
-    seq kind message { messageId textContent status fromMe }
-  }
-}"""
-CONTACT_EVENTS = """
-subscription($instanceId: ID!, $afterSeq: String) {
-  contactEvents(instanceId: $instanceId, afterSeq: $afterSeq) {
-    seq kind contact { name unreadCount lastMessage { textContent } }
-  }
-}"""
-
-
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
-
-
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
-
-
-def payload_with(text: str, message_id: str) -> dict[str, Any]:
-    payload = load_payload("messages_upsert_text")
-    payload["data"]["key"]["id"] = message_id
-    payload["data"]["message"] = {"conversation": text}
-    return payload
+from tests.helpers import Subscription, load_payload, post_webhook
+from tests.subscriptions.streams import CONTACT_EVENTS, MESSAGE_EVENTS, payload_with
 
 
 async def test_a_webhook_reaches_a_live_subscriber(server, gql, instance, secret, admin_token):

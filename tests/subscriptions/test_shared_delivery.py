@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from tests.helpers import Subscription, create_instance_row, post_webhook
-from tests.subscriptions.test_message_events import CONTACT_EVENTS, MESSAGE_EVENTS, payload_with
+from tests.subscriptions.streams import CONTACT_EVENTS, MESSAGE_EVENTS, payload_with
 
 
 async def _until_text(ws: Subscription, text: str) -> dict[str, Any]:

@@ -13,10 +13,15 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from services import auth
-from services.auth import mint_token
-from tests.conftest import JWT_SECRET
-from tests.helpers import Subscription, create_instance_row, load_payload, post_webhook, wait_for
+from services.identity import auth
+from services.identity.auth import mint_token
+from tests.helpers import (
+    JWT_SECRET,
+    Subscription,
+    load_payload,
+    post_webhook,
+    wait_for,
+)
 
 MESSAGE_EVENTS = """
 subscription($instanceId: ID!, $afterSeq: String) {
@@ -24,16 +29,6 @@ subscription($instanceId: ID!, $afterSeq: String) {
 }"""
 RENAME = """
 mutation($id: ID!) { updateInstance(id: $id, input: { displayName: "Renamed" }) { id } }"""
-
-
-@pytest.fixture
-async def instance(pg, vault):
-    return await create_instance_row(pg, vault)
-
-
-@pytest.fixture
-def secret(vault):
-    return vault.webhook_secret("acme-support")
 
 
 def short_token(admin_id: uuid.UUID, seconds: int = 2) -> str:
