@@ -7,21 +7,24 @@ import logging
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import (
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType as GraphQLOperationType,
+    parse,
+)
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.http.streaming import MultipartSubscriptionTransport, SSETransport
 from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
 )
-from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
@@ -69,8 +72,9 @@ def _negotiate(request: Request, response: Response) -> None:
     """Serve a JSON answer as application/graphql-response+json to a client that prefers it,
     with a request error's 4xx status."""
     response.headers.append("vary", "Accept")
-    if (response.media_type not in (None, JSON)
-            or not prefers_graphql_response(request.headers.get("accept"))):
+    # Only a JSON answer: a stream (multipart, SSE) keeps its own media type.
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != JSON or not prefers_graphql_response(request.headers.get("accept")):
         return
     response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
     failed = getattr(request.state, "request_error", None)
@@ -78,26 +82,32 @@ def _negotiate(request: Request, response: Response) -> None:
         response.status_code = failed
 
 
+def _subscribes(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation a request names is a subscription (false for what does not parse:
+    the answer to that is a JSON error)."""
+    if query is None:
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+                operation_name is None
+                or (definition.name is not None and definition.name.value == operation_name)):
+            return definition.operation is GraphQLOperationType.SUBSCRIPTION
+    return False
+
+
 def _request_error(message: str, code: str) -> ExecutionResult:
     """A request refused before anything ran, answered like a document that did not parse."""
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
-
-
-class PromptSSETransport(SSETransport):
-    """GraphQL over SSE whose first bytes go out at once: an EventSource (and any proxy in
-    between) sees the stream open instead of waiting for the first event or heartbeat."""
-
-    send_initial_heartbeat = True
 
 
 class GraphQLView(GraphQL[Context, None]):
     # Both check the token on every operation and close the socket when it expires.
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
-    stream_transport_classes_by_protocol = {
-        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
-        GRAPHQL_SSE_PROTOCOL: PromptSSETransport,
-    }
 
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
@@ -167,6 +177,15 @@ class GraphQLView(GraphQL[Context, None]):
         if declared is not None and declared > limit:
             raise BodyTooLarge(limit)
         return capped(receive, limit)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        # Clients such as urql list text/event-stream and multipart/mixed in the Accept of every
+        # operation; only a subscription is streamed, a query or mutation is answered as JSON.
+        if (isinstance(data, GraphQLRequestData) and data.protocol != "http"
+                and not _subscribes(data.query, data.operation_name)):
+            data.protocol = "http"
+        return data
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
                              context: Context, root_value: Any, request_data: Any
