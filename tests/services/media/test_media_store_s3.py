@@ -24,7 +24,7 @@ from tests.helpers import create_instance_row, make_conversation, settled
 from tests.media_samples import jpeg, voice_note_ogg
 
 KEY_ID, SECRET = "test-key-id", "test-secret-key"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")
