@@ -21,9 +21,10 @@ run: $(STAMP) $(IDE_ASSETS)
 test: $(STAMP) $(IDE_ASSETS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The gates CI holds before the tests: lint and strict types over the whole tree.
+# The gates CI holds before the tests: lint, format and strict types over the whole tree.
 check: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 migrate: $(STAMP)

@@ -1,11 +1,11 @@
 """Atendimento: the Starlette application, its lifespan, and the command line.
 
-    python server.py [serve]        start the server (the embedded PostgreSQL when no DATABASE_URL)
-    python server.py migrate        apply database migrations and exit
-    python server.py token          print a bearer token signed with the configured secret
-    python server.py export-schema  print the GraphQL schema (SDL)
-    python server.py events list|replay    the webhook event log
-    python server.py instances reconcile   ask Evolution for every number's real state
+python server.py [serve]        start the server (the embedded PostgreSQL when no DATABASE_URL)
+python server.py migrate        apply database migrations and exit
+python server.py token          print a bearer token signed with the configured secret
+python server.py export-schema  print the GraphQL schema (SDL)
+python server.py events list|replay    the webhook event log
+python server.py instances reconcile   ask Evolution for every number's real state
 """
 
 from __future__ import annotations
@@ -64,29 +64,51 @@ log = logging.getLogger("atendimento")
 # What browser GraphQL clients send besides the token and content type: Apollo's CSRF and
 # client-awareness headers, request ids, and the tracing headers Sentry adds to every fetch.
 CORS_ALLOWED_HEADERS = (
-    "authorization", "content-type", "accept", "x-request-id",
-    "apollo-require-preflight", "x-apollo-operation-name",
-    "apollographql-client-name", "apollographql-client-version",
-    "sentry-trace", "baggage", "traceparent", "tracestate",
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "sentry-trace",
+    "baggage",
+    "traceparent",
+    "tracestate",
 )
 # Websockets (graphql-transport-ws, legacy graphql-ws) and subscriptions over HTTP: Apollo
 # Client's multipart protocol and GraphQL over Server-Sent Events (distinct connections mode).
-SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL,
-                          MULTIPART_SUBSCRIPTION_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
+SUBSCRIPTION_PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+)
 # Browsers cap this (Chromium at 2 h); a day asks for the most any of them grants.
 CORS_MAX_AGE_SECONDS = 86_400
 
 UVICORN_OPTIONS: dict[str, Any] = {
-    "log_config": None, "proxy_headers": True, "ws_ping_interval": 20,
+    "log_config": None,
+    "proxy_headers": True,
+    "ws_ping_interval": 20,
     # Compression costs ~50 KB per idle subscriber for small JSON events.
     "ws_per_message_deflate": False,
 }
 
+
 def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) -> Starlette:
     """The application for an already resolved DATABASE_URL (see `serve`)."""
     assert settings.database_url, "resolve the database URL before creating the app"
-    register_secrets([jwt_secret, settings.evolution_api_key, settings.webhook_secret,
-                      settings.supabase_service_role_key, settings.encryption_key])
+    register_secrets(
+        [
+            jwt_secret,
+            settings.evolution_api_key,
+            settings.webhook_secret,
+            settings.supabase_service_role_key,
+            settings.encryption_key,
+        ]
+    )
     broadcast = create_broadcast(settings.broadcast_url)
     runtime = Runtime(
         settings=settings,
@@ -98,7 +120,8 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         ),
         bus=EventBus(broadcast),
         evolution=EvolutionClient(
-            settings.evolution_api_base_url, settings.evolution_api_key,
+            settings.evolution_api_base_url,
+            settings.evolution_api_key,
             timeout=settings.evolution_timeout_seconds,
             retry_seconds=settings.evolution_retry_seconds,
         ),
@@ -109,12 +132,14 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     # Per profile: a burst of 20 messages, then the configured pace (on top of each number's).
     runtime.send_limiter = RateLimiter(settings.send_rate_per_minute / 60, 20)
     # Per client address, before anything else: what a sender without the secret can cost.
-    runtime.webhook_source_limiter = RateLimiter(settings.webhook_source_rate_per_second,
-                                                 settings.webhook_source_rate_per_second * 2)
+    runtime.webhook_source_limiter = RateLimiter(
+        settings.webhook_source_rate_per_second, settings.webhook_source_rate_per_second * 2
+    )
     # Per instance, once authenticated: Evolution's bursts pass, a flood does not drown the
     # other numbers.
-    runtime.webhook_limiter = RateLimiter(settings.webhook_rate_per_second,
-                                          settings.webhook_rate_per_second * 2)
+    runtime.webhook_limiter = RateLimiter(
+        settings.webhook_rate_per_second, settings.webhook_rate_per_second * 2
+    )
     runtime.evolution.on_call = record_evolution_call
     receiver = WebhookReceiver(runtime)
     view = GraphQLView(
@@ -190,11 +215,17 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             media_route(runtime),
             graphiql_assets_route(),
         ],
-        middleware=[Middleware(RequestLog), Middleware(CORSMiddleware,
-                                                       allow_origins=list(settings.cors_origins),
-                               allow_methods=["GET", "POST", "OPTIONS"],
-                               allow_headers=list(CORS_ALLOWED_HEADERS),
-                               expose_headers=["X-Request-ID"], max_age=CORS_MAX_AGE_SECONDS)],
+        middleware=[
+            Middleware(RequestLog),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=list(CORS_ALLOWED_HEADERS),
+                expose_headers=["X-Request-ID"],
+                max_age=CORS_MAX_AGE_SECONDS,
+            ),
+        ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -212,8 +243,13 @@ def serve(settings: Settings) -> None:
     settings = settings.with_overrides(database_url=bootstrap.resolve_database_url(settings))
     app = create_app(settings, secret)
     if not settings.supabase_jwt_secret:
-        token = mint_token(secret, sub=LOCAL_ADMIN_ID, role="admin", name="Administrador",
-                           issuer=issuer_of(settings.supabase_url))
+        token = mint_token(
+            secret,
+            sub=LOCAL_ADMIN_ID,
+            role="admin",
+            name="Administrador",
+            issuer=issuer_of(settings.supabase_url),
+        )
         print(
             f"\nGraphiQL: http://{settings.host}:{settings.port}/graphql\n"
             "Paste this header into GraphiQL's Headers tab (valid 7 days; "
@@ -237,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--days", type=float, default=7.0, help="validity in days (default 7)")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     events = commands.add_parser("events", help="the webhook event log").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     listing = events.add_parser("list", help="recent events (newest first)")
     listing.add_argument("--failed", action="store_true", help="only failed ones")
     listing.add_argument("--limit", type=int, default=50)
@@ -246,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--failed", action="store_true", help="every failed event")
     target.add_argument("--id", type=int, help="one event")
     instances = commands.add_parser("instances", help="WhatsApp numbers").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     instances.add_parser("reconcile", help="ask Evolution for every number's real state")
     args = parser.parse_args(argv)
 
@@ -262,9 +300,17 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "token":
         sub = args.sub or (LOCAL_ADMIN_ID if args.role == "admin" else uuid.uuid4())
-        print(mint_token(bootstrap.jwt_secret(settings), sub=sub, role=args.role,
-                         name=args.name, email=args.email, ttl_seconds=int(args.days * 86400),
-                         issuer=issuer_of(settings.supabase_url)))
+        print(
+            mint_token(
+                bootstrap.jwt_secret(settings),
+                sub=sub,
+                role=args.role,
+                name=args.name,
+                email=args.email,
+                ttl_seconds=int(args.days * 86400),
+                issuer=issuer_of(settings.supabase_url),
+            )
+        )
         return 0
     if args.command == "events":
         if args.action == "list":

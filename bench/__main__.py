@@ -42,9 +42,12 @@ DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/atendimento_bench"
 
 
 RUNNERS = {
-    "messages": ("bench.part_read", "messages"), "contacts": ("bench.part_read", "contacts"),
-    "ingest": ("bench.part_ingest", "ingest"), "live": ("bench.part_live", "live"),
-    "outbox": ("bench.part_outbox", "outbox"), "memory": ("bench.part_live", "memory"),
+    "messages": ("bench.part_read", "messages"),
+    "contacts": ("bench.part_read", "contacts"),
+    "ingest": ("bench.part_ingest", "ingest"),
+    "live": ("bench.part_live", "live"),
+    "outbox": ("bench.part_outbox", "outbox"),
+    "memory": ("bench.part_live", "memory"),
 }
 
 
@@ -62,8 +65,10 @@ async def _wait_idle(limit: float, db_name: str) -> None:
         if busy < 0.33:
             return
         if not told:
-            print(f"waiting for the machine to be quiet (other processes use {busy:.1f} "
-                  "cores)…", flush=True)
+            print(
+                f"waiting for the machine to be quiet (other processes use {busy:.1f} cores)…",
+                flush=True,
+            )
             told = True
         await asyncio.sleep(5)
 
@@ -79,16 +84,22 @@ async def run(args: argparse.Namespace) -> int:
 
     sizes = QUICK if args.quick else FULL
     if args.runs or args.duration:
-        sizes = dataclasses.replace(sizes, runs=args.runs or sizes.runs,
-                                    duration=args.duration or sizes.duration)
-    db_url = (env_flag("BENCH_DATABASE_URL") or DEFAULT_DB).replace("postgres://",
-                                                                     "postgresql://", 1)
+        sizes = dataclasses.replace(
+            sizes, runs=args.runs or sizes.runs, duration=args.duration or sizes.duration
+        )
+    db_url = (env_flag("BENCH_DATABASE_URL") or DEFAULT_DB).replace(
+        "postgres://", "postgresql://", 1
+    )
     ctx = Context(
-        sizes=sizes, admin_url=seed.with_database(db_url, "postgres"), db_url=db_url,
+        sizes=sizes,
+        admin_url=seed.with_database(db_url, "postgres"),
+        db_url=db_url,
         encryption_key=Fernet.generate_key().decode(),
-        token=mint_token(JWT_SECRET, sub=ADMIN_ID, role="admin", name="Bench Admin",
-                         ttl_seconds=2 * 24 * 3600),
-        profile=not args.no_profile and not args.quick, peer=not args.no_peer,
+        token=mint_token(
+            JWT_SECRET, sub=ADMIN_ID, role="admin", name="Bench Admin", ttl_seconds=2 * 24 * 3600
+        ),
+        profile=not args.no_profile and not args.quick,
+        peer=not args.no_peer,
     )
     ctx.seeded["seed"] = SEED
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -99,8 +110,11 @@ async def run(args: argparse.Namespace) -> int:
     print(f"machine: {machine.one_line(described)}", flush=True)
     busy = await asyncio.to_thread(machine.foreign_cpu, seed.database_name(ctx.db_url))
     if busy > 0.2:
-        print(f"warning: other processes use {busy:.1f} of the {described['cores']} cores: the "
-              "figures will show it (--wait-idle SECONDS waits for a quiet machine)", flush=True)
+        print(
+            f"warning: other processes use {busy:.1f} of the {described['cores']} cores: the "
+            "figures will show it (--wait-idle SECONDS waits for a quiet machine)",
+            flush=True,
+        )
     await seed.prepare(ctx, tempfile.mkdtemp(prefix="bench-migrate-"))
     if args.wait_idle:
         await _wait_idle(args.wait_idle, seed.database_name(ctx.db_url))
@@ -112,8 +126,10 @@ async def run(args: argparse.Namespace) -> int:
                 continue
             busy = await asyncio.to_thread(machine.foreign_cpu, seed.database_name(ctx.db_url))
             if busy > 0.2:
-                ctx.note(f"when part {name} started, other processes used {busy:.1f} of the "
-                         "2 cores: its figures are lower than on a quiet machine")
+                ctx.note(
+                    f"when part {name} started, other processes used {busy:.1f} of the "
+                    "2 cores: its figures are lower than on a quiet machine"
+                )
             try:
                 await _runner(name)(ctx)
             except Exception as error:
@@ -127,10 +143,14 @@ async def run(args: argparse.Namespace) -> int:
     described["load_at_end"] = round(os.getloadavg()[0], 2)
     report.print_table(ctx, described)
     command = "make bench" if not sys.argv[1:] else "python -m bench " + " ".join(sys.argv[1:])
-    complete = set(selected) == set(PARTS) and not args.quick and not args.runs \
-        and not args.duration
-    target = Path(args.output) if args.output else (
-        ROOT / "BENCHMARKS.md" if complete else CACHE / "last-run.md")
+    complete = (
+        set(selected) == set(PARTS) and not args.quick and not args.runs and not args.duration
+    )
+    target = (
+        Path(args.output)
+        if args.output
+        else (ROOT / "BENCHMARKS.md" if complete else CACHE / "last-run.md")
+    )
     report.write_markdown(target, ctx, described, command, started, elapsed)
     print(f"\nwritten to {target} ({elapsed / 60:.1f} min)")
     return 1 if failed else 0
@@ -138,21 +158,36 @@ async def run(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", metavar="PART",
-                        help=f"parts to run (default: all): {' '.join(PARTS)}")
-    parser.add_argument("--quick", action="store_true",
-                        help="small data, short runs and no profiles, to check that the suite "
-                             "works (a few minutes)")
+    parser.add_argument(
+        "parts", nargs="*", metavar="PART", help=f"parts to run (default: all): {' '.join(PARTS)}"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small data, short runs and no profiles, to check that the suite "
+        "works (a few minutes)",
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
-    parser.add_argument("--no-profile", action="store_true",
-                        help="don't run py-spy on figures that miss their targets")
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="don't run py-spy on figures that miss their targets",
+    )
     parser.add_argument("--runs", type=int, help="repetitions per figure (median reported)")
     parser.add_argument("--duration", type=float, help="seconds recorded per HTTP figure")
-    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                        help="first wait up to SECONDS for other processes to leave the CPU")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for other processes to leave the CPU",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database")
-    parser.add_argument("--output", help="write the report here (default: BENCHMARKS.md after "
-                                         "a full run of every part, else .data/bench/last-run.md)")
+    parser.add_argument(
+        "--output",
+        help="write the report here (default: BENCHMARKS.md after "
+        "a full run of every part, else .data/bench/last-run.md)",
+    )
     args = parser.parse_args()
     unknown = [p for p in args.parts if p not in PARTS]
     if unknown:

@@ -48,19 +48,37 @@ class Sizes:
 
 
 FULL = Sizes(
-    name="full", messages_total=1_000_000, hot_messages=100_000, contacts=20_000,
-    warmup=2.0, duration=8.0, runs=3,
-    ingest_seconds=30.0, ingest_instances=8,
-    live_subscribers=200, live_rate=200.0, live_seconds=15.0,
-    outbox_instances=50, outbox_per_instance=20,
+    name="full",
+    messages_total=1_000_000,
+    hot_messages=100_000,
+    contacts=20_000,
+    warmup=2.0,
+    duration=8.0,
+    runs=3,
+    ingest_seconds=30.0,
+    ingest_instances=8,
+    live_subscribers=200,
+    live_rate=200.0,
+    live_seconds=15.0,
+    outbox_instances=50,
+    outbox_per_instance=20,
     memory_subscribers=2000,
 )
 QUICK = Sizes(
-    name="quick", messages_total=60_000, hot_messages=10_000, contacts=2_000,
-    warmup=0.5, duration=2.0, runs=1,
-    ingest_seconds=5.0, ingest_instances=4,
-    live_subscribers=40, live_rate=50.0, live_seconds=3.0,
-    outbox_instances=10, outbox_per_instance=4,
+    name="quick",
+    messages_total=60_000,
+    hot_messages=10_000,
+    contacts=2_000,
+    warmup=0.5,
+    duration=2.0,
+    runs=1,
+    ingest_seconds=5.0,
+    ingest_instances=4,
+    live_subscribers=40,
+    live_rate=50.0,
+    live_seconds=3.0,
+    outbox_instances=10,
+    outbox_per_instance=4,
     memory_subscribers=200,
 )
 
@@ -137,9 +155,13 @@ class Context:
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
         mark = "" if figure.met is None else ("  [met]" if figure.met else "  [MISSED]")
-        print(f"  {figure.name}: {figure.shown()}"
-              + (f"  (target {figure.target})" if figure.target else "") + mark
-              + (f"  {figure.note}" if figure.note else ""), flush=True)
+        print(
+            f"  {figure.name}: {figure.shown()}"
+            + (f"  (target {figure.target})" if figure.target else "")
+            + mark
+            + (f"  {figure.note}" if figure.note else ""),
+            flush=True,
+        )
         return figure
 
     def note(self, text: str) -> None:

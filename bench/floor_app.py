@@ -36,8 +36,9 @@ def main() -> None:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
-        state["pool"] = await asyncpg.create_pool(os.environ["BENCH_DB_URL"], min_size=2,
-                                                  max_size=10, init=_init)
+        state["pool"] = await asyncpg.create_pool(
+            os.environ["BENCH_DB_URL"], min_size=2, max_size=10, init=_init
+        )
         try:
             yield
         finally:
@@ -52,8 +53,10 @@ def main() -> None:
     async def ready(request: Request) -> Response:
         return Response("{}", media_type="application/json")
 
-    app = Starlette(routes=[Route("/messages", messages, methods=["GET", "POST"]),
-                            Route("/ready", ready)], lifespan=lifespan)
+    app = Starlette(
+        routes=[Route("/messages", messages, methods=["GET", "POST"]), Route("/ready", ready)],
+        lifespan=lifespan,
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
 
 

@@ -24,11 +24,13 @@ from typing import Any
 
 from bench.common import percentile
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "tests" / "payloads" / \
-    "messages_upsert_text.json"
+TEMPLATE = (
+    Path(__file__).resolve().parent.parent / "tests" / "payloads" / "messages_upsert_text.json"
+)
 
 
 # -- a minimal HTTP/1.1 client ----------------------------------------------------------------
+
 
 class HttpConn:
     def __init__(self, host: str, port: int) -> None:
@@ -37,8 +39,9 @@ class HttpConn:
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port,
-                                                                 limit=16 * 1024 * 1024)
+        self.reader, self.writer = await asyncio.open_connection(
+            self.host, self.port, limit=16 * 1024 * 1024
+        )
 
     def close(self) -> None:
         if self.writer is not None:
@@ -56,7 +59,7 @@ class HttpConn:
         at = lower.find(b"\r\ncontent-length:")
         if at >= 0:
             end = lower.index(b"\r\n", at + 2)
-            body = await self.reader.readexactly(int(lower[at + 17:end]))
+            body = await self.reader.readexactly(int(lower[at + 17 : end]))
         elif b"transfer-encoding: chunked" in lower:
             parts = []
             while True:
@@ -75,8 +78,9 @@ class HttpConn:
         return status, body
 
 
-def build_request(method: str, host: str, port: int, path: str, headers: dict[str, str],
-                  body: str | bytes | None) -> bytes:
+def build_request(
+    method: str, host: str, port: int, path: str, headers: dict[str, str], body: str | bytes | None
+) -> bytes:
     data = body.encode() if isinstance(body, str) else (body or b"")
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -87,19 +91,27 @@ def build_request(method: str, host: str, port: int, path: str, headers: dict[st
 
 def summary(latencies: list[float], count: int, errors: int, seconds: float) -> dict[str, Any]:
     return {
-        "requests": count, "errors": errors, "seconds": seconds,
+        "requests": count,
+        "errors": errors,
+        "seconds": seconds,
         "rps": count / seconds if seconds else 0.0,
-        "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
         "mean_ms": (sum(latencies) / len(latencies) * 1000) if latencies else float("nan"),
     }
 
 
 # -- closed-loop HTTP ---------------------------------------------------------------------------
 
+
 async def run_http(spec: dict[str, Any]) -> dict[str, Any]:
     host, port = spec.get("host", "127.0.0.1"), spec["port"]
-    raws = [build_request(spec.get("method", "POST"), host, port, spec["path"],
-                          spec.get("headers", {}), body) for body in spec.get("bodies", [None])]
+    raws = [
+        build_request(
+            spec.get("method", "POST"), host, port, spec["path"], spec.get("headers", {}), body
+        )
+        for body in spec.get("bodies", [None])
+    ]
     bad = [s.encode() for s in spec.get("bad", ['"errors"'])]
     concurrency, warmup, duration = spec["concurrency"], spec["warmup"], spec["duration"]
     latencies: list[float] = []
@@ -143,6 +155,7 @@ async def run_http(spec: dict[str, Any]) -> dict[str, Any]:
 
 # -- webhooks -----------------------------------------------------------------------------------
 
+
 class Upserts:
     """messages.upsert bodies in the shape of tests/payloads/messages_upsert_text.json, each
     with its own key.id."""
@@ -153,8 +166,13 @@ class Upserts:
         self.prefix = prefix
         self.count = 0
 
-    def make(self, instance: dict[str, Any], jid: str, text: str | None = None,
-             message_id: str | None = None) -> tuple[str, bytes]:
+    def make(
+        self,
+        instance: dict[str, Any],
+        jid: str,
+        text: str | None = None,
+        message_id: str | None = None,
+    ) -> tuple[str, bytes]:
         self.count += 1
         payload = dict(self.template)
         data = dict(payload["data"])
@@ -173,9 +191,14 @@ class Upserts:
 
 
 def webhook_request(host: str, port: int, instance: dict[str, Any], body: bytes) -> bytes:
-    return build_request("POST", host, port, "/api/webhooks/evolution",
-                         {"content-type": "application/json",
-                          "x-atendimento-secret": instance["secret"]}, body)
+    return build_request(
+        "POST",
+        host,
+        port,
+        "/api/webhooks/evolution",
+        {"content-type": "application/json", "x-atendimento-secret": instance["secret"]},
+        body,
+    )
 
 
 async def run_webhooks(spec: dict[str, Any]) -> dict[str, Any]:
@@ -188,8 +211,14 @@ async def run_webhooks(spec: dict[str, Any]) -> dict[str, Any]:
     upserts = Upserts(spec.get("prefix", "BI"))
     latencies: list[float] = []
     accepted: list[str] = []
-    counts = {"posted": 0, "accepted": 0, "duplicate_answers": 0, "redelivered": 0,
-              "errors": 0, "other": 0}
+    counts = {
+        "posted": 0,
+        "accepted": 0,
+        "duplicate_answers": 0,
+        "redelivered": 0,
+        "errors": 0,
+        "other": 0,
+    }
     samples: list[str] = []
     sent: list[tuple[dict[str, Any], bytes]] = []
     start = time.perf_counter()
@@ -247,8 +276,9 @@ async def run_floor_insert(spec: dict[str, Any]) -> dict[str, Any]:
     row (autocommit), at the same concurrency."""
     import asyncpg
 
-    pool = await asyncpg.create_pool(spec["db_url"], min_size=spec["concurrency"],
-                                     max_size=spec["concurrency"])
+    pool = await asyncpg.create_pool(
+        spec["db_url"], min_size=spec["concurrency"], max_size=spec["concurrency"]
+    )
     instance_id = uuid.UUID(spec["instance_id"])
     contacts = [(uuid.UUID(c), jid) for c, jid in spec["contacts"]]
     sql = """
@@ -271,8 +301,13 @@ async def run_floor_insert(spec: dict[str, Any]) -> dict[str, Any]:
                 contact_id, jid = rng.choice(contacts)
                 t0 = time.perf_counter()
                 row = await statement.fetchrow(
-                    instance_id, contact_id, f"FLOOR{counter[0]:09d}", jid,
-                    f"Mensagem de carga {counter[0]}", datetime.now(UTC))
+                    instance_id,
+                    contact_id,
+                    f"FLOOR{counter[0]:09d}",
+                    jid,
+                    f"Mensagem de carga {counter[0]}",
+                    datetime.now(UTC),
+                )
                 latencies.append(time.perf_counter() - t0)
                 if row is not None:
                     inserted[0] += 1
@@ -286,6 +321,7 @@ async def run_floor_insert(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- live: a poster at a fixed rate, and subscribers ---------------------------------------------
+
 
 async def run_poster(spec: dict[str, Any]) -> dict[str, Any]:
     """Open loop: event i leaves at start + i/rate, whatever the answers do; the send moment
@@ -321,11 +357,15 @@ async def run_poster(spec: dict[str, Any]) -> dict[str, Any]:
             free.put_nowait(conn)
             return
         try:
-            _, body = upserts.make(instance, instance["jids"][i % len(instance["jids"])],
-                                   text=f"live {tag} {i} {time.monotonic_ns()}")
+            _, body = upserts.make(
+                instance,
+                instance["jids"][i % len(instance["jids"])],
+                text=f"live {tag} {i} {time.monotonic_ns()}",
+            )
             t0 = time.perf_counter()
-            status, answer = await conn.request(webhook_request(conn.host, conn.port, instance,
-                                                                body))
+            status, answer = await conn.request(
+                webhook_request(conn.host, conn.port, instance, body)
+            )
             latencies.append(time.perf_counter() - t0)
             counts["posted"] += 1
             if status == 200 and b'"accepted"' in answer:
@@ -356,15 +396,24 @@ async def _subscribe(url: str, token: str, query: str, variables: dict[str, Any]
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
 
-    ws = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None,
-                       ping_interval=None, open_timeout=60)
-    await ws.send(json.dumps({"type": "connection_init",
-                              "payload": {"Authorization": f"Bearer {token}"}}))
+    ws = await connect(
+        url,
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        max_size=None,
+        ping_interval=None,
+        open_timeout=60,
+    )
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
     ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
     if ack.get("type") != "connection_ack":
         raise RuntimeError(f"no connection_ack: {ack}")
-    await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                              "payload": {"query": query, "variables": variables}}))
+    await ws.send(
+        json.dumps(
+            {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+    )
     return ws
 
 
@@ -375,8 +424,12 @@ async def _open_all(spec: dict[str, Any]) -> list[Any]:
 
     async def one(i: int) -> None:
         async with gate:
-            opened[i] = await _subscribe(urls[i % len(urls)], spec["token"], spec["query"],
-                                         {"instanceId": spec["instance_id"]})
+            opened[i] = await _subscribe(
+                urls[i % len(urls)],
+                spec["token"],
+                spec["query"],
+                {"instanceId": spec["instance_id"]},
+            )
 
     await asyncio.gather(*(one(i) for i in range(n)))
     return opened
@@ -471,14 +524,19 @@ async def run_subscribers(spec: dict[str, Any], idle: bool) -> dict[str, Any]:
     missing = max(0, expected * n - sum(unique))
     with_missing = latencies + [float("inf")] * missing
     return {
-        "expected": expected * n, "missing": missing, "waited": waited,
+        "expected": expected * n,
+        "missing": missing,
+        "waited": waited,
         "p50_all_ms": percentile(with_missing, 50) * 1000,
         "p99_all_ms": percentile(with_missing, 99) * 1000,
-        "subscribers": n, "received": sum(counts), "unique": sum(unique),
+        "subscribers": n,
+        "received": sum(counts),
+        "unique": sum(unique),
         "duplicates": sum(counts) - sum(unique),
         "min_per_subscriber": min(unique) if unique else 0,
         "max_per_subscriber": max(unique) if unique else 0,
-        "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
         "max_ms": max(latencies) * 1000 if latencies else float("nan"),
         "errors": errors,
     }
@@ -486,8 +544,7 @@ async def run_subscribers(spec: dict[str, Any], idle: bool) -> dict[str, Any]:
 
 def main() -> None:
     mode = sys.argv[1]
-    spec = json.loads(sys.stdin.readline() if mode in ("subscribers", "idle")
-                      else sys.stdin.read())
+    spec = json.loads(sys.stdin.readline() if mode in ("subscribers", "idle") else sys.stdin.read())
     try:
         import uvloop
 

@@ -30,10 +30,19 @@ async def describe(db_url: str) -> dict[str, Any]:
             pg_version = str(await conn.fetchval("SHOW server_version"))
             rows = await conn.fetch(
                 "SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name",
-                ["shared_buffers", "synchronous_commit", "fsync", "max_wal_size", "work_mem",
-                 "max_connections", "jit"])
+                [
+                    "shared_buffers",
+                    "synchronous_commit",
+                    "fsync",
+                    "max_wal_size",
+                    "work_mem",
+                    "max_connections",
+                    "jit",
+                ],
+            )
             pg_settings = ", ".join(
-                f"{r['name']}={_pg_value(r['setting'], r['unit'])}" for r in rows)
+                f"{r['name']}={_pg_value(r['setting'], r['unit'])}" for r in rows
+            )
         finally:
             await conn.close()
     except Exception as error:  # the description never stops the bench
@@ -105,11 +114,18 @@ def code_version(root: str) -> str:
     if given:
         return given
     try:
-        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        changed = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", ".",
-                                  ":!bench", ":!BENCHMARKS.md"],
-                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", ".", ":!bench", ":!BENCHMARKS.md"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except OSError:
         return "unknown"
     if not head:
@@ -118,5 +134,7 @@ def code_version(root: str) -> str:
 
 
 def one_line(machine: dict[str, Any]) -> str:
-    return (f"{machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']} GiB RAM, "
-            f"{machine['os']}, Python {machine['python']}, PostgreSQL {machine['postgresql']}")
+    return (
+        f"{machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']} GiB RAM, "
+        f"{machine['os']}, Python {machine['python']}, PostgreSQL {machine['postgresql']}"
+    )

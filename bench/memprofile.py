@@ -49,16 +49,26 @@ def main() -> None:
         for stat in by_file:
             by_package[_package(stat.traceback[0].filename)] += stat.size_diff
         top = now.compare_to(state["base"], "lineno")[:30]
-        return JSONResponse({
-            "growth": total,
-            "by_package": by_package.most_common(10),
-            "top_files": [[_short(s.traceback[0].filename), s.size_diff] for s in by_file[:10]],
-            "top_lines": [[f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
-                           s.size_diff, s.count_diff] for s in top],
-        })
+        return JSONResponse(
+            {
+                "growth": total,
+                "by_package": by_package.most_common(10),
+                "top_files": [[_short(s.traceback[0].filename), s.size_diff] for s in by_file[:10]],
+                "top_lines": [
+                    [
+                        f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
+                        s.size_diff,
+                        s.count_diff,
+                    ]
+                    for s in top
+                ],
+            }
+        )
 
-    app.router.routes[:0] = [Route("/_bench/heap/baseline", baseline),
-                             Route("/_bench/heap/report", report)]
+    app.router.routes[:0] = [
+        Route("/_bench/heap/baseline", baseline),
+        Route("/_bench/heap/report", report),
+    ]
     assert settings.database_url
     uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
 

@@ -24,17 +24,24 @@ JIDS_PER_INSTANCE = 300
 CONCURRENCY = 32
 
 
-def make_instances(ctx: Context, prefix: str, count: int, jids: int,
-                   rng: random.Random) -> list[dict[str, Any]]:
+def make_instances(
+    ctx: Context, prefix: str, count: int, jids: int, rng: random.Random
+) -> list[dict[str, Any]]:
     vault = Vault(ctx.encryption_key, WEBHOOK_SECRET)
     instances = []
     for i in range(count):
         name = f"{prefix}-{i}"
-        phones = {f"55{rng.choice((11, 21, 31, 41, 51))}9{rng.randrange(10**8):08d}"
-                  for _ in range(jids)}
-        instances.append({"name": name, "token": f"TOKEN-{name.upper()}",
-                          "secret": vault.webhook_secret(name),
-                          "jids": sorted(f"{p}@s.whatsapp.net" for p in phones)})
+        phones = {
+            f"55{rng.choice((11, 21, 31, 41, 51))}9{rng.randrange(10**8):08d}" for _ in range(jids)
+        }
+        instances.append(
+            {
+                "name": name,
+                "token": f"TOKEN-{name.upper()}",
+                "secret": vault.webhook_secret(name),
+                "jids": sorted(f"{p}@s.whatsapp.net" for p in phones),
+            }
+        )
     return instances
 
 
@@ -43,8 +50,9 @@ async def store_instances(ctx: Context, instances: list[dict[str, Any]]) -> None
     conn = await asyncpg.connect(ctx.db_url)
     try:
         for instance in instances:
-            instance["id"] = str(await seed.create_instance(conn, vault, instance["name"],
-                                                            instance["token"]))
+            instance["id"] = str(
+                await seed.create_instance(conn, vault, instance["name"], instance["token"])
+            )
     finally:
         await conn.close()
 
@@ -58,7 +66,9 @@ async def drain(db_url: str, instance_ids: list[str], timeout: float) -> bool:
         while time.monotonic() < deadline:
             pending = await conn.fetchval(
                 "SELECT count(*) FROM webhook_events WHERE instance_id = ANY($1) "
-                "AND status = 'pending'", ids)
+                "AND status = 'pending'",
+                ids,
+            )
             if pending == 0:
                 return True
             await asyncio.sleep(0.25)
@@ -67,8 +77,9 @@ async def drain(db_url: str, instance_ids: list[str], timeout: float) -> bool:
         await conn.close()
 
 
-async def _verify(db_url: str, instance_ids: list[str], since: Any, until: Any,
-                  ids_file: Path) -> dict[str, Any]:
+async def _verify(
+    db_url: str, instance_ids: list[str], since: Any, until: Any, ids_file: Path
+) -> dict[str, Any]:
     ids = [i for i in ids_file.read_text().split("\n") if i]
     instances = [uuid.UUID(i) for i in instance_ids]
     conn = await asyncpg.connect(db_url)
@@ -82,24 +93,40 @@ async def _verify(db_url: str, instance_ids: list[str], since: Any, until: Any,
                    count(*) FILTER (WHERE processed_at IS NULL OR processed_at > $3) AS backlog,
                    min(received_at) AS first_received, max(processed_at) AS last_processed
             FROM webhook_events WHERE instance_id = ANY($1) AND received_at >= $2
-            """, instances, since, until)
+            """,
+            instances,
+            since,
+            until,
+        )
         assert events is not None  # an aggregate without GROUP BY always answers one row
         rows = await conn.fetch(
             "SELECT message_id, count(*) AS n FROM whatsapp_messages "
             "WHERE instance_id = ANY($1) AND message_id = ANY($2::text[]) GROUP BY message_id",
-            instances, ids)
+            instances,
+            ids,
+        )
         extra = await conn.fetchval(
             "SELECT count(*) FROM whatsapp_messages WHERE instance_id = ANY($1) "
             "AND created_at >= $2 AND message_id LIKE 'BI%' AND NOT (message_id = ANY($3::text[]))",
-            instances, since, ids)
+            instances,
+            since,
+            ids,
+        )
     finally:
         await conn.close()
     found = {r["message_id"]: r["n"] for r in rows}
-    span = ((events["last_processed"] - events["first_received"]).total_seconds()
-            if events["last_processed"] and events["first_received"] else float("nan"))
+    span = (
+        (events["last_processed"] - events["first_received"]).total_seconds()
+        if events["last_processed"] and events["first_received"]
+        else float("nan")
+    )
     return {
-        "accepted_ids": len(ids), "stored_events": events["stored"], "done": events["done"],
-        "failed": events["failed"], "pending": events["pending"], "backlog": events["backlog"],
+        "accepted_ids": len(ids),
+        "stored_events": events["stored"],
+        "done": events["done"],
+        "failed": events["failed"],
+        "pending": events["pending"],
+        "backlog": events["backlog"],
         "lost": len(set(ids) - set(found)),
         "duplicated": sum(n - 1 for n in found.values()) + extra,
         "processed_per_s": events["done"] / span if span and span == span else float("nan"),
@@ -124,53 +151,117 @@ async def ingest(ctx: Context) -> None:
         for run in range(sizes.runs):
             result, verified = await _one_run(ctx, app, instances, run)
             runs.append({**result, **verified})
-            floor = await procs.loadgen("floor_insert", {
-                "db_url": ctx.db_url, "instance_id": floor_instance["id"],
-                "contacts": floor_instance["contacts"], "concurrency": CONCURRENCY,
-                "duration": sizes.ingest_seconds})
+            floor = await procs.loadgen(
+                "floor_insert",
+                {
+                    "db_url": ctx.db_url,
+                    "instance_id": floor_instance["id"],
+                    "contacts": floor_instance["contacts"],
+                    "concurrency": CONCURRENCY,
+                    "duration": sizes.ingest_seconds,
+                },
+            )
             floors.append(floor)
-            print(f"    run {run + 1}/{sizes.runs}: accepted {result['accepted_per_s']:.0f}/s, "
-                  f"answer p50 {result['p50_ms']:.1f} ms p99 {result['p99_ms']:.1f} ms, "
-                  f"processed {verified['processed_per_s']:.0f}/s, backlog at end of posting "
-                  f"{verified['backlog']}, lost {verified['lost']}, duplicated "
-                  f"{verified['duplicated']}, failed {verified['failed']}, redelivered "
-                  f"{result['redelivered']} (answered duplicate {result['duplicate_answers']}); "
-                  f"floor {floor['rps']:.0f} rows/s", flush=True)
+            print(
+                f"    run {run + 1}/{sizes.runs}: accepted {result['accepted_per_s']:.0f}/s, "
+                f"answer p50 {result['p50_ms']:.1f} ms p99 {result['p99_ms']:.1f} ms, "
+                f"processed {verified['processed_per_s']:.0f}/s, backlog at end of posting "
+                f"{verified['backlog']}, lost {verified['lost']}, duplicated "
+                f"{verified['duplicated']}, failed {verified['failed']}, redelivered "
+                f"{result['redelivered']} (answered duplicate {result['duplicate_answers']}); "
+                f"floor {floor['rps']:.0f} rows/s",
+                flush=True,
+            )
         accepted = median([r["accepted_per_s"] for r in runs])
         p99 = median([r["p99_ms"] for r in runs])
         processed = median([r["processed_per_s"] for r in runs])
         lost = sum(r["lost"] for r in runs)
         duplicated = sum(r["duplicated"] for r in runs)
-        ctx.add(Figure("ingest", "accepted events/s (c=32)", accepted, "ev/s",
-                       f"≥ {ACCEPT_TARGET:,.0f}", accepted >= ACCEPT_TARGET,
-                       runs=[r["accepted_per_s"] for r in runs]))
+        ctx.add(
+            Figure(
+                "ingest",
+                "accepted events/s (c=32)",
+                accepted,
+                "ev/s",
+                f"≥ {ACCEPT_TARGET:,.0f}",
+                accepted >= ACCEPT_TARGET,
+                runs=[r["accepted_per_s"] for r in runs],
+            )
+        )
         ctx.add(Figure("ingest", "answer p50", median([r["p50_ms"] for r in runs]), "ms"))
-        ctx.add(Figure("ingest", "answer p99", p99, "ms", f"≤ {P99_TARGET_MS:g} ms",
-                       p99 <= P99_TARGET_MS, runs=[r["p99_ms"] for r in runs]))
-        ctx.add(Figure("ingest", "events fully processed/s", processed, "ev/s",
-                       f"≥ {ACCEPT_TARGET:,.0f}", processed >= ACCEPT_TARGET,
-                       "first received → last processed",
-                       runs=[r["processed_per_s"] for r in runs]))
-        ctx.add(Figure("ingest", "backlog when posting stopped", median(
-            [float(r["backlog"]) for r in runs]), "events"))
-        ctx.add(Figure("ingest", "lost events (all runs)", lost, "", "0", lost == 0,
-                       f"{sum(r['accepted_ids'] for r in runs):,} accepted"))
-        ctx.add(Figure("ingest", "duplicated messages (all runs)", duplicated, "", "0",
-                       duplicated == 0,
-                       f"{sum(r['redelivered'] for r in runs):,} redeliveries, "
-                       f"{sum(r['duplicate_answers'] for r in runs):,} answered duplicate"))
+        ctx.add(
+            Figure(
+                "ingest",
+                "answer p99",
+                p99,
+                "ms",
+                f"≤ {P99_TARGET_MS:g} ms",
+                p99 <= P99_TARGET_MS,
+                runs=[r["p99_ms"] for r in runs],
+            )
+        )
+        ctx.add(
+            Figure(
+                "ingest",
+                "events fully processed/s",
+                processed,
+                "ev/s",
+                f"≥ {ACCEPT_TARGET:,.0f}",
+                processed >= ACCEPT_TARGET,
+                "first received → last processed",
+                runs=[r["processed_per_s"] for r in runs],
+            )
+        )
+        ctx.add(
+            Figure(
+                "ingest",
+                "backlog when posting stopped",
+                median([float(r["backlog"]) for r in runs]),
+                "events",
+            )
+        )
+        ctx.add(
+            Figure(
+                "ingest",
+                "lost events (all runs)",
+                lost,
+                "",
+                "0",
+                lost == 0,
+                f"{sum(r['accepted_ids'] for r in runs):,} accepted",
+            )
+        )
+        ctx.add(
+            Figure(
+                "ingest",
+                "duplicated messages (all runs)",
+                duplicated,
+                "",
+                "0",
+                duplicated == 0,
+                f"{sum(r['redelivered'] for r in runs):,} redeliveries, "
+                f"{sum(r['duplicate_answers'] for r in runs):,} answered duplicate",
+            )
+        )
         failed = sum(r["failed"] + r["pending"] for r in runs)
         if failed:
             ctx.note(f"ingest: {failed} events failed or still pending after the drain")
         errors = sum(r["errors"] for r in runs)
         if errors:
             ctx.note(f"ingest: {errors} webhook posts failed: {runs[0]['error_samples'][:2]}")
-        ctx.add(Figure("ingest", "floor: bare asyncpg INSERT rows/s (c=32)",
-                       median([f["rps"] for f in floors]), "rows/s",
-                       runs=[f["rps"] for f in floors]))
+        ctx.add(
+            Figure(
+                "ingest",
+                "floor: bare asyncpg INSERT rows/s (c=32)",
+                median([f["rps"] for f in floors]),
+                "rows/s",
+                runs=[f["rps"] for f in floors],
+            )
+        )
         ctx.add(Figure("ingest", "floor: INSERT p99", median([f["p99_ms"] for f in floors]), "ms"))
-        if ctx.profile and (accepted < ACCEPT_TARGET or processed < ACCEPT_TARGET
-                            or p99 > P99_TARGET_MS):
+        if ctx.profile and (
+            accepted < ACCEPT_TARGET or processed < ACCEPT_TARGET or p99 > P99_TARGET_MS
+        ):
             spec = _spec(app, instances, min(sizes.ingest_seconds, 15.0), CACHE / "ingest-p.txt")
 
             async def load_and_drain() -> None:
@@ -182,21 +273,31 @@ async def ingest(ctx: Context) -> None:
             print("\n".join("  " + line for line in lines), flush=True)
 
 
-def _spec(app: procs.Proc, instances: list[dict[str, Any]], seconds: float,
-          ids_file: Path) -> dict[str, Any]:
-    return {"port": app.port, "instances": instances, "concurrency": CONCURRENCY,
-            "duration": seconds, "redeliver_every": 50, "ids_file": str(ids_file),
-            "seed": int(seconds * 1000) + len(str(ids_file))}
+def _spec(
+    app: procs.Proc, instances: list[dict[str, Any]], seconds: float, ids_file: Path
+) -> dict[str, Any]:
+    return {
+        "port": app.port,
+        "instances": instances,
+        "concurrency": CONCURRENCY,
+        "duration": seconds,
+        "redeliver_every": 50,
+        "ids_file": str(ids_file),
+        "seed": int(seconds * 1000) + len(str(ids_file)),
+    }
 
 
-async def _one_run(ctx: Context, app: procs.Proc, instances: list[dict[str, Any]],
-                   run: int) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _one_run(
+    ctx: Context, app: procs.Proc, instances: list[dict[str, Any]], run: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
     conn = await asyncpg.connect(ctx.db_url)
     try:
         since = await conn.fetchval("SELECT clock_timestamp()")
         ids_file = CACHE / f"ingest-ids-{run}.txt"
-        result = await procs.loadgen("webhooks", {**_spec(app, instances, ctx.sizes.ingest_seconds,
-                                                          ids_file), "seed": 100 + run})
+        result = await procs.loadgen(
+            "webhooks",
+            {**_spec(app, instances, ctx.sizes.ingest_seconds, ids_file), "seed": 100 + run},
+        )
         until = await conn.fetchval("SELECT clock_timestamp()")
     finally:
         await conn.close()
@@ -218,7 +319,10 @@ async def _floor_instance(ctx: Context, rng: random.Random) -> dict[str, Any]:
             contact_id = await conn.fetchval(
                 "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number) "
                 "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id",
-                instance_id, f"{phone}@s.whatsapp.net", phone)
+                instance_id,
+                f"{phone}@s.whatsapp.net",
+                phone,
+            )
             if contact_id:
                 contacts.append([str(contact_id), f"{phone}@s.whatsapp.net"])
     finally:

@@ -45,26 +45,42 @@ async def _redis_ok(url: str) -> str | None:
         await client.aclose()
 
 
-async def _one_live_run(ctx: Context, servers: list[procs.Proc], instance: dict[str, Any],
-                        subscribers: int, rate: float) -> dict[str, Any]:
+async def _one_live_run(
+    ctx: Context, servers: list[procs.Proc], instance: dict[str, Any], subscribers: int, rate: float
+) -> dict[str, Any]:
     sizes = ctx.sizes
     # Start from a quiet server: the previous run's backlog processed, its sockets gone.
     if not await drain(ctx.db_url, [instance["id"]], 300):
         ctx.note("live: the previous run's webhooks were still pending after 300 s")
     await asyncio.sleep(2.0)
     tag = uuid.uuid4().hex[:8]
-    subs = procs.Background("subscribers", {
-        "tag": tag,
-        "urls": [_ws(s) for s in servers], "n": subscribers, "token": ctx.token,
-        "query": MESSAGE_EVENTS, "instance_id": instance["id"], "instance": instance,
-        "targets": [_target(s) for s in servers],
-    })
+    subs = procs.Background(
+        "subscribers",
+        {
+            "tag": tag,
+            "urls": [_ws(s) for s in servers],
+            "n": subscribers,
+            "token": ctx.token,
+            "query": MESSAGE_EVENTS,
+            "instance_id": instance["id"],
+            "instance": instance,
+            "targets": [_target(s) for s in servers],
+        },
+    )
     try:
         await subs.start()
         cpu_before = _cpu_seconds(servers)
-        posted = await procs.loadgen("poster", {
-            "tag": tag, "targets": [_target(s) for s in servers], "instance": instance,
-            "rate": rate, "duration": sizes.live_seconds, "conns": 8})
+        posted = await procs.loadgen(
+            "poster",
+            {
+                "tag": tag,
+                "targets": [_target(s) for s in servers],
+                "instance": instance,
+                "rate": rate,
+                "duration": sizes.live_seconds,
+                "conns": 8,
+            },
+        )
         # Every subscriber should get every accepted event; what has not arrived GRACE seconds
         # after the last post counts as not delivered (an infinite latency in the percentiles).
         received = await subs.finish(f"stop {posted['accepted']} {GRACE[sizes.name]}")
@@ -93,9 +109,15 @@ def _cpu_seconds(servers: list[procs.Proc]) -> float:
     return total
 
 
-async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
-                    instance: dict[str, Any], target_ms: float | None, profile_name: str,
-                    rate: float | None = None) -> None:
+async def _scenario(
+    ctx: Context,
+    label: str,
+    servers: list[procs.Proc],
+    instance: dict[str, Any],
+    target_ms: float | None,
+    profile_name: str,
+    rate: float | None = None,
+) -> None:
     sizes = ctx.sizes
     rate = rate or sizes.live_rate
     runs = []
@@ -105,75 +127,146 @@ async def _scenario(ctx: Context, label: str, servers: list[procs.Proc],
         for run in range(sizes.runs):
             result = await _one_live_run(ctx, servers, instance, sizes.live_subscribers, rate)
             runs.append(result)
-            print(f"    run {run + 1}/{sizes.runs} {label}: p50 {result['p50_all_ms']:.1f} ms, "
-                  f"p99 {result['p99_all_ms']:.1f} ms (of delivered: p50 "
-                  f"{result['p50_ms']:.1f}, p99 {result['p99_ms']:.1f}, max "
-                  f"{result['max_ms']:.0f} ms), delivered "
-                  f"{result['delivered'] * 100:.1f}% of {result['posted']} events × "
-                  f"{result['subscribers']} subscribers (posted at {result['post_rate']:.0f}/s"
-                  + (f", {result['not_sent']} not sent: the server answered too slowly"
-                     if result["not_sent"] else "") + "), "
-                  f"duplicates {result['duplicates']}, server CPU {result['cpu_us']:.0f} µs "
-                  "per delivered copy"
-                  + (f", errors {result['errors'][:2]}" if result["errors"] else ""), flush=True)
+            print(
+                f"    run {run + 1}/{sizes.runs} {label}: p50 {result['p50_all_ms']:.1f} ms, "
+                f"p99 {result['p99_all_ms']:.1f} ms (of delivered: p50 "
+                f"{result['p50_ms']:.1f}, p99 {result['p99_ms']:.1f}, max "
+                f"{result['max_ms']:.0f} ms), delivered "
+                f"{result['delivered'] * 100:.1f}% of {result['posted']} events × "
+                f"{result['subscribers']} subscribers (posted at {result['post_rate']:.0f}/s"
+                + (
+                    f", {result['not_sent']} not sent: the server answered too slowly"
+                    if result["not_sent"]
+                    else ""
+                )
+                + "), "
+                f"duplicates {result['duplicates']}, server CPU {result['cpu_us']:.0f} µs "
+                "per delivered copy"
+                + (f", errors {result['errors'][:2]}" if result["errors"] else ""),
+                flush=True,
+            )
         p50 = median([r["p50_all_ms"] for r in runs])
         p99 = median([r["p99_all_ms"] for r in runs])
         delivered = median([r["delivered"] for r in runs])
         grace = GRACE[sizes.name]
         late = f"undelivered {grace:g} s after the last post count as infinitely late"
-        ctx.add(Figure("live", f"{label}: p50", p50, "ms",
-                       note="" if p50 != float("inf") else late,
-                       runs=[r["p50_all_ms"] for r in runs]))
-        ctx.add(Figure("live", f"{label}: p99", p99, "ms",
-                       f"≤ {target_ms:g} ms" if target_ms else "",
-                       (p99 <= target_ms) if target_ms else None,
-                       "" if p99 != float("inf") else
-                       f"{late}; p99 of those delivered: "
-                       f"{median([r['p99_ms'] for r in runs]):.0f} ms",
-                       runs=[r["p99_all_ms"] for r in runs]))
-        ctx.add(Figure("live", f"{label}: server CPU per delivered copy", median(
-            [r["cpu_us"] for r in runs]), "µs", note="webhook handling included; all processes"))
-        ctx.add(Figure("live", f"{label}: webhooks accepted/s", median(
-            [r["post_rate"] for r in runs]), "ev/s", note=f"offered {rate:g}/s"))
-        ctx.add(Figure("live", f"{label}: delivered within {grace:g} s", delivered * 100, "%",
-                       "100 %" if target_ms else "", (delivered >= 0.9999) if target_ms else None,
-                       f"duplicates {sum(r['duplicates'] for r in runs)}"))
+        ctx.add(
+            Figure(
+                "live",
+                f"{label}: p50",
+                p50,
+                "ms",
+                note="" if p50 != float("inf") else late,
+                runs=[r["p50_all_ms"] for r in runs],
+            )
+        )
+        ctx.add(
+            Figure(
+                "live",
+                f"{label}: p99",
+                p99,
+                "ms",
+                f"≤ {target_ms:g} ms" if target_ms else "",
+                (p99 <= target_ms) if target_ms else None,
+                ""
+                if p99 != float("inf")
+                else f"{late}; p99 of those delivered: "
+                f"{median([r['p99_ms'] for r in runs]):.0f} ms",
+                runs=[r["p99_all_ms"] for r in runs],
+            )
+        )
+        ctx.add(
+            Figure(
+                "live",
+                f"{label}: server CPU per delivered copy",
+                median([r["cpu_us"] for r in runs]),
+                "µs",
+                note="webhook handling included; all processes",
+            )
+        )
+        ctx.add(
+            Figure(
+                "live",
+                f"{label}: webhooks accepted/s",
+                median([r["post_rate"] for r in runs]),
+                "ev/s",
+                note=f"offered {rate:g}/s",
+            )
+        )
+        ctx.add(
+            Figure(
+                "live",
+                f"{label}: delivered within {grace:g} s",
+                delivered * 100,
+                "%",
+                "100 %" if target_ms else "",
+                (delivered >= 0.9999) if target_ms else None,
+                f"duplicates {sum(r['duplicates'] for r in runs)}",
+            )
+        )
         if ctx.profile and target_ms and p99 > target_ms and profile_name:
-            _, lines = await profiled(profile_name, servers[0].pid,
-                                      _one_live_run(ctx, servers, instance,
-                                                    sizes.live_subscribers, rate))
+            _, lines = await profiled(
+                profile_name,
+                servers[0].pid,
+                _one_live_run(ctx, servers, instance, sizes.live_subscribers, rate),
+            )
             ctx.plans += lines + [""]
             print("\n".join("  " + line for line in lines), flush=True)
 
 
 async def live(ctx: Context) -> None:
     sizes = ctx.sizes
-    print(f"\n== 4. live latency: {sizes.live_subscribers} subscribers, {sizes.live_rate:g} "
-          f"webhooks/s for {sizes.live_seconds:g} s ==", flush=True)
+    print(
+        f"\n== 4. live latency: {sizes.live_subscribers} subscribers, {sizes.live_rate:g} "
+        f"webhooks/s for {sizes.live_seconds:g} s ==",
+        flush=True,
+    )
     instance = make_instances(ctx, "bench-live", 1, 20, random.Random(4))[0]
     await store_instances(ctx, [instance])
-    await _scenario(ctx, "1 process (memory)",
-                    [procs.server(ctx, "app-live", free_port())],
-                    instance, SINGLE_P99_MS, "live-1-process")
+    await _scenario(
+        ctx,
+        "1 process (memory)",
+        [procs.server(ctx, "app-live", free_port())],
+        instance,
+        SINGLE_P99_MS,
+        "live-1-process",
+    )
     # Informational: the same subscribers at a rate one process can follow, to separate the
     # cost of one delivery from the saturation above.
     light = max(1.0, sizes.live_rate / 100)
-    await _scenario(ctx, f"1 process (memory), {light:g} webhooks/s",
-                    [procs.server(ctx, "app-live-light", free_port())],
-                    instance, None, "", rate=light)
+    await _scenario(
+        ctx,
+        f"1 process (memory), {light:g} webhooks/s",
+        [procs.server(ctx, "app-live-light", free_port())],
+        instance,
+        None,
+        "",
+        rate=light,
+    )
     redis_url = env_flag("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
     problem = await _redis_ok(redis_url)
     if problem:
         ctx.note(f"Redis at {redis_url} unreachable ({problem}): two-process Redis case skipped")
     else:
-        await _scenario(ctx, "2 processes (redis)",
-                        [procs.server(ctx, f"app-live-redis-{n}", free_port(),
-                                      broadcast=redis_url) for n in (1, 2)],
-                        instance, DOUBLE_P99_MS, "")
-    await _scenario(ctx, "2 processes (postgresql)",
-                    [procs.server(ctx, f"app-live-pg-{n}", free_port(), broadcast=ctx.db_url)
-                     for n in (1, 2)],
-                    instance, DOUBLE_P99_MS, "")
+        await _scenario(
+            ctx,
+            "2 processes (redis)",
+            [
+                procs.server(ctx, f"app-live-redis-{n}", free_port(), broadcast=redis_url)
+                for n in (1, 2)
+            ],
+            instance,
+            DOUBLE_P99_MS,
+            "",
+        )
+    await _scenario(
+        ctx,
+        "2 processes (postgresql)",
+        [procs.server(ctx, f"app-live-pg-{n}", free_port(), broadcast=ctx.db_url) for n in (1, 2)],
+        instance,
+        DOUBLE_P99_MS,
+        "",
+    )
 
 
 async def memory(ctx: Context) -> None:
@@ -182,9 +275,15 @@ async def memory(ctx: Context) -> None:
     instance = make_instances(ctx, "bench-memory", 1, 5, random.Random(6))[0]
     await store_instances(ctx, [instance])
     app = procs.server(ctx, "app-memory", free_port())
-    spec = {"urls": [_ws(app)], "token": ctx.token, "query": MESSAGE_EVENTS,
-            "instance_id": instance["id"], "instance": instance, "targets": [_target(app)],
-            "parallel": 50}
+    spec = {
+        "urls": [_ws(app)],
+        "token": ctx.token,
+        "query": MESSAGE_EVENTS,
+        "instance_id": instance["id"],
+        "instance": instance,
+        "targets": [_target(app)],
+        "parallel": 50,
+    }
     async with app:
         warm = procs.Background("idle", {**spec, "n": 20})
         await warm.start()
@@ -201,9 +300,17 @@ async def memory(ctx: Context) -> None:
             idle.kill()
             raise
     per = (after - before) / n
-    ctx.add(Figure("memory", f"RSS per idle subscriber ({n} subscribers)", per / 1024, "KB",
-                   f"≤ {BYTES_PER_SUBSCRIBER // 1024} KB", per <= BYTES_PER_SUBSCRIBER,
-                   f"RSS {before / 2**20:.0f} → {after / 2**20:.0f} MiB"))
+    ctx.add(
+        Figure(
+            "memory",
+            f"RSS per idle subscriber ({n} subscribers)",
+            per / 1024,
+            "KB",
+            f"≤ {BYTES_PER_SUBSCRIBER // 1024} KB",
+            per <= BYTES_PER_SUBSCRIBER,
+            f"RSS {before / 2**20:.0f} → {after / 2**20:.0f} MiB",
+        )
+    )
     if ctx.profile and per > BYTES_PER_SUBSCRIBER:
         lines = await _heap_profile(ctx, spec, n)
         ctx.plans += lines + [""]
@@ -231,14 +338,20 @@ async def _heap_profile(ctx: Context, spec: dict[str, Any], n: int) -> list[str]
         except BaseException:
             idle.kill()
             raise
-    lines = [f"heap profile (tracemalloc) of {n} idle subscribers: Python heap grew "
-             f"{report['growth'] / n / 1024:.1f} KB per subscriber (RSS adds allocator and "
-             "buffer overhead)"]
-    lines.append("  by package (where the memory was allocated): " + ", ".join(
-        f"{p} {size / n / 1024:.1f} KB" for p, size in report["by_package"]))
+    lines = [
+        f"heap profile (tracemalloc) of {n} idle subscribers: Python heap grew "
+        f"{report['growth'] / n / 1024:.1f} KB per subscriber (RSS adds allocator and "
+        "buffer overhead)"
+    ]
+    lines.append(
+        "  by package (where the memory was allocated): "
+        + ", ".join(f"{p} {size / n / 1024:.1f} KB" for p, size in report["by_package"])
+    )
     lines.append("  by file:")
     lines += [f"    {size / n / 1024:6.1f} KB  {where}" for where, size in report["top_files"]]
     lines.append("  top allocation sites (growth per subscriber, objects per subscriber):")
-    lines += [f"    {size / n / 1024:6.1f} KB  {count / n:6.1f}  {where}"
-              for where, size, count in report["top_lines"]]
+    lines += [
+        f"    {size / n / 1024:6.1f} KB  {count / n:6.1f}  {where}"
+        for where, size, count in report["top_lines"]
+    ]
     return lines

@@ -30,10 +30,12 @@ def _requests(ctx: Context) -> dict[str, str]:
     return {
         "messages page": body(MESSAGES_PAGE, {"contactId": seeded["hot_contact_id"]}),
         "contact list": body(CONTACT_LIST, {"instanceId": instance}),
-        "contact search by name": body(CONTACT_LIST, {"instanceId": instance,
-                                                      "search": seeded["name_fragments"][0]}),
-        "contact search by phone": body(CONTACT_LIST, {"instanceId": instance,
-                                                       "search": seeded["phone_fragments"][0]}),
+        "contact search by name": body(
+            CONTACT_LIST, {"instanceId": instance, "search": seeded["name_fragments"][0]}
+        ),
+        "contact search by phone": body(
+            CONTACT_LIST, {"instanceId": instance, "search": seeded["phone_fragments"][0]}
+        ),
     }
 
 
@@ -44,8 +46,7 @@ async def ensure_plans(ctx: Context) -> dict[str, Any]:
     print("capturing the application's SQL and its plans…", flush=True)
     found: dict[str, Any] = {"statements": {}, "explained": {}}
     try:
-        captured = await sqlplan.capture(ctx.db_url, ctx.encryption_key, ctx.token,
-                                         _requests(ctx))
+        captured = await sqlplan.capture(ctx.db_url, ctx.encryption_key, ctx.token, _requests(ctx))
     except Exception as error:
         ctx.note(f"could not capture the application's SQL: {type(error).__name__}: {error}")
         ctx.seeded["plans"] = found
@@ -64,27 +65,51 @@ async def ensure_plans(ctx: Context) -> dict[str, Any]:
 def _seq_scan_figure(ctx: Context, plans: dict[str, Any], label: str, part: str) -> None:
     explained = plans["explained"].get(label)
     if explained is None:
-        ctx.add(Figure(part, f"seq scans of whatsapp_messages ({label} SQL)", None, "",
-                       "0", None, "plan not captured"))
+        ctx.add(
+            Figure(
+                part,
+                f"seq scans of whatsapp_messages ({label} SQL)",
+                None,
+                "",
+                "0",
+                None,
+                "plan not captured",
+            )
+        )
         return
     scans = sum(1 for e in explained if e.get("seq_scan_messages"))
     queries = [e for e in explained if "skipped" not in e]
     others = sorted({t for e in explained for t in e.get("seq_scans", [])})
-    ctx.add(Figure(part, f"seq scans of whatsapp_messages ({label} SQL)", scans, "", "0",
-                   scans == 0, f"{len(queries)} queries"
-                   + (f"; seq scans of: {', '.join(others)}" if others else "")))
+    ctx.add(
+        Figure(
+            part,
+            f"seq scans of whatsapp_messages ({label} SQL)",
+            scans,
+            "",
+            "0",
+            scans == 0,
+            f"{len(queries)} queries" + (f"; seq scans of: {', '.join(others)}" if others else ""),
+        )
+    )
 
 
-async def _check(http: httpx.AsyncClient, url: str, method: str, headers: dict[str, str],
-                 content: str | None, want: str) -> None:
+async def _check(
+    http: httpx.AsyncClient,
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    content: str | None,
+    want: str,
+) -> None:
     response = await http.request(method, url, headers=headers, content=content)
     text = response.text
     if response.status_code != 200 or '"errors"' in text or want not in text:
         raise RuntimeError(f"{url} answered {response.status_code}: {text[:500]}")
 
 
-async def _matrix(ctx: Context, cases: dict[str, dict[str, Any]],
-                  concurrencies: tuple[int, ...]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+async def _matrix(
+    ctx: Context, cases: dict[str, dict[str, Any]], concurrencies: tuple[int, ...]
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """Every case at every concurrency, `runs` times, interleaved so that ratios compare
     measurements taken side by side."""
     results: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
@@ -92,15 +117,27 @@ async def _matrix(ctx: Context, cases: dict[str, dict[str, Any]],
     for run in range(sizes.runs):
         for concurrency in concurrencies:
             for name, spec in cases.items():
-                result = await procs.loadgen("http", {**spec, "concurrency": concurrency,
-                                                      "warmup": sizes.warmup,
-                                                      "duration": sizes.duration})
+                result = await procs.loadgen(
+                    "http",
+                    {
+                        **spec,
+                        "concurrency": concurrency,
+                        "warmup": sizes.warmup,
+                        "duration": sizes.duration,
+                    },
+                )
                 results[(name, concurrency)].append(result)
-                print(f"    run {run + 1}/{sizes.runs} {name} c={concurrency}: "
-                      f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, "
-                      f"p99 {result['p99_ms']:.2f} ms"
-                      + (f", {result['errors']} errors {result['error_samples'][:1]}"
-                         if result["errors"] else ""), flush=True)
+                print(
+                    f"    run {run + 1}/{sizes.runs} {name} c={concurrency}: "
+                    f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, "
+                    f"p99 {result['p99_ms']:.2f} ms"
+                    + (
+                        f", {result['errors']} errors {result['error_samples'][:1]}"
+                        if result["errors"]
+                        else ""
+                    ),
+                    flush=True,
+                )
     return results
 
 
@@ -116,14 +153,24 @@ async def messages(ctx: Context) -> None:
     page = sqlplan.page_statement(plans["statements"].get("messages page", []))
     app = procs.server(ctx, "app-read", free_port())
     cases: dict[str, dict[str, Any]] = {
-        "atendimento": {"port": app.port, "path": "/graphql", "headers": _app_headers(ctx),
-                        "bodies": [body(MESSAGES_PAGE, {"contactId": seeded["hot_contact_id"]})]},
+        "atendimento": {
+            "port": app.port,
+            "path": "/graphql",
+            "headers": _app_headers(ctx),
+            "bodies": [body(MESSAGES_PAGE, {"contactId": seeded["hot_contact_id"]})],
+        },
     }
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
-        await _check(http, app.url + "/graphql", "POST", _app_headers(ctx),
-                     cases["atendimento"]["bodies"][0], '"hasNextPage":true')
+        await _check(
+            http,
+            app.url + "/graphql",
+            "POST",
+            _app_headers(ctx),
+            cases["atendimento"]["bodies"][0],
+            '"hasNextPage":true',
+        )
         if ctx.peer:
             try:
                 description = peer.install()
@@ -131,12 +178,20 @@ async def messages(ctx: Context) -> None:
                 await stack.enter_async_context(peer_proc)
                 query = await peer.discover(peer_proc.url)
                 peer_body = body(query, {"contactId": seeded["hot_contact_id"]})
-                await _check(http, peer_proc.url + "/graphql", "POST",
-                             {"content-type": "application/json"}, peer_body,
-                             '"hasNextPage":true')
-                cases["postgraphile"] = {"port": peer_proc.port, "path": "/graphql",
-                                         "headers": {"content-type": "application/json"},
-                                         "bodies": [peer_body]}
+                await _check(
+                    http,
+                    peer_proc.url + "/graphql",
+                    "POST",
+                    {"content-type": "application/json"},
+                    peer_body,
+                    '"hasNextPage":true',
+                )
+                cases["postgraphile"] = {
+                    "port": peer_proc.port,
+                    "path": "/graphql",
+                    "headers": {"content-type": "application/json"},
+                    "bodies": [peer_body],
+                }
                 print(f"  peer: {description}", flush=True)
                 seeded["peer"] = description
             except (peer.PeerUnavailable, RuntimeError, OSError) as error:
@@ -145,13 +200,17 @@ async def messages(ctx: Context) -> None:
             ctx.note("PostGraphile peer skipped (--no-peer)")
         if page is not None:
             sql_file = CACHE / "floor_sql.json"
-            sql_file.write_text(json.dumps({"sql": page[0],
-                                            "args": sqlplan.encode_args(page[1])}))
+            sql_file.write_text(json.dumps({"sql": page[0], "args": sqlplan.encode_args(page[1])}))
             floor = procs.floor(ctx, free_port(), sql_file)
             await stack.enter_async_context(floor)
             await _check(http, floor.url + "/messages", "GET", {}, None, '"messages"')
-            cases["floor"] = {"port": floor.port, "path": "/messages", "method": "GET",
-                              "headers": {}, "bodies": [None]}
+            cases["floor"] = {
+                "port": floor.port,
+                "path": "/messages",
+                "method": "GET",
+                "headers": {},
+                "bodies": [None],
+            }
         else:
             ctx.note("floor skipped: the messages-page SQL was not captured")
         results = await _matrix(ctx, cases, (1, 32))
@@ -161,14 +220,35 @@ async def messages(ctx: Context) -> None:
                 runs = results[(name, c)]
                 is_app = name == "atendimento"
                 p50 = _med(runs, "p50_ms")
-                ctx.add(Figure("messages", f"{name} c={c} throughput", _med(runs, "rps"),
-                               "req/s", runs=[r["rps"] for r in runs]))
-                ctx.add(Figure("messages", f"{name} c={c} p50", p50, "ms",
-                               f"≤ {MESSAGES_P50_TARGET_MS:g} ms" if is_app and c == 1 else "",
-                               (p50 <= MESSAGES_P50_TARGET_MS) if is_app and c == 1 else None,
-                               runs=[r["p50_ms"] for r in runs]))
-                ctx.add(Figure("messages", f"{name} c={c} p99", _med(runs, "p99_ms"), "ms",
-                               runs=[r["p99_ms"] for r in runs]))
+                ctx.add(
+                    Figure(
+                        "messages",
+                        f"{name} c={c} throughput",
+                        _med(runs, "rps"),
+                        "req/s",
+                        runs=[r["rps"] for r in runs],
+                    )
+                )
+                ctx.add(
+                    Figure(
+                        "messages",
+                        f"{name} c={c} p50",
+                        p50,
+                        "ms",
+                        f"≤ {MESSAGES_P50_TARGET_MS:g} ms" if is_app and c == 1 else "",
+                        (p50 <= MESSAGES_P50_TARGET_MS) if is_app and c == 1 else None,
+                        runs=[r["p50_ms"] for r in runs],
+                    )
+                )
+                ctx.add(
+                    Figure(
+                        "messages",
+                        f"{name} c={c} p99",
+                        _med(runs, "p99_ms"),
+                        "ms",
+                        runs=[r["p99_ms"] for r in runs],
+                    )
+                )
                 errors = sum(r["errors"] for r in runs)
                 if errors:
                     ctx.note(f"{name} c={c}: {errors} failed requests")
@@ -176,23 +256,42 @@ async def messages(ctx: Context) -> None:
         for other in ("postgraphile", "floor"):
             for c in (1, 32):
                 if other not in cases:
-                    ctx.add(Figure("messages", f"atendimento / {other} throughput c={c}", None,
-                                   "x", f"≥ {PEER_RATIO_TARGET}" if other == "postgraphile"
-                                   and c == 32 else "", None, f"{other} not measured"))
+                    ctx.add(
+                        Figure(
+                            "messages",
+                            f"atendimento / {other} throughput c={c}",
+                            None,
+                            "x",
+                            f"≥ {PEER_RATIO_TARGET}" if other == "postgraphile" and c == 32 else "",
+                            None,
+                            f"{other} not measured",
+                        )
+                    )
                     continue
                 pairs = list(zip(results[("atendimento", c)], results[(other, c)], strict=True))
                 ratio = median([a["rps"] / b["rps"] for a, b in pairs if b["rps"]])
                 target = other == "postgraphile" and c == 32
                 if target:
                     ratio_ok = ratio >= PEER_RATIO_TARGET
-                ctx.add(Figure("messages", f"atendimento / {other} throughput c={c}", ratio,
-                               "x", f"≥ {PEER_RATIO_TARGET}" if target else "",
-                               ratio_ok if target else None,
-                               "median of per-run ratios"))
+                ctx.add(
+                    Figure(
+                        "messages",
+                        f"atendimento / {other} throughput c={c}",
+                        ratio,
+                        "x",
+                        f"≥ {PEER_RATIO_TARGET}" if target else "",
+                        ratio_ok if target else None,
+                        "median of per-run ratios",
+                    )
+                )
         p50_c1 = _med(results[("atendimento", 1)], "p50_ms")
         if ctx.profile and (ratio_ok is False or p50_c1 > MESSAGES_P50_TARGET_MS):
-            spec = {**cases["atendimento"], "concurrency": 32, "warmup": 0.5,
-                    "duration": max(ctx.sizes.duration, 5.0)}
+            spec = {
+                **cases["atendimento"],
+                "concurrency": 32,
+                "warmup": 0.5,
+                "duration": max(ctx.sizes.duration, 5.0),
+            }
             _, lines = await profiled("messages-page-c32", app.pid, procs.loadgen("http", spec))
             ctx.plans += lines + [""]
             ctx.seeded.setdefault("profiles", []).append(lines)
@@ -210,13 +309,19 @@ async def contacts(ctx: Context) -> None:
     headers = _app_headers(ctx)
     cases = {
         "contact list": [body(CONTACT_LIST, {"instanceId": instance})],
-        "search by name": [body(CONTACT_LIST, {"instanceId": instance, "search": f})
-                           for f in seeded["name_fragments"]],
-        "search by phone": [body(CONTACT_LIST, {"instanceId": instance, "search": f})
-                            for f in seeded["phone_fragments"]],
+        "search by name": [
+            body(CONTACT_LIST, {"instanceId": instance, "search": f})
+            for f in seeded["name_fragments"]
+        ],
+        "search by phone": [
+            body(CONTACT_LIST, {"instanceId": instance, "search": f})
+            for f in seeded["phone_fragments"]
+        ],
     }
-    specs = {name: {"port": app.port, "path": "/graphql", "headers": headers, "bodies": bodies}
-             for name, bodies in cases.items()}
+    specs = {
+        name: {"port": app.port, "path": "/graphql", "headers": headers, "bodies": bodies}
+        for name, bodies in cases.items()
+    }
     async with app, httpx.AsyncClient(timeout=30) as http:
         for bodies in cases.values():
             for one in bodies:
@@ -227,21 +332,46 @@ async def contacts(ctx: Context) -> None:
                 runs = results[(name, c)]
                 p50 = _med(runs, "p50_ms")
                 target = name == "contact list" and c == 1
-                ctx.add(Figure("contacts", f"{name} c={c} p50", p50, "ms",
-                               f"≤ {CONTACTS_P50_TARGET_MS:g} ms" if target else "",
-                               (p50 <= CONTACTS_P50_TARGET_MS) if target else None,
-                               runs=[r["p50_ms"] for r in runs]))
-                ctx.add(Figure("contacts", f"{name} c={c} p99", _med(runs, "p99_ms"), "ms",
-                               runs=[r["p99_ms"] for r in runs]))
-                ctx.add(Figure("contacts", f"{name} c={c} throughput", _med(runs, "rps"),
-                               "req/s", runs=[r["rps"] for r in runs]))
+                ctx.add(
+                    Figure(
+                        "contacts",
+                        f"{name} c={c} p50",
+                        p50,
+                        "ms",
+                        f"≤ {CONTACTS_P50_TARGET_MS:g} ms" if target else "",
+                        (p50 <= CONTACTS_P50_TARGET_MS) if target else None,
+                        runs=[r["p50_ms"] for r in runs],
+                    )
+                )
+                ctx.add(
+                    Figure(
+                        "contacts",
+                        f"{name} c={c} p99",
+                        _med(runs, "p99_ms"),
+                        "ms",
+                        runs=[r["p99_ms"] for r in runs],
+                    )
+                )
+                ctx.add(
+                    Figure(
+                        "contacts",
+                        f"{name} c={c} throughput",
+                        _med(runs, "rps"),
+                        "req/s",
+                        runs=[r["rps"] for r in runs],
+                    )
+                )
                 errors = sum(r["errors"] for r in runs)
                 if errors:
                     ctx.note(f"{name} c={c}: {errors} failed requests")
         p50 = _med(results[("contact list", 1)], "p50_ms")
         if ctx.profile and p50 > CONTACTS_P50_TARGET_MS:
-            spec = {**specs["contact list"], "concurrency": 1, "warmup": 0.5,
-                    "duration": max(ctx.sizes.duration, 5.0)}
+            spec = {
+                **specs["contact list"],
+                "concurrency": 1,
+                "warmup": 0.5,
+                "duration": max(ctx.sizes.duration, 5.0),
+            }
             _, lines = await profiled("contact-list-c1", app.pid, procs.loadgen("http", spec))
             ctx.plans += lines + [""]
             ctx.seeded.setdefault("profiles", []).append(lines)

@@ -60,8 +60,9 @@ def _installed() -> str | None:
     if not node.exists() or not package.exists():
         return None
     try:
-        version = subprocess.run([str(node), "--version"], capture_output=True, text=True,
-                                 timeout=30).stdout.strip()
+        version = subprocess.run(
+            [str(node), "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except OSError:
         return None
     if not version.startswith("v") or int(version[1:].split(".")[0]) < 22:
@@ -80,15 +81,20 @@ def install() -> str:
         raise PeerUnavailable("npm is not installed, so PostGraphile cannot be installed")
     PEER_DIR.mkdir(parents=True, exist_ok=True)
     print(f"  installing {' '.join(PACKAGES)} into {PEER_DIR} (once)…", flush=True)
-    done = subprocess.run([npm, "install", "--prefix", str(PEER_DIR), "--no-audit", "--no-fund",
-                           *PACKAGES], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [npm, "install", "--prefix", str(PEER_DIR), "--no-audit", "--no-fund", *PACKAGES],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if done.returncode != 0:
         raise PeerUnavailable(f"npm install failed: {done.stderr.strip()[-500:]}")
     found = _installed()
     if not found:
         raise PeerUnavailable(
             "npm installed the packages but no Node ≥ 22 binary appeared under "
-            f"{_node()} (the node@22 package fetches it in an install script; was it blocked?)")
+            f"{_node()} (the node@22 package fetches it in an install script; was it blocked?)"
+        )
     if not _cli().exists():
         raise PeerUnavailable(f"postgraphile's CLI is not at {_cli()}")
     return found
@@ -96,10 +102,21 @@ def install() -> str:
 
 def process(db_url: str, port: int) -> Proc:
     (PEER_DIR / "graphile.config.mjs").write_text(CONFIG)
-    env = {**os.environ, "BENCH_DB_URL": db_url, "BENCH_PORT": str(port),
-           "GRAPHILE_ENV": "production", "NODE_ENV": "production"}
-    return Proc("postgraphile", [str(_node()), str(_cli()), "-C", "graphile.config.mjs"], env,
-                port, ready_path="/graphql", cwd=PEER_DIR)
+    env = {
+        **os.environ,
+        "BENCH_DB_URL": db_url,
+        "BENCH_PORT": str(port),
+        "GRAPHILE_ENV": "production",
+        "NODE_ENV": "production",
+    }
+    return Proc(
+        "postgraphile",
+        [str(_node()), str(_cli()), "-C", "graphile.config.mjs"],
+        env,
+        port,
+        ready_path="/graphql",
+        cwd=PEER_DIR,
+    )
 
 
 async def discover(url: str) -> str:
@@ -123,9 +140,15 @@ async def discover(url: str) -> str:
     data["o"] = data.get("o") or data.get("o1")
     if not data.get("m") or not data.get("o"):
         raise PeerUnavailable(f"PostGraphile's schema has no WhatsappMessage: {answer}")
-    field = next((f["name"] for f in data["q"]["queryType"]["fields"]
-                  if (f["type"] or {}).get("name") in ("WhatsappMessagesConnection",
-                                                       "WhatsappMessageConnection")), None)
+    field = next(
+        (
+            f["name"]
+            for f in data["q"]["queryType"]["fields"]
+            if (f["type"] or {}).get("name")
+            in ("WhatsappMessagesConnection", "WhatsappMessageConnection")
+        ),
+        None,
+    )
     fields = {f["name"] for f in data["m"]["fields"]}
     orders = {v["name"] for v in data["o"]["enumValues"]}
     if field is None or "TIMESTAMP_DESC" not in orders:

@@ -20,8 +20,15 @@ from bench.common import EVOLUTION_KEY, JWT_SECRET, LOGS, PYTHON, ROOT, WEBHOOK_
 
 
 class Proc:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int,
-                 ready_path: str = "/readyz", cwd: Path = ROOT) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        port: int,
+        ready_path: str = "/readyz",
+        cwd: Path = ROOT,
+    ) -> None:
         self.name, self.argv, self.env, self.port = name, argv, env, port
         self.ready_path, self.cwd = ready_path, cwd
         self.popen: subprocess.Popen[bytes] | None = None
@@ -39,8 +46,14 @@ class Proc:
 
     def start(self) -> Proc:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
-        self.popen = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         return self
 
@@ -55,8 +68,9 @@ class Proc:
         async with httpx.AsyncClient(timeout=2.0) as http:
             while True:
                 if self.popen is not None and self.popen.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n"
-                                       f"{self.log_tail()}")
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}"
+                    )
                 try:
                     response = await http.get(self.url + self.ready_path)
                     if response.status_code < 500:
@@ -64,8 +78,9 @@ class Proc:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s:\n"
-                                       f"{self.log_tail()}")
+                    raise RuntimeError(
+                        f"{self.name} not ready after {timeout:.0f}s:\n{self.log_tail()}"
+                    )
                 await asyncio.sleep(0.1)
 
     def rss(self) -> int:
@@ -94,8 +109,15 @@ class Proc:
         await asyncio.to_thread(self.stop)
 
 
-def server(ctx: Context, name: str, port: int, *, broadcast: str = "memory://",
-           evolution_url: str | None = None, extra: dict[str, str] | None = None) -> Proc:
+def server(
+    ctx: Context,
+    name: str,
+    port: int,
+    *,
+    broadcast: str = "memory://",
+    evolution_url: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> Proc:
     """`server.py serve` as operators run it, configured entirely by the environment."""
     data_dir = tempfile.mkdtemp(prefix=f"bench-{name}-")
     env = {
@@ -122,23 +144,40 @@ def server(ctx: Context, name: str, port: int, *, broadcast: str = "memory://",
 
 def standin(port: int) -> Proc:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return Proc("evolution-standin", [PYTHON, "-m", "bench.standin_main", str(port), EVOLUTION_KEY],
-                env, port, ready_path="/_bench/ready")
+    return Proc(
+        "evolution-standin",
+        [PYTHON, "-m", "bench.standin_main", str(port), EVOLUTION_KEY],
+        env,
+        port,
+        ready_path="/_bench/ready",
+    )
 
 
 def floor(ctx: Context, port: int, sql_file: Path) -> Proc:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_DB_URL": ctx.db_url,
-           "BENCH_SQL_FILE": str(sql_file)}
-    return Proc("floor", [PYTHON, "-m", "bench.floor_app", str(port)], env, port,
-                ready_path="/ready")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "BENCH_DB_URL": ctx.db_url,
+        "BENCH_SQL_FILE": str(sql_file),
+    }
+    return Proc(
+        "floor", [PYTHON, "-m", "bench.floor_app", str(port)], env, port, ready_path="/ready"
+    )
 
 
 async def loadgen(mode: str, spec: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
     """Run the load generator in its own process; it answers one JSON object."""
     proc = await asyncio.create_subprocess_exec(
-        PYTHON, "-m", "bench.loadgen", mode, cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        PYTHON,
+        "-m",
+        "bench.loadgen",
+        mode,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(json.dumps(spec).encode()), timeout)
     except BaseException:
@@ -161,10 +200,17 @@ class Background:
 
     async def start(self, timeout: float = 300.0) -> dict[str, Any]:
         self.proc = await asyncio.create_subprocess_exec(
-            PYTHON, "-m", "bench.loadgen", self.mode, cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            limit=64 * 1024 * 1024)
+            PYTHON,
+            "-m",
+            "bench.loadgen",
+            self.mode,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            limit=64 * 1024 * 1024,
+        )
         self.pid = self.proc.pid
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(self.spec).encode() + b"\n")
@@ -172,8 +218,9 @@ class Background:
         line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
         if not line.startswith(b"READY"):
             err = await self.proc.stderr.read() if self.proc.stderr else b""
-            raise RuntimeError(f"loadgen {self.mode} did not start: {line!r} "
-                               f"{err.decode()[-3000:]}")
+            raise RuntimeError(
+                f"loadgen {self.mode} did not start: {line!r} {err.decode()[-3000:]}"
+            )
         return json.loads(line[5:] or b"{}")  # type: ignore[no-any-return]
 
     async def finish(self, command: str = "stop", timeout: float = 300.0) -> dict[str, Any]:

@@ -29,8 +29,12 @@ def pyspy() -> str | None:
     found = shutil.which("py-spy")
     if found:
         return found
-    done = subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "py-spy"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [PYTHON, "-m", "pip", "install", "--quiet", "py-spy"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode == 0 and local.exists():
         return str(local)
     return None
@@ -43,7 +47,7 @@ def _package(path: str) -> str:
         return top.split(".")[0] if not top.startswith("_") else top
     root = str(ROOT) + "/"
     if path.startswith(root):
-        return "app:" + path[len(root):].split("/", 1)[0].removesuffix(".py")
+        return "app:" + path[len(root) :].split("/", 1)[0].removesuffix(".py")
     if path.startswith("<"):
         return "builtin"
     name = Path(path).name.removesuffix(".py")
@@ -94,8 +98,11 @@ def _phase_shares(stacks: list[tuple[list[str], int]], total: int) -> list[tuple
         for frames, count in stacks:
             for frame in frames:
                 match = FRAME.match(frame)
-                if match and path in match.group("file") and (
-                        not func or match.group("func").split(".")[-1] == func):
+                if (
+                    match
+                    and path in match.group("file")
+                    and (not func or match.group("func").split(".")[-1] == func)
+                ):
                     hits += count
                     break
         if hits:
@@ -122,22 +129,29 @@ def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
         self_by_func[leaf] += count
         for name in {_short(f)[0] for f in frames if _short(f)[1].startswith("app:")}:
             inclusive[name] += count
-    interesting = [(n, c) for n, c in inclusive.most_common()
-                   if not n.startswith(("<module> (", "main (", "serve ("))]
+    interesting = [
+        (n, c)
+        for n, c in inclusive.most_common()
+        if not n.startswith(("<module> (", "main (", "serve ("))
+    ]
     return {
         "samples": total,
         "phases": _phase_shares(stacks, total) if total else [],
         "by_package": [(p, c / total * 100) for p, c in self_by_package.most_common(top)],
         "self": [(f, c / total * 100) for f, c in self_by_func.most_common(top)],
-        "inclusive": [(f, c / total * 100) for f, c in interesting[:top + 4]],
+        "inclusive": [(f, c / total * 100) for f, c in interesting[: top + 4]],
     }
 
 
 def render(name: str, summary: dict[str, Any], raw: Path) -> list[str]:
-    lines = [f"profile: {name} — {summary['samples']} samples (py-spy, CPU only, 100 Hz); "
-             f"stacks in {raw.relative_to(ROOT)}"]
-    lines.append("  self time by package: " + ", ".join(
-        f"{p} {share:.0f}%" for p, share in summary["by_package"]))
+    lines = [
+        f"profile: {name} — {summary['samples']} samples (py-spy, CPU only, 100 Hz); "
+        f"stacks in {raw.relative_to(ROOT)}"
+    ]
+    lines.append(
+        "  self time by package: "
+        + ", ".join(f"{p} {share:.0f}%" for p, share in summary["by_package"])
+    )
     if summary.get("phases"):
         lines.append("  where the time goes (share of CPU samples with that phase on the stack):")
         lines += [f"    {share:5.1f}%  {label}" for label, share in summary["phases"]]
@@ -156,9 +170,20 @@ async def profiled(name: str, pid: int, work: Awaitable[T]) -> tuple[T, list[str
     PROFILES.mkdir(parents=True, exist_ok=True)
     raw = PROFILES / f"{name}.txt"
     proc = await asyncio.create_subprocess_exec(
-        spy, "record", "--pid", str(pid), "--format", "raw", "--full-filenames", "--rate", "100",
-        "--output", str(raw), stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--full-filenames",
+        "--rate",
+        "100",
+        "--output",
+        str(raw),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     await asyncio.sleep(1.0)  # let py-spy attach before the load starts
     try:
         result = await work

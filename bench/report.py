@@ -19,8 +19,10 @@ DEFAULT_ANALYSIS = "(No analysis written yet.)"
 
 def table(figures: list[Figure]) -> list[str]:
     rows = [("part", "figure", "value", "target", "met")]
-    rows += [(f.part, f.name + (f"  ({f.note})" if f.note else ""), f.shown(), f.target,
-              f.met_text()) for f in figures]
+    rows += [
+        (f.part, f.name + (f"  ({f.note})" if f.note else ""), f.shown(), f.target, f.met_text())
+        for f in figures
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     widths[1] = min(widths[1], 80)
     out = []
@@ -37,9 +39,15 @@ def print_table(ctx: Context, machine: dict[str, Any]) -> None:
     print("\n".join(table(ctx.figures)))
     missed = [f for f in ctx.figures if f.met is False]
     met = [f for f in ctx.figures if f.met]
-    print(f"\ntargets met: {len(met)}, missed: {len(missed)}"
-          + (" — " + "; ".join(f"{f.part}: {f.name} = {f.shown()} (target {f.target})"
-                               for f in missed) if missed else ""))
+    print(
+        f"\ntargets met: {len(met)}, missed: {len(missed)}"
+        + (
+            " — "
+            + "; ".join(f"{f.part}: {f.name} = {f.shown()} (target {f.target})" for f in missed)
+            if missed
+            else ""
+        )
+    )
     for note in ctx.notes:
         print(f"note: {note}")
 
@@ -53,8 +61,9 @@ def _markdown_table(figures: list[Figure]) -> list[str]:
     return lines
 
 
-def write_markdown(path: Path, ctx: Context, machine: dict[str, Any], command: str,
-                   started: str, elapsed: float) -> None:
+def write_markdown(
+    path: Path, ctx: Context, machine: dict[str, Any], command: str, started: str, elapsed: float
+) -> None:
     analysis = DEFAULT_ANALYSIS
     if path.exists():
         text = path.read_text(encoding="utf-8")

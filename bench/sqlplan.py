@@ -27,6 +27,7 @@ Statement = tuple[str, tuple[Any, ...]]
 
 # -- arguments that survive JSON (for the floor app) -----------------------------------------
 
+
 def encode_args(args: tuple[Any, ...] | list[Any]) -> list[Any]:
     out: list[Any] = []
     for value in args:
@@ -75,6 +76,7 @@ def literal(value: Any) -> str:
 
 # -- recording ----------------------------------------------------------------------------------
 
+
 class Recorder:
     def __init__(self) -> None:
         self.active = False
@@ -88,8 +90,9 @@ class Recorder:
             original = getattr(Connection, name)
             self._saved[name] = original
 
-            def wrapper(self_: Any, query: str, *args: Any, _original: Any = original,
-                        **kwargs: Any) -> Any:
+            def wrapper(
+                self_: Any, query: str, *args: Any, _original: Any = original, **kwargs: Any
+            ) -> Any:
                 if self.active:
                     self.statements.append((query, args))
                 return _original(self_, query, *args, **kwargs)
@@ -111,11 +114,17 @@ async def in_process_app(db_url: str, encryption_key: str) -> AsyncIterator[http
     from services.platform.crypto import Vault
     from services.platform.settings import parse_settings
 
-    settings = parse_settings({
-        "DATABASE_URL": db_url, "SUPABASE_JWT_SECRET": JWT_SECRET,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET, "ENCRYPTION_KEY": encryption_key,
-        "WORKERS_ENABLED": "false", "LOG_LEVEL": "WARNING", "DATA_DIR": "/tmp/bench-capture",
-    })
+    settings = parse_settings(
+        {
+            "DATABASE_URL": db_url,
+            "SUPABASE_JWT_SECRET": JWT_SECRET,
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "ENCRYPTION_KEY": encryption_key,
+            "WORKERS_ENABLED": "false",
+            "LOG_LEVEL": "WARNING",
+            "DATA_DIR": "/tmp/bench-capture",
+        }
+    )
     app = create_app(settings, JWT_SECRET, Vault(encryption_key, WEBHOOK_SECRET))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -123,8 +132,9 @@ async def in_process_app(db_url: str, encryption_key: str) -> AsyncIterator[http
             yield client
 
 
-async def capture(db_url: str, encryption_key: str, token: str,
-                  requests: dict[str, str]) -> dict[str, list[Statement]]:
+async def capture(
+    db_url: str, encryption_key: str, token: str, requests: dict[str, str]
+) -> dict[str, list[Statement]]:
     """{label: statements} for each GraphQL request body in `requests`."""
     recorder = Recorder()
     recorder.install()
@@ -148,6 +158,7 @@ async def capture(db_url: str, encryption_key: str, token: str,
 
 
 # -- planning ------------------------------------------------------------------------------------
+
 
 def _walk(plan: dict[str, Any], depth: int = 0) -> list[tuple[int, dict[str, Any]]]:
     nodes = [(depth, plan)]
@@ -192,8 +203,11 @@ async def explain(db_url: str, statements: list[Statement]) -> list[dict[str, An
                 continue
             try:
                 await conn.execute(f"PREPARE {name} AS {sql}")
-                call = f"EXECUTE {name}({', '.join(literal(a) for a in args)})" if args \
+                call = (
+                    f"EXECUTE {name}({', '.join(literal(a) for a in args)})"
+                    if args
                     else f"EXECUTE {name}"
+                )
                 for _ in range(6):
                     await conn.fetch(call)
                 raw = await conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {call}")
@@ -206,9 +220,15 @@ async def explain(db_url: str, statements: list[Statement]) -> list[dict[str, An
                     seq_scan_messages=any(
                         node["Node Type"] == "Seq Scan"
                         and node.get("Relation Name") == "whatsapp_messages"
-                        for _, node in nodes),
-                    seq_scans=sorted({node.get("Relation Name", "?") for _, node in nodes
-                                      if node["Node Type"] == "Seq Scan"}),
+                        for _, node in nodes
+                    ),
+                    seq_scans=sorted(
+                        {
+                            node.get("Relation Name", "?")
+                            for _, node in nodes
+                            if node["Node Type"] == "Seq Scan"
+                        }
+                    ),
                 )
             except Exception as error:
                 entry["error"] = f"{type(error).__name__}: {error}"
@@ -225,8 +245,10 @@ async def explain(db_url: str, statements: list[Statement]) -> list[dict[str, An
 
 def render(label: str, results: list[dict[str, Any]]) -> list[str]:
     resets = sum(1 for e in results if is_pool_reset(e["sql"]))
-    lines = [f"{label}: {len(results)} SQL statement(s) per request"
-             + (f", {resets} of them pool resets" if resets else "")]
+    lines = [
+        f"{label}: {len(results)} SQL statement(s) per request"
+        + (f", {resets} of them pool resets" if resets else "")
+    ]
     for number, entry in enumerate(results, 1):
         head = f"  [{number}] {entry['what']}"
         if "skipped" in entry:
@@ -235,8 +257,10 @@ def render(label: str, results: list[dict[str, Any]]) -> list[str]:
         if "error" in entry:
             lines.append(f"{head}: could not explain ({entry['error']})")
             continue
-        flags = ["generic plan" if entry["generic"] else "custom plan",
-                 f"{entry['ms']:.2f} ms" if entry.get("ms") is not None else ""]
+        flags = [
+            "generic plan" if entry["generic"] else "custom plan",
+            f"{entry['ms']:.2f} ms" if entry.get("ms") is not None else "",
+        ]
         if entry["seq_scan_messages"]:
             flags.append("SEQ SCAN OF whatsapp_messages")
         lines.append(f"{head}  ({', '.join(f for f in flags if f)})")

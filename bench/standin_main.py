@@ -35,8 +35,13 @@ def main() -> None:
         return JSONResponse({"instances": len(standin.instances)})
 
     async def sends(request: Request) -> JSONResponse:
-        return JSONResponse([[r.path.rsplit("/", 1)[-1], r.received_at] for r in standin.requests
-                             if "/message/send" in r.path])
+        return JSONResponse(
+            [
+                [r.path.rsplit("/", 1)[-1], r.received_at]
+                for r in standin.requests
+                if "/message/send" in r.path
+            ]
+        )
 
     async def reset(request: Request) -> JSONResponse:
         standin.requests.clear()
@@ -44,8 +49,10 @@ def main() -> None:
         return JSONResponse({"status": "reset"})
 
     standin.app.router.routes[:0] = [
-        Route("/_bench/ready", ready), Route("/_bench/instances", instances, methods=["POST"]),
-        Route("/_bench/sends", sends), Route("/_bench/reset", reset, methods=["POST"]),
+        Route("/_bench/ready", ready),
+        Route("/_bench/instances", instances, methods=["POST"]),
+        Route("/_bench/sends", sends),
+        Route("/_bench/reset", reset, methods=["POST"]),
     ]
     uvicorn.run(standin.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

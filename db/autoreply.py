@@ -10,13 +10,21 @@ from db.sql import fetch_val
 
 async def last_sent_at(db: Database, contact_id: uuid.UUID) -> datetime | None:
     return await fetch_val(  # type: ignore[no-any-return]
-        db, "SELECT max(sent_at) FROM whatsapp_auto_reply_log WHERE contact_id = :id",
+        db,
+        "SELECT max(sent_at) FROM whatsapp_auto_reply_log WHERE contact_id = :id",
         id=contact_id,
     )
 
 
-async def log_reply(db: Database, instance_id: uuid.UUID, contact_id: uuid.UUID, text: str,
-                    incoming_id: uuid.UUID, reply_id: uuid.UUID, now: datetime) -> bool:
+async def log_reply(
+    db: Database,
+    instance_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    text: str,
+    incoming_id: uuid.UUID,
+    reply_id: uuid.UUID,
+    now: datetime,
+) -> bool:
     """Log the reply and queue it as a PENDING message, in one statement; False (and nothing
     written) when this incoming message was already answered."""
     inserted = await fetch_val(
@@ -37,7 +45,11 @@ async def log_reply(db: Database, instance_id: uuid.UUID, contact_id: uuid.UUID,
         FROM logged, whatsapp_contacts c WHERE c.id = :contact_id
         RETURNING id
         """,
-        instance_id=instance_id, contact_id=contact_id, text=text, now=now,
-        incoming_id=incoming_id, reply_id=reply_id,
+        instance_id=instance_id,
+        contact_id=contact_id,
+        text=text,
+        now=now,
+        incoming_id=incoming_id,
+        reply_id=reply_id,
     )
     return inserted is not None

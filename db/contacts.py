@@ -38,7 +38,9 @@ async def find_for_identity(
         ORDER BY c.created_at
         FOR UPDATE
         """,
-        instance_id=instance_id, jid=jid, lid=lid,
+        instance_id=instance_id,
+        jid=jid,
+        lid=lid,
     )
 
 
@@ -53,23 +55,38 @@ async def insert_contact(db: Database, instance_id: uuid.UUID, **values: Any) ->
         ON CONFLICT (instance_id, remote_jid) DO UPDATE SET updated_at = c.updated_at
         RETURNING {CONTACT_COLUMNS}, (xmax = 0) AS inserted
         """,
-        instance_id=instance_id, **values,
+        instance_id=instance_id,
+        **values,
     )
     assert row is not None
     return row
 
 
 async def update_contact(db: Database, contact_id: uuid.UUID, **changes: Any) -> Row | None:
-    return await update_returning(db, "whatsapp_contacts c", changes, where="c.id = :contact_id",
-                                  returning=CONTACT_COLUMNS, contact_id=contact_id)
+    return await update_returning(
+        db,
+        "whatsapp_contacts c",
+        changes,
+        where="c.id = :contact_id",
+        returning=CONTACT_COLUMNS,
+        contact_id=contact_id,
+    )
 
 
 async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> None:
     """Move everything of `drop_id` to `keep_id` and delete it (one person, two identities)."""
-    await execute(db, "UPDATE whatsapp_messages SET contact_id = :keep WHERE contact_id = :drop",
-                  keep=keep_id, drop=drop_id)
-    await execute(db, "UPDATE whatsapp_auto_reply_log SET contact_id = :keep "
-                      "WHERE contact_id = :drop", keep=keep_id, drop=drop_id)
+    await execute(
+        db,
+        "UPDATE whatsapp_messages SET contact_id = :keep WHERE contact_id = :drop",
+        keep=keep_id,
+        drop=drop_id,
+    )
+    await execute(
+        db,
+        "UPDATE whatsapp_auto_reply_log SET contact_id = :keep WHERE contact_id = :drop",
+        keep=keep_id,
+        drop=drop_id,
+    )
     await execute(
         db,
         """
@@ -81,7 +98,8 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
                       read_arrival = GREATEST(whatsapp_contact_reads.read_arrival,
                                               EXCLUDED.read_arrival)
         """,
-        keep=keep_id, drop=drop_id,
+        keep=keep_id,
+        drop=drop_id,
     )
     await execute(
         db,
@@ -98,7 +116,8 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
           updated_at = NOW()
         FROM whatsapp_contacts d WHERE k.id = :keep AND d.id = :drop
         """,
-        keep=keep_id, drop=drop_id,
+        keep=keep_id,
+        drop=drop_id,
     )
     await execute(db, "DELETE FROM whatsapp_contacts WHERE id = :drop", drop=drop_id)
 
@@ -115,7 +134,8 @@ async def touch_last_message(db: Database, contact_id: uuid.UUID, message_pk: uu
           last_message_at = GREATEST(c.last_message_at, m.timestamp), updated_at = NOW()
         FROM whatsapp_messages m WHERE c.id = :id AND m.id = :message_pk
         """,
-        id=contact_id, message_pk=message_pk,
+        id=contact_id,
+        message_pk=message_pk,
     )
 
 
@@ -155,7 +175,13 @@ _LAST_MESSAGE = f"""LEFT JOIN LATERAL (
 
 @lru_cache(maxsize=256)
 def _list_sql(
-    *, by_type: bool, by_name: bool, by_phone: bool, after: bool, limit: int, unread: bool,
+    *,
+    by_type: bool,
+    by_name: bool,
+    by_phone: bool,
+    after: bool,
+    limit: int,
+    unread: bool,
     last_message: bool,
 ) -> str:
     """The list statement of one shape of request, with only the filters given.
@@ -174,8 +200,9 @@ def _list_sql(
     elif by_phone:
         where.append("c.phone_number LIKE :phone_pattern")
     if after:
-        where.append("(c.activity_at, c.activity_arrival, c.id) "
-                     "< (:after_at, :after_arrival, :after_id)")
+        where.append(
+            "(c.activity_at, c.activity_arrival, c.id) < (:after_at, :after_arrival, :after_id)"
+        )
     columns = "c.*"
     if unread:
         columns += f", {_UNREAD_COUNT} AS unread_count"
@@ -196,9 +223,16 @@ def _list_sql(
 
 
 async def list_contacts(
-    db: Database, instance_id: uuid.UUID, *, contact_type: str | None, name_pattern: str | None,
-    phone_pattern: str | None, after: tuple[datetime, int, uuid.UUID] | None, limit: int,
-    unread_for: uuid.UUID | None = None, with_last_message: bool = False,
+    db: Database,
+    instance_id: uuid.UUID,
+    *,
+    contact_type: str | None,
+    name_pattern: str | None,
+    phone_pattern: str | None,
+    after: tuple[datetime, int, uuid.UUID] | None,
+    limit: int,
+    unread_for: uuid.UUID | None = None,
+    with_last_message: bool = False,
 ) -> list[Row]:
     """Newest conversation first, keyset-paginated on (activity_at, activity_arrival, id)
     (conversations whose last messages share a second: the one that arrived last first), in
@@ -221,9 +255,13 @@ async def list_contacts(
     if unread_for is not None:
         params["profile_id"] = unread_for
     sql = _list_sql(
-        by_type=contact_type is not None, by_name=name_pattern is not None,
-        by_phone=phone_pattern is not None, after=after is not None, limit=limit,
-        unread=unread_for is not None, last_message=with_last_message,
+        by_type=contact_type is not None,
+        by_name=name_pattern is not None,
+        by_phone=phone_pattern is not None,
+        after=after is not None,
+        limit=limit,
+        unread=unread_for is not None,
+        last_message=with_last_message,
     )
     searching = name_pattern is not None or phone_pattern is not None
     # A search's best plan depends on its pattern: a common fragment ("silva") is found
@@ -235,7 +273,7 @@ def last_message_of(row: Row) -> dict[str, Any] | None:
     """The message at the end of a list row (see _LAST_MESSAGE), as a message row."""
     if row["last_message_id"] is None:
         return None
-    return dict(zip(_MESSAGE_FIELDS, row[-len(_MESSAGE_FIELDS):], strict=True))
+    return dict(zip(_MESSAGE_FIELDS, row[-len(_MESSAGE_FIELDS) :], strict=True))
 
 
 async def unread_counts(
@@ -244,7 +282,8 @@ async def unread_counts(
     rows = await fetch_all(
         db,
         f"SELECT c.id, {_UNREAD_COUNT} AS unread FROM unnest(CAST(:ids AS uuid[])) AS c(id)",
-        ids=contact_ids, profile_id=profile_id,
+        ids=contact_ids,
+        profile_id=profile_id,
     )
     return {r["id"]: int(r["unread"]) for r in rows}
 
@@ -265,7 +304,8 @@ async def mark_read(db: Database, profile_id: uuid.UUID, contact_id: uuid.UUID) 
                                               EXCLUDED.read_arrival)
         RETURNING read_at
         """,
-        profile_id=profile_id, contact_id=contact_id,
+        profile_id=profile_id,
+        contact_id=contact_id,
     )
     assert row is not None
     read_at: datetime = row["read_at"]

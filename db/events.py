@@ -10,7 +10,11 @@ from db.sql import Row, execute, fetch_all, fetch_one
 
 
 async def append_event(
-    db: Database, instance_id: uuid.UUID, topic: str, op: str, entity_id: uuid.UUID,
+    db: Database,
+    instance_id: uuid.UUID,
+    topic: str,
+    op: str,
+    entity_id: uuid.UUID,
     contact_id: uuid.UUID | None,
 ) -> int:
     """Record a change and return its sequence number.
@@ -30,14 +34,21 @@ async def append_event(
         SELECT :instance_id, event_seq, :topic, :op, :entity_id, :contact_id FROM bumped
         RETURNING seq
         """,
-        instance_id=instance_id, topic=topic, op=op, entity_id=entity_id, contact_id=contact_id,
+        instance_id=instance_id,
+        topic=topic,
+        op=op,
+        entity_id=entity_id,
+        contact_id=contact_id,
     )
     assert row is not None, "instance vanished while recording an event"
     return int(row["seq"])
 
 
 async def events_after(
-    db: Database, instance_id: uuid.UUID, after_seq: int, up_to: int | None = None,
+    db: Database,
+    instance_id: uuid.UUID,
+    after_seq: int,
+    up_to: int | None = None,
     limit: int = 1000,
 ) -> list[Row]:
     return await fetch_all(
@@ -48,7 +59,10 @@ async def events_after(
           AND (CAST(:up_to AS bigint) IS NULL OR seq < :up_to)
         ORDER BY seq LIMIT :limit
         """,
-        instance_id=instance_id, after=after_seq, up_to=up_to, limit=limit,
+        instance_id=instance_id,
+        after=after_seq,
+        up_to=up_to,
+        limit=limit,
     )
 
 

@@ -16,9 +16,7 @@ from db.messages import MESSAGE_COLUMNS
 from db.sql import Row, fetch_all, fetch_one
 
 
-async def insert_incoming(
-    db: Database, *, touch_contact: bool, **values: Any
-) -> Row | None:
+async def insert_incoming(db: Database, *, touch_contact: bool, **values: Any) -> Row | None:
     """Insert an incoming message with everything that goes with it, in one statement; None
     (and nothing written) when (instance_id, message_id) is already stored.
 
@@ -67,28 +65,44 @@ async def insert_incoming(
                b.event_seq AS last_seq
         FROM m CROSS JOIN bumped b LEFT JOIN receipt r ON TRUE
         """,
-        touch_contact=touch_contact, **values,
+        touch_contact=touch_contact,
+        **values,
     )
 
 
 # What `insert_incoming_many` stores per message, with the type of its column.
 INCOMING_TYPES = {
-    "contact_id": "uuid", "message_id": "text", "remote_jid": "text", "from_me": "boolean",
-    "message_type": "text", "text_content": "text", "media_url": "text",
-    "media_mime_type": "text", "media_size": "bigint", "media_filename": "text",
-    "media_seconds": "integer", "quoted_message_id": "text", "status": "text",
-    "timestamp": "timestamptz", "sender_jid": "text", "sender_name": "text",
-    "metadata": "jsonb", "media_state": "text", "media_source_url": "text",
+    "contact_id": "uuid",
+    "message_id": "text",
+    "remote_jid": "text",
+    "from_me": "boolean",
+    "message_type": "text",
+    "text_content": "text",
+    "media_url": "text",
+    "media_mime_type": "text",
+    "media_size": "bigint",
+    "media_filename": "text",
+    "media_seconds": "integer",
+    "quoted_message_id": "text",
+    "status": "text",
+    "timestamp": "timestamptz",
+    "sender_jid": "text",
+    "sender_name": "text",
+    "metadata": "jsonb",
+    "media_state": "text",
+    "media_source_url": "text",
 }
 
 
 def _incoming_many_sql() -> str:
     names = list(INCOMING_TYPES)
     # jsonb travels as text: asyncpg's codec would not see into the array.
-    arrays = ", ".join(f"CAST(:{n} AS {'text' if t == 'jsonb' else t}[])"
-                       for n, t in INCOMING_TYPES.items())
-    values = ", ".join(f"CAST(t.{n} AS jsonb)" if t == "jsonb" else f"t.{n}"
-                       for n, t in INCOMING_TYPES.items())
+    arrays = ", ".join(
+        f"CAST(:{n} AS {'text' if t == 'jsonb' else t}[])" for n, t in INCOMING_TYPES.items()
+    )
+    values = ", ".join(
+        f"CAST(t.{n} AS jsonb)" if t == "jsonb" else f"t.{n}" for n, t in INCOMING_TYPES.items()
+    )
     return f"""
         WITH t AS (
           SELECT * FROM unnest({arrays}, CAST(:touch AS boolean[]), CAST(:seq_offset AS int[]))
@@ -157,8 +171,15 @@ async def insert_incoming_many(
         events += 2 if touches else 1
     columns = {name: [m.get(name) for m in messages] for name in INCOMING_TYPES}
     columns["metadata"] = [None if v is None else json.dumps(v) for v in columns["metadata"]]
-    return await fetch_all(db, _INCOMING_MANY, instance_id=instance_id, touch=touch,
-                           seq_offset=offsets, events=events, **columns)
+    return await fetch_all(
+        db,
+        _INCOMING_MANY,
+        instance_id=instance_id,
+        touch=touch,
+        seq_offset=offsets,
+        events=events,
+        **columns,
+    )
 
 
 async def lock_for_new(
@@ -182,7 +203,9 @@ async def lock_for_new(
         SELECT s.stored_ids, f.* FROM stored s LEFT JOIN found f ON TRUE
         ORDER BY f.created_at
         """,
-        instance_id=instance_id, keys=keys, message_ids=message_ids,
+        instance_id=instance_id,
+        keys=keys,
+        message_ids=message_ids,
     )
     stored = set(rows[0]["stored_ids"] or ()) if rows else set()
     return [r for r in rows if r["id"] is not None], stored

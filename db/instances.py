@@ -18,8 +18,14 @@ INSTANCE_COLUMNS = """
 
 
 async def insert_instance(
-    db: Database, *, instance_name: str, token: str, display_name: str, webhook_url: str,
-    created_by: uuid.UUID, default_timezone: str | None = None,
+    db: Database,
+    *,
+    instance_name: str,
+    token: str,
+    display_name: str,
+    webhook_url: str,
+    created_by: uuid.UUID,
+    default_timezone: str | None = None,
 ) -> Row:
     row = await fetch_one(
         db,
@@ -38,8 +44,12 @@ async def insert_instance(
         )
         SELECT {INSTANCE_COLUMNS} FROM i
         """,
-        name=instance_name, token=token, display_name=display_name, webhook_url=webhook_url,
-        created_by=created_by, timezone=default_timezone,
+        name=instance_name,
+        token=token,
+        display_name=display_name,
+        webhook_url=webhook_url,
+        created_by=created_by,
+        timezone=default_timezone,
     )
     assert row is not None
     return row
@@ -59,7 +69,8 @@ async def get_instances(db: Database, ids: list[uuid.UUID]) -> list[Row]:
 
 async def get_instance_by_name(db: Database, name: str) -> Row | None:
     return await fetch_one(
-        db, f"SELECT {INSTANCE_COLUMNS} FROM whatsapp_instances i WHERE i.instance_name = :name",
+        db,
+        f"SELECT {INSTANCE_COLUMNS} FROM whatsapp_instances i WHERE i.instance_name = :name",
         name=name,
     )
 
@@ -80,19 +91,27 @@ async def list_instances(db: Database, profile_id: uuid.UUID | None) -> list[Row
 
 
 async def is_member(db: Database, instance_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
-    return bool(await fetch_val(
-        db,
-        "SELECT EXISTS (SELECT 1 FROM whatsapp_instance_members "
-        "WHERE instance_id = :instance_id AND profile_id = :profile_id)",
-        instance_id=instance_id, profile_id=profile_id,
-    ))
+    return bool(
+        await fetch_val(
+            db,
+            "SELECT EXISTS (SELECT 1 FROM whatsapp_instance_members "
+            "WHERE instance_id = :instance_id AND profile_id = :profile_id)",
+            instance_id=instance_id,
+            profile_id=profile_id,
+        )
+    )
 
 
 async def update_instance(db: Database, instance_id: uuid.UUID, **changes: Any) -> Row | None:
     """Set the given columns (names are code, never user input) and touch updated_at."""
-    return await update_returning(db, "whatsapp_instances i", changes,
-                                  where="i.id = :instance_id", returning=INSTANCE_COLUMNS,
-                                  instance_id=instance_id)
+    return await update_returning(
+        db,
+        "whatsapp_instances i",
+        changes,
+        where="i.id = :instance_id",
+        returning=INSTANCE_COLUMNS,
+        instance_id=instance_id,
+    )
 
 
 async def touch_last_seen(db: Database, instance_id: uuid.UUID, seen_at: datetime) -> None:
@@ -100,7 +119,8 @@ async def touch_last_seen(db: Database, instance_id: uuid.UUID, seen_at: datetim
         db,
         "UPDATE whatsapp_instances SET last_seen_at = GREATEST(last_seen_at, :seen_at) "
         "WHERE id = :id",
-        id=instance_id, seen_at=seen_at,
+        id=instance_id,
+        seen_at=seen_at,
     )
 
 
@@ -128,17 +148,21 @@ async def schedule_reconcile_all(db: Database) -> None:
     await execute(db, "UPDATE whatsapp_instances SET reconcile_at = NOW(), reconcile_attempts = 0")
 
 
-async def set_reconcile(db: Database, instance_id: uuid.UUID, at: datetime | None,
-                        attempts: int) -> None:
+async def set_reconcile(
+    db: Database, instance_id: uuid.UUID, at: datetime | None, attempts: int
+) -> None:
     await execute(
         db,
         "UPDATE whatsapp_instances SET reconcile_at = :at, reconcile_attempts = :attempts "
         "WHERE id = :id",
-        id=instance_id, at=at, attempts=attempts,
+        id=instance_id,
+        at=at,
+        attempts=attempts,
     )
 
 
 # Settings ------------------------------------------------------------------------------------
+
 
 async def get_settings(db: Database, instance_id: uuid.UUID) -> Row | None:
     return await fetch_one(
@@ -147,17 +171,28 @@ async def get_settings(db: Database, instance_id: uuid.UUID) -> Row | None:
 
 
 async def update_settings(db: Database, instance_id: uuid.UUID, **changes: Any) -> Row | None:
-    return await update_returning(db, "whatsapp_instance_settings", changes,
-                                  where="instance_id = :instance_id", returning="*",
-                                  instance_id=instance_id)
+    return await update_returning(
+        db,
+        "whatsapp_instance_settings",
+        changes,
+        where="instance_id = :instance_id",
+        returning="*",
+        instance_id=instance_id,
+    )
 
 
 async def plaintext_tokens(db: Database) -> list[Row]:
     return await fetch_all(
-        db, "SELECT id, instance_token FROM whatsapp_instances "
-            "WHERE instance_token NOT LIKE 'fernet:%'")
+        db,
+        "SELECT id, instance_token FROM whatsapp_instances "
+        "WHERE instance_token NOT LIKE 'fernet:%'",
+    )
 
 
 async def set_token(db: Database, instance_id: uuid.UUID, stored: str) -> None:
-    await execute(db, "UPDATE whatsapp_instances SET instance_token = :token WHERE id = :id",
-                  id=instance_id, token=stored)
+    await execute(
+        db,
+        "UPDATE whatsapp_instances SET instance_token = :token WHERE id = :id",
+        id=instance_id,
+        token=stored,
+    )

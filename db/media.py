@@ -11,8 +11,9 @@ from db.messages import MESSAGE_COLUMNS
 from db.sql import Row, fetch_all, fetch_one, fetch_val
 
 
-async def claim_pending(db: Database, limit: int, lease_seconds: float,
-                        worker: int | None = None) -> list[Row]:
+async def claim_pending(
+    db: Database, limit: int, lease_seconds: float, worker: int | None = None
+) -> list[Row]:
     """Claim up to `limit` due messages whose media is to be fetched, for `worker` and
     `lease_seconds`.
 
@@ -42,7 +43,9 @@ async def claim_pending(db: Database, limit: int, lease_seconds: float,
         FROM due WHERE m.id = due.id
         RETURNING {MESSAGE_COLUMNS}
         """,
-        limit=limit, lease=lease_seconds, worker=worker,
+        limit=limit,
+        lease=lease_seconds,
+        worker=worker,
     )
 
 
@@ -61,8 +64,15 @@ async def seconds_until_due(db: Database) -> float | None:
 
 
 async def mark_ready(
-    db: Database, message_pk: uuid.UUID, *, key: str, size: int, sha256: str, mime_type: str,
-    file_name: str | None, seconds: int | None,
+    db: Database,
+    message_pk: uuid.UUID,
+    *,
+    key: str,
+    size: int,
+    sha256: str,
+    mime_type: str,
+    file_name: str | None,
+    seconds: int | None,
 ) -> Row | None:
     """The bytes are stored under `key`; the declared type and name stay when already known."""
     return await fetch_one(
@@ -78,8 +88,13 @@ async def mark_ready(
         WHERE m.id = :id
         RETURNING {MESSAGE_COLUMNS}
         """,
-        id=message_pk, key=key, size=size, sha256=sha256, mime_type=mime_type,
-        file_name=file_name, seconds=seconds,
+        id=message_pk,
+        key=key,
+        size=size,
+        sha256=sha256,
+        mime_type=mime_type,
+        file_name=file_name,
+        seconds=seconds,
     )
 
 
@@ -88,7 +103,9 @@ async def retry_later(db: Database, message_pk: uuid.UUID, error: str, at: datet
         db,
         "UPDATE whatsapp_messages SET media_error = :error, media_next_attempt_at = :at, "
         "media_claimed_until = NULL WHERE id = :id AND media_state = 'pending' RETURNING id",
-        id=message_pk, error=error, at=at,
+        id=message_pk,
+        error=error,
+        at=at,
     )
 
 
@@ -101,7 +118,8 @@ async def mark_unavailable(db: Database, message_pk: uuid.UUID, error: str) -> R
         WHERE m.id = :id AND m.media_state = 'pending'
         RETURNING {MESSAGE_COLUMNS}
         """,
-        id=message_pk, error=error,
+        id=message_pk,
+        error=error,
     )
 
 

@@ -20,8 +20,9 @@ async def list_members(db: Database, instance_ids: list[uuid.UUID]) -> list[Row]
     )
 
 
-async def add_member(db: Database, instance_id: uuid.UUID, profile_id: uuid.UUID,
-                     added_by: uuid.UUID) -> Row | None:
+async def add_member(
+    db: Database, instance_id: uuid.UUID, profile_id: uuid.UUID, added_by: uuid.UUID
+) -> Row | None:
     return await fetch_one(
         db,
         """
@@ -29,7 +30,9 @@ async def add_member(db: Database, instance_id: uuid.UUID, profile_id: uuid.UUID
         VALUES (:instance_id, :profile_id, :added_by)
         ON CONFLICT (instance_id, profile_id) DO NOTHING RETURNING instance_id
         """,
-        instance_id=instance_id, profile_id=profile_id, added_by=added_by,
+        instance_id=instance_id,
+        profile_id=profile_id,
+        added_by=added_by,
     )
 
 
@@ -38,6 +41,7 @@ async def remove_member(db: Database, instance_id: uuid.UUID, profile_id: uuid.U
         db,
         "DELETE FROM whatsapp_instance_members WHERE instance_id = :instance_id "
         "AND profile_id = :profile_id",
-        instance_id=instance_id, profile_id=profile_id,
+        instance_id=instance_id,
+        profile_id=profile_id,
     )
     return status.endswith(" 1")

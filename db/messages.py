@@ -41,13 +41,20 @@ async def lock_by_message_id(db: Database, instance_id: uuid.UUID, message_id: s
         WHERE m.instance_id = :instance_id AND m.message_id = :message_id
         FOR UPDATE
         """,
-        instance_id=instance_id, message_id=message_id,
+        instance_id=instance_id,
+        message_id=message_id,
     )
 
 
 async def update_message(db: Database, message_pk: uuid.UUID, **changes: Any) -> Row | None:
-    return await update_returning(db, "whatsapp_messages m", changes, where="m.id = :message_pk",
-                                  returning=MESSAGE_COLUMNS, message_pk=message_pk)
+    return await update_returning(
+        db,
+        "whatsapp_messages m",
+        changes,
+        where="m.id = :message_pk",
+        returning=MESSAGE_COLUMNS,
+        message_pk=message_pk,
+    )
 
 
 async def get_message(db: Database, message_pk: uuid.UUID) -> Row | None:
@@ -77,8 +84,10 @@ async def page_for_contact(
         ORDER BY m.timestamp DESC, m.arrival DESC
         LIMIT :limit
         """,
-        contact_id=contact_id, after_ts=after[0] if after else None,
-        after_arrival=after[1] if after else None, limit=limit,
+        contact_id=contact_id,
+        after_ts=after[0] if after else None,
+        after_arrival=after[1] if after else None,
+        limit=limit,
     )
 
 
@@ -103,7 +112,8 @@ async def take_receipt(db: Database, instance_id: uuid.UUID, message_id: str) ->
         db,
         "DELETE FROM whatsapp_message_receipts WHERE instance_id = :instance_id "
         "AND message_id = :message_id RETURNING status, deleted",
-        instance_id=instance_id, message_id=message_id,
+        instance_id=instance_id,
+        message_id=message_id,
     )
 
 
@@ -119,7 +129,10 @@ async def save_receipt(
           status = COALESCE(EXCLUDED.status, whatsapp_message_receipts.status),
           deleted = whatsapp_message_receipts.deleted OR EXCLUDED.deleted
         """,
-        instance_id=instance_id, message_id=message_id, status=status, deleted=deleted,
+        instance_id=instance_id,
+        message_id=message_id,
+        status=status,
+        deleted=deleted,
     )
 
 
@@ -128,7 +141,8 @@ async def get_receipt(db: Database, instance_id: uuid.UUID, message_id: str) -> 
         db,
         "SELECT status, deleted FROM whatsapp_message_receipts WHERE instance_id = :instance_id "
         "AND message_id = :message_id FOR UPDATE",
-        instance_id=instance_id, message_id=message_id,
+        instance_id=instance_id,
+        message_id=message_id,
     )
 
 
@@ -137,7 +151,8 @@ async def by_idempotency_key(db: Database, sent_by: uuid.UUID, key: str) -> Row 
         db,
         f"SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m "
         "WHERE m.sent_by = :sent_by AND m.idempotency_key = :key",
-        sent_by=sent_by, key=key,
+        sent_by=sent_by,
+        key=key,
     )
 
 
@@ -151,7 +166,8 @@ async def unread_on_whatsapp(db: Database, contact_id: uuid.UUID, limit: int) ->
           AND m.deleted_at IS NULL
         ORDER BY m.timestamp DESC, m.arrival DESC LIMIT :limit
         """,
-        contact_id=contact_id, limit=limit,
+        contact_id=contact_id,
+        limit=limit,
     )
 
 
@@ -160,5 +176,6 @@ async def mark_status(db: Database, ids: list[uuid.UUID], status: str) -> list[R
         db,
         f"UPDATE whatsapp_messages m SET status = :status, updated_at = NOW() "
         f"WHERE m.id = ANY(:ids) RETURNING {MESSAGE_COLUMNS}",
-        ids=ids, status=status,
+        ids=ids,
+        status=status,
     )

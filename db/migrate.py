@@ -76,8 +76,9 @@ async def _apply_locked(conn: asyncpg.Connection, migrations: list[Migration]) -
         )
     for version, checksum in applied.items():
         if known[version].checksum != checksum:
-            raise MigrationError(f"migration {version} was edited after it was applied; "
-                                 "add a new migration instead")
+            raise MigrationError(
+                f"migration {version} was edited after it was applied; add a new migration instead"
+            )
 
     pending = [m for m in migrations if m.version not in applied]
     if pending and applied and pending[0].version < max(applied):
@@ -97,8 +98,9 @@ async def _apply_locked(conn: asyncpg.Connection, migrations: list[Migration]) -
     return [m.version for m in pending]
 
 
-async def pending_migrations(conn: asyncpg.Connection,
-                             directory: Path = MIGRATIONS_DIR) -> list[str]:
+async def pending_migrations(
+    conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR
+) -> list[str]:
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     applied = (
         {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}

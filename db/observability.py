@@ -35,13 +35,15 @@ async def snapshot(db: Database) -> Snapshot:
         "WHERE status IN ('pending', 'failed') GROUP BY status",
     )
     instances = await fetch_all(
-        db, "SELECT instance_name, status FROM whatsapp_instances ORDER BY instance_name")
+        db, "SELECT instance_name, status FROM whatsapp_instances ORDER BY instance_name"
+    )
     return Snapshot(
         outbox_pending=int(outbox["pending"]),
         outbox_oldest_seconds=float(outbox["oldest"]),
         webhook_events={r["status"]: int(r["n"]) for r in events},
-        oldest_pending_webhook_at=next((r["oldest"] for r in events if r["status"] == "pending"),
-                                       None),
+        oldest_pending_webhook_at=next(
+            (r["oldest"] for r in events if r["status"] == "pending"), None
+        ),
         instances=[(r["instance_name"], r["status"]) for r in instances],
     )
 

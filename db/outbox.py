@@ -10,8 +10,9 @@ from db.messages import MESSAGE_COLUMNS
 from db.sql import Row, execute, fetch_one, fetch_val
 
 
-async def claim_next(db: Database, interval_seconds: float, lease_seconds: float,
-                     worker: int | None = None) -> Row | None:
+async def claim_next(
+    db: Database, interval_seconds: float, lease_seconds: float, worker: int | None = None
+) -> Row | None:
     """Claim the oldest due message of an instance that may send now, or None.
 
     Within one transaction: pick an instance whose rate-limit slot is open, with no message in
@@ -47,7 +48,8 @@ async def claim_next(db: Database, interval_seconds: float, lease_seconds: float
             db,
             "UPDATE whatsapp_instances SET next_send_at = NOW() + make_interval(secs => :gap) "
             "WHERE id = :id",
-            id=head["instance_id"], gap=interval_seconds,
+            id=head["instance_id"],
+            gap=interval_seconds,
         )
         return await fetch_one(
             db,
@@ -58,7 +60,9 @@ async def claim_next(db: Database, interval_seconds: float, lease_seconds: float
             WHERE m.id = :id AND m.status = 'pending'
             RETURNING {MESSAGE_COLUMNS}
             """,
-            id=head["message_pk"], lease=lease_seconds, worker=worker,
+            id=head["message_pk"],
+            lease=lease_seconds,
+            worker=worker,
         )
 
 
@@ -98,14 +102,17 @@ async def in_flight_for_contact(db: Database, contact_id: uuid.UUID) -> bool:
     return row is not None
 
 
-async def take_over_echo(db: Database, instance_id: uuid.UUID, message_id: str,
-                         keep_pk: uuid.UUID) -> Row | None:
+async def take_over_echo(
+    db: Database, instance_id: uuid.UUID, message_id: str, keep_pk: uuid.UUID
+) -> Row | None:
     """Remove a row the `send.message` echo stored under our message's WhatsApp id, if any."""
     return await fetch_one(
         db,
         "DELETE FROM whatsapp_messages WHERE instance_id = :instance_id "
         "AND message_id = :message_id AND id <> :keep RETURNING status",
-        instance_id=instance_id, message_id=message_id, keep=keep_pk,
+        instance_id=instance_id,
+        message_id=message_id,
+        keep=keep_pk,
     )
 
 
@@ -129,5 +136,6 @@ async def pace(db: Database, instance_id: uuid.UUID, interval_seconds: float) ->
         db,
         "UPDATE whatsapp_instances SET next_send_at = NOW() + make_interval(secs => :gap) "
         "WHERE id = :id",
-        id=instance_id, gap=interval_seconds,
+        id=instance_id,
+        gap=interval_seconds,
     )

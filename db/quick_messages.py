@@ -6,24 +6,28 @@ from databases import Database
 
 from db.sql import Row, execute, fetch_all, fetch_one, update_returning
 
-COLUMNS = ("q.id, q.shortcut, q.message_text, q.description, q.created_by, q.created_at, "
-           "q.updated_at")
+COLUMNS = (
+    "q.id, q.shortcut, q.message_text, q.description, q.created_by, q.created_at, q.updated_at"
+)
 
 
 async def get_by_shortcut(db: Database, shortcut: str) -> Row | None:
     return await fetch_one(
-        db, f"SELECT {COLUMNS} FROM whatsapp_quick_messages q WHERE q.shortcut = :shortcut",
+        db,
+        f"SELECT {COLUMNS} FROM whatsapp_quick_messages q WHERE q.shortcut = :shortcut",
         shortcut=shortcut,
     )
 
 
 async def get(db: Database, quick_id: uuid.UUID) -> Row | None:
-    return await fetch_one(db, f"SELECT {COLUMNS} FROM whatsapp_quick_messages q WHERE q.id = :id",
-                           id=quick_id)
+    return await fetch_one(
+        db, f"SELECT {COLUMNS} FROM whatsapp_quick_messages q WHERE q.id = :id", id=quick_id
+    )
 
 
-async def search(db: Database, prefix: str | None, text_pattern: str | None,
-                 limit: int) -> list[Row]:
+async def search(
+    db: Database, prefix: str | None, text_pattern: str | None, limit: int
+) -> list[Row]:
     """Shortcut prefix matches first (the `/` autocomplete), then matches in the text."""
     return await fetch_all(
         db,
@@ -36,12 +40,15 @@ async def search(db: Database, prefix: str | None, text_pattern: str | None,
                  q.shortcut
         LIMIT :limit
         """,
-        prefix=prefix, text_pattern=text_pattern, limit=limit,
+        prefix=prefix,
+        text_pattern=text_pattern,
+        limit=limit,
     )
 
 
-async def insert(db: Database, shortcut: str, message_text: str, description: str | None,
-                 created_by: uuid.UUID) -> Row | None:
+async def insert(
+    db: Database, shortcut: str, message_text: str, description: str | None, created_by: uuid.UUID
+) -> Row | None:
     """None when the shortcut is taken."""
     return await fetch_one(
         db,
@@ -51,14 +58,22 @@ async def insert(db: Database, shortcut: str, message_text: str, description: st
         ON CONFLICT (shortcut) DO NOTHING
         RETURNING {COLUMNS}
         """,
-        shortcut=shortcut, message_text=message_text, description=description,
+        shortcut=shortcut,
+        message_text=message_text,
+        description=description,
         created_by=created_by,
     )
 
 
 async def update(db: Database, quick_id: uuid.UUID, **changes: object) -> Row | None:
-    return await update_returning(db, "whatsapp_quick_messages q", changes,
-                                  where="q.id = :quick_id", returning=COLUMNS, quick_id=quick_id)
+    return await update_returning(
+        db,
+        "whatsapp_quick_messages q",
+        changes,
+        where="q.id = :quick_id",
+        returning=COLUMNS,
+        quick_id=quick_id,
+    )
 
 
 async def delete(db: Database, quick_id: uuid.UUID) -> bool:

@@ -64,8 +64,12 @@ def create_database(
     """A `databases.Database` for `url`; a `host` query parameter (a socket folder) is honoured."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    options: dict[str, Any] = {"min_size": min_size, "max_size": max_size,
-                               "init": _init_connection, "reset": _no_reset}
+    options: dict[str, Any] = {
+        "min_size": min_size,
+        "max_size": max_size,
+        "init": _init_connection,
+        "reset": _no_reset,
+    }
     if "host" in query:
         # databases ignores ?host=; asyncpg needs it for unix sockets (embedded PostgreSQL).
         options["host"] = query.pop("host")
@@ -136,8 +140,11 @@ class Savepoint:
 
     async def take(self) -> None:
         """Start the next unit: everything after this can be undone by `rollback`."""
-        sql = f"RELEASE SAVEPOINT {self.name}; SAVEPOINT {self.name}" if self._taken \
+        sql = (
+            f"RELEASE SAVEPOINT {self.name}; SAVEPOINT {self.name}"
+            if self._taken
             else f"SAVEPOINT {self.name}"
+        )
         async with connection(self.db) as conn:
             await conn.execute(sql)  # no arguments: the simple protocol runs both statements
         self._taken = True
@@ -152,7 +159,12 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 async def update_returning(
-    db: Database, table: str, changes: Mapping[str, Any], *, where: str, returning: str,
+    db: Database,
+    table: str,
+    changes: Mapping[str, Any],
+    *,
+    where: str,
+    returning: str,
     **keys: Any,
 ) -> Row | None:
     """`UPDATE table SET <each of changes>, updated_at = NOW() WHERE where RETURNING returning`.
@@ -168,9 +180,10 @@ async def update_returning(
         raise ValueError(f"changes and keys share names: {sorted(clash)}")
     assignments = "".join(f"{column} = :{column}, " for column in changes)
     return await fetch_one(
-        db, f"UPDATE {table} SET {assignments}updated_at = NOW() WHERE {where} "
-            f"RETURNING {returning}",
-        **keys, **changes,
+        db,
+        f"UPDATE {table} SET {assignments}updated_at = NOW() WHERE {where} RETURNING {returning}",
+        **keys,
+        **changes,
     )
 
 

@@ -26,7 +26,10 @@ async def insert_event(
         ON CONFLICT (instance_id, body_sha256) DO NOTHING
         RETURNING id
         """,
-        instance_id=instance_id, event=event, payload=payload, sha=body_sha256,
+        instance_id=instance_id,
+        event=event,
+        payload=payload,
+        sha=body_sha256,
     )
 
 
@@ -51,8 +54,10 @@ async def insert_events(
         ON CONFLICT (instance_id, body_sha256) DO NOTHING
         RETURNING id, instance_id, body_sha256
         """,
-        instance_ids=[r[0] for r in rows], events=[r[1] for r in rows],
-        payloads=[r[2] for r in rows], shas=[r[3] for r in rows],
+        instance_ids=[r[0] for r in rows],
+        events=[r[1] for r in rows],
+        payloads=[r[2] for r in rows],
+        shas=[r[3] for r in rows],
     )
     return {(r["instance_id"], r["body_sha256"]): r["id"] for r in stored}
 
@@ -72,10 +77,14 @@ async def instances_with_pending(db: Database, limit: int = 100) -> list[uuid.UU
 
 async def try_lock_instance(db: Database, instance_id: uuid.UUID) -> bool:
     """Take this instance's processing lock for the current transaction, without waiting."""
-    return bool(await fetch_val(
-        db, "SELECT pg_try_advisory_xact_lock(:ns, hashtext(CAST(CAST(:id AS uuid) AS text)))",
-        ns=LOCK_NAMESPACE, id=instance_id,
-    ))
+    return bool(
+        await fetch_val(
+            db,
+            "SELECT pg_try_advisory_xact_lock(:ns, hashtext(CAST(CAST(:id AS uuid) AS text)))",
+            ns=LOCK_NAMESPACE,
+            id=instance_id,
+        )
+    )
 
 
 async def pending_for_instance(db: Database, instance_id: uuid.UUID, limit: int) -> list[Row]:
@@ -86,7 +95,8 @@ async def pending_for_instance(db: Database, instance_id: uuid.UUID, limit: int)
         WHERE instance_id = :instance_id AND status = 'pending'
         ORDER BY id LIMIT :limit
         """,
-        instance_id=instance_id, limit=limit,
+        instance_id=instance_id,
+        limit=limit,
     )
 
 
@@ -104,7 +114,9 @@ async def finish_batch(
         UPDATE whatsapp_instances SET last_seen_at = GREATEST(last_seen_at, :seen_at)
         WHERE id = :instance_id
         """,
-        ids=done_ids, instance_id=instance_id, seen_at=seen_at,
+        ids=done_ids,
+        instance_id=instance_id,
+        seen_at=seen_at,
     )
 
 
@@ -119,13 +131,20 @@ async def mark_attempt_failed(
           next_attempt_at = :retry_at
         WHERE id = :id
         """,
-        id=event_id, error=error[:2000], give_up=give_up, retry_at=retry_at,
+        id=event_id,
+        error=error[:2000],
+        give_up=give_up,
+        retry_at=retry_at,
     )
 
 
 async def postpone(db: Database, event_id: int, until: datetime) -> None:
-    await execute(db, "UPDATE webhook_events SET next_attempt_at = :until WHERE id = :id",
-                  id=event_id, until=until)
+    await execute(
+        db,
+        "UPDATE webhook_events SET next_attempt_at = :until WHERE id = :id",
+        id=event_id,
+        until=until,
+    )
 
 
 async def list_events(db: Database, status: str | None, limit: int) -> list[Row]:
@@ -138,7 +157,8 @@ async def list_events(db: Database, status: str | None, limit: int) -> list[Row]
         WHERE CAST(:status AS text) IS NULL OR e.status = :status
         ORDER BY e.id DESC LIMIT :limit
         """,
-        status=status, limit=limit,
+        status=status,
+        limit=limit,
     )
 
 

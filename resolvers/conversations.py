@@ -47,47 +47,70 @@ def _asked_fields(selections: list[Selection], path: tuple[str, ...]) -> set[str
 
 @strawberry.type
 class ConversationQueries:
-    @strawberry.field(description="Contacts of a number, newest conversation first. `search` "
-                                  "matches names and phone numbers in any format.")
+    @strawberry.field(
+        description="Contacts of a number, newest conversation first. `search` "
+        "matches names and phone numbers in any format."
+    )
     async def contacts(
-        self, info: Info, instance_id: strawberry.ID, type: ContactType | None = None,
-        search: str | None = None, first: int | None = 50, after: str | None = None,
+        self,
+        info: Info,
+        instance_id: strawberry.ID,
+        type: ContactType | None = None,
+        search: str | None = None,
+        first: int | None = 50,
+        after: str | None = None,
     ) -> ContactConnection:
         # Asked-for unread counts and last messages come with the page (one statement).
         asked = _asked_fields(info.selected_fields, (info.field_name, "edges", "node"))
         page = await service.list_contacts(
-            info.context.runtime, info.context.viewer, parse_id(instance_id, "instanceId"),
-            contact_type=type.value if type else None, search=search, first=first, after=after,
-            with_unread_count="unreadCount" in asked, with_last_message="lastMessage" in asked,
+            info.context.runtime,
+            info.context.viewer,
+            parse_id(instance_id, "instanceId"),
+            contact_type=type.value if type else None,
+            search=search,
+            first=first,
+            after=after,
+            with_unread_count="unreadCount" in asked,
+            with_last_message="lastMessage" in asked,
         )
         return ContactConnection(
-            edges=[ContactEdge(cursor=c, node=Contact.from_listed(listed))
-                   for listed, c in zip(page.items, page.cursors, strict=True)],
+            edges=[
+                ContactEdge(cursor=c, node=Contact.from_listed(listed))
+                for listed, c in zip(page.items, page.cursors, strict=True)
+            ],
             page_info=page_info(page.cursors, page.has_next, after),
         )
 
     @strawberry.field
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
         try:
-            row = await service.visible_contact(info.context.runtime, info.context.viewer,
-                                                parse_id(id))
+            row = await service.visible_contact(
+                info.context.runtime, info.context.viewer, parse_id(id)
+            )
         except NotFound:
             return None
         return Contact.from_row(row)
 
-    @strawberry.field(description="A contact's messages, newest first; `after` goes back in "
-                                  "time.")
+    @strawberry.field(description="A contact's messages, newest first; `after` goes back in time.")
     async def messages(
-        self, info: Info, contact_id: strawberry.ID, first: int | None = 50,
+        self,
+        info: Info,
+        contact_id: strawberry.ID,
+        first: int | None = 50,
         after: str | None = None,
     ) -> MessageConnection:
         page = await service.list_messages(
-            info.context.runtime, info.context.viewer, parse_id(contact_id, "contactId"),
-            first=first, after=after,
+            info.context.runtime,
+            info.context.viewer,
+            parse_id(contact_id, "contactId"),
+            first=first,
+            after=after,
         )
         return MessageConnection(
-            edges=[MessageEdge(cursor=c, node=Message.from_row(r))
-                   for r, c in zip(page.items, page.cursors, strict=True)],
+            edges=[
+                MessageEdge(cursor=c, node=Message.from_row(r))
+                for r, c in zip(page.items, page.cursors, strict=True)
+            ],
             page_info=page_info(page.cursors, page.has_next, after),
         )
 
@@ -96,13 +119,15 @@ class ConversationQueries:
 class ConversationMutations:
     @strawberry.mutation(description="Mark the contact read for the viewer only.")
     async def mark_contact_read(self, info: Info, contact_id: strawberry.ID) -> Contact:
-        row = await service.mark_contact_read(info.context.runtime, info.context.viewer,
-                                              parse_id(contact_id, "contactId"))
+        row = await service.mark_contact_read(
+            info.context.runtime, info.context.viewer, parse_id(contact_id, "contactId")
+        )
         return Contact.from_row(row)
 
 
-async def _stream(info: Info, instance_id: strawberry.ID,
-                  after_seq: str | None) -> AsyncGenerator[StreamEvent, None]:
+async def _stream(
+    info: Info, instance_id: strawberry.ID, after_seq: str | None
+) -> AsyncGenerator[StreamEvent, None]:
     """The instance's ordered events for a viewer who may see it, re-checking membership."""
     context = info.context
     runtime, viewer = context.runtime, context.viewer
@@ -119,8 +144,9 @@ async def _stream(info: Info, instance_id: strawberry.ID,
         yield event
 
 
-async def _shared_event(info: Info, event: StreamEvent,
-                        build: Callable[[Database, StreamEvent], Awaitable[T | None]]) -> T | None:
+async def _shared_event(
+    info: Info, event: StreamEvent, build: Callable[[Database, StreamEvent], Awaitable[T | None]]
+) -> T | None:
     """The event's payload, built once per process for all its subscribers (SharedLoads);
     the executor then shares the execution of identical selections (schema/executor.py)."""
     db = info.context.runtime.db
@@ -131,15 +157,31 @@ async def _shared_event(info: Info, event: StreamEvent,
 async def _message_event(db: Database, event: StreamEvent) -> MessageEvent | None:
     assert event.entity_id is not None
     row = await service.get_message(db, event.entity_id)
-    return MessageEvent(seq=str(event.seq), kind=_kind(event), message=Message.from_row(row),
-                        shared_results=SharedResults()) if row else None
+    return (
+        MessageEvent(
+            seq=str(event.seq),
+            kind=_kind(event),
+            message=Message.from_row(row),
+            shared_results=SharedResults(),
+        )
+        if row
+        else None
+    )
 
 
 async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | None:
     assert event.entity_id is not None
     row = await service.get_contact(db, event.entity_id)
-    return ContactEvent(seq=str(event.seq), kind=_kind(event), contact=Contact.from_row(row),
-                        shared_results=SharedResults()) if row else None
+    return (
+        ContactEvent(
+            seq=str(event.seq),
+            kind=_kind(event),
+            contact=Contact.from_row(row),
+            shared_results=SharedResults(),
+        )
+        if row
+        else None
+    )
 
 
 def _kind(event: StreamEvent) -> StreamEventKind:
@@ -150,11 +192,16 @@ def _kind(event: StreamEvent) -> StreamEventKind:
 
 @strawberry.type
 class ConversationSubscriptions:
-    @strawberry.subscription(description="New messages and status changes of a number (one "
-                                         "contact with contactId). Pass the last seq you saw "
-                                         "as afterSeq to resume without gaps or duplicates.")
+    @strawberry.subscription(
+        description="New messages and status changes of a number (one "
+        "contact with contactId). Pass the last seq you saw "
+        "as afterSeq to resume without gaps or duplicates."
+    )
     async def message_events(
-        self, info: Info, instance_id: strawberry.ID, contact_id: strawberry.ID | None = None,
+        self,
+        info: Info,
+        instance_id: strawberry.ID,
+        contact_id: strawberry.ID | None = None,
         after_seq: str | None = None,
     ) -> AsyncGenerator[MessageEvent, None]:
         only = parse_id(contact_id, "contactId") if contact_id is not None else None
@@ -168,8 +215,10 @@ class ConversationSubscriptions:
             if payload is not None:
                 yield payload
 
-    @strawberry.subscription(description="Contacts of a number that changed: new contact, new "
-                                         "last message, unread count, name or client link.")
+    @strawberry.subscription(
+        description="Contacts of a number that changed: new contact, new "
+        "last message, unread count, name or client link."
+    )
     async def contact_events(
         self, info: Info, instance_id: strawberry.ID, after_seq: str | None = None
     ) -> AsyncGenerator[ContactEvent, None]:

@@ -38,9 +38,12 @@ def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _validate(schema: GraphQLSchema, document: DocumentNode,
-              rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool
-              ) -> list[GraphQLError]:
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
+) -> list[GraphQLError]:
     return validate(schema, document, rules, hide_suggestions=hide_suggestions)
 
 
@@ -60,29 +63,39 @@ def _operation_errors(context: ExecutionContext) -> list[GraphQLError]:
     limit = runtime.settings.graphql_max_cost if runtime is not None else DEFAULT_MAX_COST
     cost = operation_cost(context.schema._schema, document, operation, context.variables)
     if cost > limit:
-        return [bad_input(f"This operation may return {cost} items, more than the limit of "
-                          f"{limit}: ask for smaller pages (first) or fewer aliases")]
+        return [
+            bad_input(
+                f"This operation may return {cost} items, more than the limit of "
+                f"{limit}: ask for smaller pages (first) or fewer aliases"
+            )
+        ]
     return []
 
 
 class Documents(SchemaExtension):
-    def __init__(self, rules: Sequence[type[ASTValidationRule]],
-                 hide_suggestions: bool = False) -> None:
+    def __init__(
+        self, rules: Sequence[type[ASTValidationRule]], hide_suggestions: bool = False
+    ) -> None:
         self.rules = (*rules, StorableStringsRule)
         # Without introspection, "Did you mean ...?" would hand the schema out piece by piece.
         self.hide_suggestions = hide_suggestions
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        options = tuple(sorted((k, v) for k, v in context.parse_options.items()
-                               if k != "max_tokens"))
+        options = tuple(
+            sorted((k, v) for k, v in context.parse_options.items() if k != "max_tokens")
+        )
         context.graphql_document = _parse(context.query, options)
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        errors = _validate(context.schema._schema, context.graphql_document,
-                           (*context.validation_rules, *self.rules), self.hide_suggestions)
+        errors = _validate(
+            context.schema._schema,
+            context.graphql_document,
+            (*context.validation_rules, *self.rules),
+            self.hide_suggestions,
+        )
         context.pre_execution_errors = errors or _operation_errors(context)
         yield

@@ -42,7 +42,7 @@ class Asset:
     @property
     def relative(self) -> str:
         """Where it lives under ASSETS_DIR and under ASSETS_PATH (the URL's own path)."""
-        return self.url[len(CDN):]
+        return self.url[len(CDN) :]
 
 
 def cdn_assets(page: str) -> list[Asset]:
@@ -54,11 +54,18 @@ def cdn_assets(page: str) -> list[Asset]:
             continue
         if not integrity:
             raise ValueError(f"{url.group(1)} has no sha384 integrity attribute")
-        package = _PACKAGE.match(url.group(1)[len(CDN):])
+        package = _PACKAGE.match(url.group(1)[len(CDN) :])
         if not package:
             raise ValueError(f"{url.group(1)} is not <package>@<version>/<path>")
-        assets.append(Asset(url.group(1), package["name"], package["version"], package["path"],
-                            integrity.group(1)))
+        assets.append(
+            Asset(
+                url.group(1),
+                package["name"],
+                package["version"],
+                package["path"],
+                integrity.group(1),
+            )
+        )
     return assets
 
 

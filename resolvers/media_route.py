@@ -35,11 +35,20 @@ def media_route(runtime: Runtime) -> Route:
         expires, sig = request.query_params.get("exp"), request.query_params.get("sig")
         key = runtime.vault.media_url_key()
         if not media_links.verify(key, message_id, fmt, expires, sig):
-            expired = (expires is not None and expires.isascii() and expires.isdigit()
-                       and len(expires) <= 12 and int(expires) <= time.time()
-                       and media_links.verify(key, message_id, fmt, expires, sig, now=0))
-            return _error(403, "this media link has expired; ask the API for a new one"
-                          if expired else "invalid media link")
+            expired = (
+                expires is not None
+                and expires.isascii()
+                and expires.isdigit()
+                and len(expires) <= 12
+                and int(expires) <= time.time()
+                and media_links.verify(key, message_id, fmt, expires, sig, now=0)
+            )
+            return _error(
+                403,
+                "this media link has expired; ask the API for a new one"
+                if expired
+                else "invalid media link",
+            )
         try:
             found = await locate(runtime, uuid.UUID(message_id), fmt)
         except ValueError:
@@ -54,8 +63,9 @@ def media_route(runtime: Runtime) -> Route:
 
 
 def _error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status,
-                        headers={"cache-control": "no-store"})
+    return JSONResponse(
+        {"error": message}, status_code=status, headers={"cache-control": "no-store"}
+    )
 
 
 def _answer(request: Request, found: MediaObject, expires: int, store: MediaStore) -> Response:
@@ -70,8 +80,10 @@ def _answer(request: Request, found: MediaObject, expires: int, store: MediaStor
     }
     if not found.content_type.startswith("application/pdf"):
         # Opened as a page, a file can run nothing (an HTML or SVG document, say).
-        headers["content-security-policy"] = "sandbox; default-src 'none'; img-src 'self'; " \
-                                             "media-src 'self'; style-src 'unsafe-inline'"
+        headers["content-security-policy"] = (
+            "sandbox; default-src 'none'; img-src 'self'; "
+            "media-src 'self'; style-src 'unsafe-inline'"
+        )
     if _matches(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)
 
@@ -98,8 +110,12 @@ def _answer(request: Request, found: MediaObject, expires: int, store: MediaStor
     headers["content-length"] = str(length)
     if request.method == "HEAD" or length == 0:
         return Response(status_code=status, headers=headers, media_type=content_type)
-    return StreamingResponse(store.stream(found.key, start, length),
-                             status_code=status, headers=headers, media_type=content_type)
+    return StreamingResponse(
+        store.stream(found.key, start, length),
+        status_code=status,
+        headers=headers,
+        media_type=content_type,
+    )
 
 
 def _matches(header: str | None, etag: str) -> bool:

@@ -21,8 +21,10 @@ class OperationsQueries:
         status = await service.system_status(info.context.runtime, info.context.viewer)
         return SystemStatus(
             ready=status.ready,
-            instances_by_status=[StatusCount(status=k.upper(), count=v)
-                                 for k, v in sorted(status.instances_by_status.items())],
+            instances_by_status=[
+                StatusCount(status=k.upper(), count=v)
+                for k, v in sorted(status.instances_by_status.items())
+            ],
             stale_instances=[StaleInstance.from_row(r) for r in status.stale_instances],
             pending_webhook_events=status.pending_webhook_events,
             oldest_pending_webhook_seconds=status.oldest_pending_webhook_seconds,
@@ -42,8 +44,10 @@ class OperationsQueries:
 
 @strawberry.type
 class OperationsMutations:
-    @strawberry.mutation(description="Queue failed webhook events again: one by id, or all "
-                                     "(admins). Returns how many.")
+    @strawberry.mutation(
+        description="Queue failed webhook events again: one by id, or all "
+        "(admins). Returns how many."
+    )
     async def replay_webhook_events(self, info: Info, id: strawberry.ID | None = None) -> int:
         event_id = None
         if id is not None:

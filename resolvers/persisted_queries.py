@@ -31,8 +31,9 @@ class PersistedQueries:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._documents: LRUCache[str, str] = LRUCache(maxsize=capacity)
 
-    def resolve(self, query: str | None, extensions: dict[str, Any] | None,
-                may_register: bool) -> str | None:
+    def resolve(
+        self, query: str | None, extensions: dict[str, Any] | None, may_register: bool
+    ) -> str | None:
         """The document to run: `query` itself, or the one registered under the hash the
         extensions name. A document sent with its hash is registered (by signed-in callers
         only: nobody else can fill the cache)."""

@@ -62,10 +62,18 @@ class RefusedUnread(Exception):
 def http_error(status: int, message: str, code: str | None = None) -> JSONResponse:
     """A refusal outside GraphQL execution, in the shape GraphQL clients read errors from."""
     code = code or HTTP_CODES.get(status, "BAD_USER_INPUT")
-    headers = ({"www-authenticate": "Bearer"} if status == 401
-               else {"allow": "POST"} if status == 405 else None)
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
-                        status_code=status, headers=headers)
+    headers = (
+        {"www-authenticate": "Bearer"}
+        if status == 401
+        else {"allow": "POST"}
+        if status == 405
+        else None
+    )
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def _negotiate(request: Request, response: Response) -> None:
@@ -93,8 +101,9 @@ def _subscribes(query: str | None, operation_name: str | None) -> bool:
         return False
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and (
-                operation_name is None
-                or (definition.name is not None and definition.name.value == operation_name)):
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
             return definition.operation is GraphQLOperationType.SUBSCRIPTION
     return False
 
@@ -118,8 +127,13 @@ class GraphQLView(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         # A live event's result is one shared object for all its subscribers (schema/executor.py):
         # encode it once and frame it per subscription.
-        if (isinstance(data, dict) and data.get("type") == "next" and len(data) == 3
-                and isinstance(data.get("payload"), dict) and data["payload"].keys() == {"data"}):
+        if (
+            isinstance(data, dict)
+            and data.get("type") == "next"
+            and len(data) == 3
+            and isinstance(data.get("payload"), dict)
+            and data["payload"].keys() == {"data"}
+        ):
             payload = self._encoded_payload(data["payload"]["data"])
             return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{payload}}}'
         return json.dumps(data, separators=(",", ":"))
@@ -165,11 +179,15 @@ class GraphQLView(GraphQL[Context, None]):
                 error = refused
         request.state.graphql_auth = (principal, error)
         settings = self.runtime.settings
-        multipart = parse_content_type(request.headers.get("content-type", ""))[0] \
-            == "multipart/form-data"
-        limit = body_limit(signed_in=principal is not None, multipart=multipart,
-                           json_max=settings.graphql_max_body_bytes,
-                           media_max=settings.media_max_bytes)
+        multipart = (
+            parse_content_type(request.headers.get("content-type", ""))[0] == "multipart/form-data"
+        )
+        limit = body_limit(
+            signed_in=principal is not None,
+            multipart=multipart,
+            json_max=settings.graphql_max_body_bytes,
+            media_max=settings.media_max_bytes,
+        )
         # Without GraphiQL an anonymous caller can run nothing at all, not even introspection.
         if limit is None or (principal is None and not settings.graphiql):
             raise RefusedUnread(error)
@@ -182,36 +200,56 @@ class GraphQLView(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         # Clients such as urql list text/event-stream and multipart/mixed in the Accept of every
         # operation; only a subscription is streamed, a query or mutation is answered as JSON.
-        if (isinstance(data, GraphQLRequestData) and data.protocol != "http"
-                and not _subscribes(data.query, data.operation_name)):
+        if (
+            isinstance(data, GraphQLRequestData)
+            and data.protocol != "http"
+            and not _subscribes(data.query, data.operation_name)
+        ):
             data.protocol = "http"
         return data
 
-    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
-                             context: Context, root_value: Any, request_data: Any
-                             ) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
         # Strawberry would run a subscription over plain HTTP and fail inside it; this API
         # serves subscriptions over the websocket only, so they are refused before they run.
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
-            query = self.persisted_queries.resolve(request_data.query, request_data.extensions,
-                                                   may_register=context.principal is not None)
+            query = self.persisted_queries.resolve(
+                request_data.query,
+                request_data.extensions,
+                may_register=context.principal is not None,
+            )
         except PersistedQueryNotFound:
             return _request_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
         except PersistedQueryMismatch as error:
             return _request_error(str(error), "BAD_USER_INPUT")
         try:
             return await self.schema.execute(
-                query, root_value=root_value, variable_values=request_data.variables,
-                context_value=context, operation_name=request_data.operation_name,
-                allowed_operation_types=allowed, operation_extensions=request_data.extensions)
+                query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
         except CannotGetOperationTypeError as error:
             raise HTTPException(400, error.as_http_error_reason()) from None
         except InvalidOperationTypeError as error:
             if error.operation_type is OperationType.SUBSCRIPTION:
-                raise HTTPException(400, "Subscriptions are served over a websocket at /graphql "
-                                         "(graphql-transport-ws or graphql-ws), not over "
-                                         f"{request_adapter.method}") from None
+                raise HTTPException(
+                    400,
+                    "Subscriptions are served over a websocket at /graphql "
+                    "(graphql-transport-ws or graphql-ws), not over "
+                    f"{request_adapter.method}",
+                ) from None
             if error.operation_type is OperationType.MUTATION:
                 # GET must stay safe to cache and to prefetch (GraphQL over HTTP).
                 raise HTTPException(405, "Mutations are sent with POST") from None
@@ -219,8 +257,9 @@ class GraphQLView(GraphQL[Context, None]):
         except MissingQueryError:
             raise HTTPException(400, "No GraphQL query found in the request") from None
 
-    async def process_result(self, request: Request, result: ExecutionResult
-                             ) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # A request error: nothing was executed, so the answer has no `data` (GraphQL

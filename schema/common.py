@@ -10,8 +10,10 @@ class PageInfo:
     has_next_page: bool
     end_cursor: str | None
     has_previous_page: bool = strawberry.field(
-        default=False, description="True when the page was asked for after a cursor: there is "
-                                   "something before it.")
+        default=False,
+        description="True when the page was asked for after a cursor: there is "
+        "something before it.",
+    )
     start_cursor: str | None = None
 
 
@@ -36,7 +38,7 @@ def _parse_datetime(value: object) -> datetime:
 DateTime = strawberry.scalar(
     name="DateTime",
     description="Date with time (ISO-8601). Answers are always UTC with milliseconds, "
-                "e.g. 2026-12-04T17:09:54.123Z.",
+    "e.g. 2026-12-04T17:09:54.123Z.",
     serialize=_serialize_datetime,
     parse_value=_parse_datetime,
 )

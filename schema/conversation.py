@@ -38,18 +38,22 @@ class MessageType(Enum):
     OTHER = "other"
 
 
-@strawberry.enum(description="Where a message's media file is: PENDING while it is being fetched "
-                             "from WhatsApp, READY to play (mediaUrl), or UNAVAILABLE (see "
-                             "mediaError).")
+@strawberry.enum(
+    description="Where a message's media file is: PENDING while it is being fetched "
+    "from WhatsApp, READY to play (mediaUrl), or UNAVAILABLE (see "
+    "mediaError)."
+)
 class MediaState(Enum):
     PENDING = "pending"
     READY = "ready"
     UNAVAILABLE = "unavailable"
 
 
-@strawberry.enum(description="How mediaUrl serves audio. ORIGINAL as received (WhatsApp voice "
-                             "notes are OGG/Opus, which Safari does not play); M4A (AAC) and MP3 "
-                             "play in every browser, converted on first use.")
+@strawberry.enum(
+    description="How mediaUrl serves audio. ORIGINAL as received (WhatsApp voice "
+    "notes are OGG/Opus, which Safari does not play); M4A (AAC) and MP3 "
+    "play in every browser, converted on first use."
+)
 class AudioFormat(Enum):
     ORIGINAL = "original"
     M4A = "m4a"
@@ -79,9 +83,14 @@ class Client:
     @classmethod
     def from_row(cls, row: Row) -> Client:
         return cls(
-            id=strawberry.ID(str(row["id"])), name=row["name"], phone=row["phone"],
-            email=row["email"], document=row["document"], notes=row["notes"],
-            created_at=row["created_at"], updated_at=row["updated_at"],
+            id=strawberry.ID(str(row["id"])),
+            name=row["name"],
+            phone=row["phone"],
+            email=row["email"],
+            document=row["document"],
+            notes=row["notes"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
 
@@ -91,7 +100,8 @@ class Message:
     instance_id: strawberry.ID
     contact_id: strawberry.ID
     message_id: str = strawberry.field(
-        description="WhatsApp's id (a local id until the message has been sent).")
+        description="WhatsApp's id (a local id until the message has been sent)."
+    )
     remote_jid: str
     from_me: bool
     message_type: MessageType
@@ -101,16 +111,20 @@ class Message:
     media_filename: str | None
     media_seconds: int | None = strawberry.field(description="Length of audio and video.")
     media_state: MediaState | None = strawberry.field(
-        description="null for messages without media.")
+        description="null for messages without media."
+    )
     media_error: str | None = strawberry.field(
-        description="Why the media is UNAVAILABLE (or why the last attempt failed).")
+        description="Why the media is UNAVAILABLE (or why the last attempt failed)."
+    )
     quoted_message_id: str | None = strawberry.field(
-        description="WhatsApp id of the message this one replies to.")
+        description="WhatsApp id of the message this one replies to."
+    )
     status: MessageStatus
     error: str | None = strawberry.field(description="Why sending failed, when FAILED.")
     sender_name: str | None = strawberry.field(description="Author inside a group.")
     metadata: JSON | None = strawberry.field(
-        description="Details of locations, contact cards and reactions.")
+        description="Details of locations, contact cards and reactions."
+    )
     deleted: bool = strawberry.field(description="Deleted for everyone by its author.")
     timestamp: datetime
     created_at: datetime
@@ -121,17 +135,28 @@ class Message:
     def from_row(cls, row: Row | Mapping[str, Any]) -> Message:
         """From a message row, or the same columns as read beside a listed contact."""
         return cls(
-            id=strawberry.ID(str(row["id"])), instance_id=strawberry.ID(str(row["instance_id"])),
-            contact_id=strawberry.ID(str(row["contact_id"])), message_id=row["message_id"],
-            remote_jid=row["remote_jid"], from_me=row["from_me"],
-            message_type=MessageType(row["message_type"]), text_content=row["text_content"],
+            id=strawberry.ID(str(row["id"])),
+            instance_id=strawberry.ID(str(row["instance_id"])),
+            contact_id=strawberry.ID(str(row["contact_id"])),
+            message_id=row["message_id"],
+            remote_jid=row["remote_jid"],
+            from_me=row["from_me"],
+            message_type=MessageType(row["message_type"]),
+            text_content=row["text_content"],
             media_mime_type=row["media_mime_type"],
-            media_size=row["media_size"], media_filename=row["media_filename"],
-            media_seconds=row["media_seconds"], quoted_message_id=row["quoted_message_id"],
-            status=MessageStatus(row["status"]), error=row["error"],
-            sender_name=row["sender_name"], metadata=row["metadata"],
-            deleted=row["deleted_at"] is not None, timestamp=row["timestamp"],
-            created_at=row["created_at"], sent_by_id=row["sent_by"], pk=row["id"],
+            media_size=row["media_size"],
+            media_filename=row["media_filename"],
+            media_seconds=row["media_seconds"],
+            quoted_message_id=row["quoted_message_id"],
+            status=MessageStatus(row["status"]),
+            error=row["error"],
+            sender_name=row["sender_name"],
+            metadata=row["metadata"],
+            deleted=row["deleted_at"] is not None,
+            timestamp=row["timestamp"],
+            created_at=row["created_at"],
+            sent_by_id=row["sent_by"],
+            pk=row["id"],
             media_state=MediaState(row["media_state"]) if row.get("media_state") else None,
             media_error=row.get("media_error"),
         )
@@ -139,13 +164,14 @@ class Message:
     def has_media_file(self) -> bool:
         return self.media_state is MediaState.READY
 
-    @strawberry.field(description="A URL of this server for the media file, for <audio src>, "
-                                  "<img src> or a download link: no header needed, signed, valid "
-                                  "for MEDIA_URL_TTL_SECONDS (ask again for a fresh one). Null "
-                                  "until mediaState is READY. audioFormat applies to audio only.")
+    @strawberry.field(
+        description="A URL of this server for the media file, for <audio src>, "
+        "<img src> or a download link: no header needed, signed, valid "
+        "for MEDIA_URL_TTL_SECONDS (ask again for a fresh one). Null "
+        "until mediaState is READY. audioFormat applies to audio only."
+    )
     @null_unless(lambda message: message.has_media_file())
-    def media_url(self, info: Info,
-                  audio_format: AudioFormat = AudioFormat.ORIGINAL) -> str | None:
+    def media_url(self, info: Info, audio_format: AudioFormat = AudioFormat.ORIGINAL) -> str | None:
         if not self.has_media_file():
             return None
         audio = self.message_type is MessageType.AUDIO
@@ -158,14 +184,16 @@ class Contact:
     instance_id: strawberry.ID
     remote_jid: str
     phone_number: str | None = strawberry.field(
-        description="Digits with country code; null while WhatsApp only shows a privacy id.")
+        description="Digits with country code; null while WhatsApp only shows a privacy id."
+    )
     name: str | None
     push_name: str | None = strawberry.field(description="The name the person set on WhatsApp.")
     profile_picture_url: str | None
     contact_type: ContactType
     is_group: bool
     client_match_ambiguous: bool = strawberry.field(
-        description="More than one client has this phone number; link one by hand.")
+        description="More than one client has this phone number; link one by hand."
+    )
     last_message_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -178,25 +206,37 @@ class Contact:
 
     @classmethod
     def from_row(
-        cls, row: Row, *, unread_count: int | NotRead = NOT_READ,
+        cls,
+        row: Row,
+        *,
+        unread_count: int | NotRead = NOT_READ,
         last_message: Mapping[str, Any] | None | NotRead = NOT_READ,
     ) -> Contact:
         return cls(
-            id=strawberry.ID(str(row["id"])), instance_id=strawberry.ID(str(row["instance_id"])),
-            remote_jid=row["remote_jid"], phone_number=row["phone_number"] or None,
-            name=row["name"], push_name=row["push_name"],
+            id=strawberry.ID(str(row["id"])),
+            instance_id=strawberry.ID(str(row["instance_id"])),
+            remote_jid=row["remote_jid"],
+            phone_number=row["phone_number"] or None,
+            name=row["name"],
+            push_name=row["push_name"],
             profile_picture_url=row["profile_picture_url"],
-            contact_type=ContactType(row["contact_type"] or "unknown"), is_group=row["is_group"],
+            contact_type=ContactType(row["contact_type"] or "unknown"),
+            is_group=row["is_group"],
             client_match_ambiguous=row["client_match_ambiguous"],
-            last_message_at=row["last_message_at"], created_at=row["created_at"],
-            updated_at=row["updated_at"], client_id=row["client_id"], pk=row["id"],
-            listed_unread_count=unread_count, listed_last_message=last_message,
+            last_message_at=row["last_message_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            client_id=row["client_id"],
+            pk=row["id"],
+            listed_unread_count=unread_count,
+            listed_last_message=last_message,
         )
 
     @classmethod
     def from_listed(cls, listed: ListedContact) -> Contact:
-        return cls.from_row(listed.row, unread_count=listed.unread_count,
-                            last_message=listed.last_message)
+        return cls.from_row(
+            listed.row, unread_count=listed.unread_count, last_message=listed.last_message
+        )
 
     @strawberry.field(description="The linked client, if any.")
     async def client(self, info: Info) -> Client | None:
@@ -208,8 +248,11 @@ class Contact:
     # unreadCount and lastMessage are plain functions, not coroutines: a listed contact answers
     # at once, sparing a task per contact and field; otherwise they return the DataLoader's
     # awaitable, which graphql-core awaits.
-    @strawberry.field(graphql_type=int, metadata=per_viewer(),
-                      description="Incoming messages after the viewer's own read mark.")
+    @strawberry.field(
+        graphql_type=int,
+        metadata=per_viewer(),
+        description="Incoming messages after the viewer's own read mark.",
+    )
     def unread_count(self, info: Info) -> int | Awaitable[int]:
         if self.listed_unread_count is not NOT_READ:
             return self.listed_unread_count
@@ -231,9 +274,12 @@ class Contact:
         row = await info.context.loaders.interactions.load(self.pk)
         assert row is not None
         return InteractionSummary(
-            first_message_at=row["first_message_at"], last_message_at=row["last_message_at"],
-            incoming_count=row["incoming"], outgoing_count=row["outgoing"],
-            last_auto_reply_at=row["last_auto_reply_at"])
+            first_message_at=row["first_message_at"],
+            last_message_at=row["last_message_at"],
+            incoming_count=row["incoming"],
+            outgoing_count=row["outgoing"],
+            last_auto_reply_at=row["last_auto_reply_at"],
+        )
 
 
 @strawberry.type
@@ -260,8 +306,10 @@ class MessageConnection:
     page_info: PageInfo
 
 
-@strawberry.enum(description="RELOAD_REQUIRED: events were missed beyond the retention window; "
-                             "refetch and subscribe again without afterSeq.")
+@strawberry.enum(
+    description="RELOAD_REQUIRED: events were missed beyond the retention window; "
+    "refetch and subscribe again without afterSeq."
+)
 class StreamEventKind(Enum):
     CREATED = "CREATED"
     UPDATED = "UPDATED"
@@ -289,11 +337,12 @@ class ContactEvent:
 def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
     """A forward page's PageInfo: something lies before it exactly when it starts after a
     cursor (Relay lets `hasPreviousPage` say so without counting)."""
-    return PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None,
-                    has_previous_page=after is not None,
-                    start_cursor=cursors[0] if cursors else None)
-
-
+    return PageInfo(
+        has_next_page=has_next,
+        end_cursor=cursors[-1] if cursors else None,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+    )
 
 
 @strawberry.type(description="How a contact and the company have talked so far.")
@@ -321,15 +370,16 @@ class ClientConnection:
 class UpdateContactInput:
     contact_type: ContactType | None = strawberry.UNSET
     client_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="null unlinks the client.")
+        default=strawberry.UNSET, description="null unlinks the client."
+    )
     name: str | None = strawberry.field(
-        default=strawberry.UNSET, description="null goes back to the WhatsApp name.")
+        default=strawberry.UNSET, description="null goes back to the WhatsApp name."
+    )
 
 
 @strawberry.input
 class CreateClientInput:
-    name: str | None = strawberry.field(default=None,
-                                        description="Defaults to the contact's name.")
+    name: str | None = strawberry.field(default=None, description="Defaults to the contact's name.")
     email: str | None = None
     document: str | None = None
     notes: str | None = None
@@ -339,5 +389,6 @@ class CreateClientInput:
 class Availability:
     is_available_now: bool
     next_available_at: datetime | None = strawberry.field(
-        description="When the next opening starts (now when open; null when never).")
+        description="When the next opening starts (now when open; null when never)."
+    )
     timezone: str

@@ -29,14 +29,18 @@ class Instance:
     phone_number: str | None
     status: InstanceStatus
     qr_code: str | None = strawberry.field(
-        description="QR code to scan, as a PNG data URI (while status is QR_CODE).")
+        description="QR code to scan, as a PNG data URI (while status is QR_CODE)."
+    )
     qr_code_text: str | None = strawberry.field(
-        description="The raw QR string, to draw it yourself.")
+        description="The raw QR string, to draw it yourself."
+    )
     pairing_code: str | None = strawberry.field(
-        description="8-character code to link by phone number instead of scanning.")
+        description="8-character code to link by phone number instead of scanning."
+    )
     qr_code_updated_at: datetime | None
     status_reason: int | None = strawberry.field(
-        description="WhatsApp's reason code of the last state change (401 = logged out).")
+        description="WhatsApp's reason code of the last state change (401 = logged out)."
+    )
     status_detail: str | None = strawberry.field(description="Why the number is in this state.")
     profile_name: str | None
     profile_picture_url: str | None
@@ -44,7 +48,8 @@ class Instance:
     connected_at: datetime | None
     disconnected_at: datetime | None
     last_seen_at: datetime | None = strawberry.field(
-        description="When Evolution API last sent an event for this number.")
+        description="When Evolution API last sent an event for this number."
+    )
     created_at: datetime
     updated_at: datetime
     pk: strawberry.Private[uuid.UUID]
@@ -57,16 +62,26 @@ class Instance:
     @classmethod
     def from_row(cls, row: Row) -> Instance:
         return cls(
-            id=strawberry.ID(str(row["id"])), instance_name=row["instance_name"],
-            display_name=row["display_name"], phone_number=row["phone_number"],
-            status=InstanceStatus(row["status"]), qr_code=row["qr_code"],
-            qr_code_text=row["qr_code_text"], pairing_code=row["pairing_code"],
-            qr_code_updated_at=row["qr_code_updated_at"], status_reason=row["status_reason"],
-            status_detail=row["status_detail"], profile_name=row["profile_name"],
-            profile_picture_url=row["profile_picture_url"], webhook_url=row["webhook_url"],
-            connected_at=row["connected_at"], disconnected_at=row["disconnected_at"],
-            last_seen_at=row["last_seen_at"], created_at=row["created_at"],
-            updated_at=row["updated_at"], pk=row["id"],
+            id=strawberry.ID(str(row["id"])),
+            instance_name=row["instance_name"],
+            display_name=row["display_name"],
+            phone_number=row["phone_number"],
+            status=InstanceStatus(row["status"]),
+            qr_code=row["qr_code"],
+            qr_code_text=row["qr_code_text"],
+            pairing_code=row["pairing_code"],
+            qr_code_updated_at=row["qr_code_updated_at"],
+            status_reason=row["status_reason"],
+            status_detail=row["status_detail"],
+            profile_name=row["profile_name"],
+            profile_picture_url=row["profile_picture_url"],
+            webhook_url=row["webhook_url"],
+            connected_at=row["connected_at"],
+            disconnected_at=row["disconnected_at"],
+            last_seen_at=row["last_seen_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            pk=row["id"],
         )
 
 
@@ -105,7 +120,8 @@ class InstanceSettings:
     ignore_groups: bool
     always_online: bool
     read_messages: bool = strawberry.field(
-        description="Send WhatsApp read receipts (blue ticks) when an agent reads a chat.")
+        description="Send WhatsApp read receipts (blue ticks) when an agent reads a chat."
+    )
     read_status: bool
     auto_reply_enabled: bool
     auto_reply_message: str | None
@@ -118,14 +134,19 @@ class InstanceSettings:
     def from_row(cls, row: Row, default_timezone: str) -> InstanceSettings:
         schedule: Any = row["availability_schedule"]
         return cls(
-            instance_id=strawberry.ID(str(row["instance_id"])), reject_calls=row["reject_calls"],
-            reject_call_message=row["reject_call_message"], ignore_groups=row["ignore_groups"],
-            always_online=row["always_online"], read_messages=row["read_messages"],
-            read_status=row["read_status"], auto_reply_enabled=row["auto_reply_enabled"],
+            instance_id=strawberry.ID(str(row["instance_id"])),
+            reject_calls=row["reject_calls"],
+            reject_call_message=row["reject_call_message"],
+            ignore_groups=row["ignore_groups"],
+            always_online=row["always_online"],
+            read_messages=row["read_messages"],
+            read_status=row["read_status"],
+            auto_reply_enabled=row["auto_reply_enabled"],
             auto_reply_message=row["auto_reply_message"],
             auto_reply_cooldown_minutes=row["auto_reply_cooldown_minutes"],
             availability_schedule=schedule if schedule is not None else {},
-            timezone=row["timezone"] or default_timezone, updated_at=row["updated_at"],
+            timezone=row["timezone"] or default_timezone,
+            updated_at=row["updated_at"],
         )
 
 
@@ -143,6 +164,8 @@ class InstanceSettingsInput:
     availability_schedule: JSON | None = strawberry.field(
         default=strawberry.UNSET,
         description='{"monday": {"enabled": true, "start": "08:00", "end": "18:00"}, …}; a day '
-                    "may hold a list of ranges; an end before the start crosses midnight.")
+        "may hold a list of ranges; an end before the start crosses midnight.",
+    )
     timezone: str | None = strawberry.field(
-        default=strawberry.UNSET, description="IANA zone; null goes back to BUSINESS_TIMEZONE.")
+        default=strawberry.UNSET, description="IANA zone; null goes back to BUSINESS_TIMEZONE."
+    )

@@ -13,8 +13,9 @@ class StatusCount:
     count: int
 
 
-@strawberry.type(description="A connected number Evolution has been quiet about, or one stuck "
-                             "connecting.")
+@strawberry.type(
+    description="A connected number Evolution has been quiet about, or one stuck connecting."
+)
 class StaleInstance:
     id: strawberry.ID
     instance_name: str
@@ -24,9 +25,13 @@ class StaleInstance:
 
     @classmethod
     def from_row(cls, row: Row) -> StaleInstance:
-        return cls(id=strawberry.ID(str(row["id"])), instance_name=row["instance_name"],
-                   display_name=row["display_name"], status=row["status"].upper(),
-                   last_seen_at=row["last_seen_at"])
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            instance_name=row["instance_name"],
+            display_name=row["display_name"],
+            status=row["status"].upper(),
+            last_seen_at=row["last_seen_at"],
+        )
 
 
 @strawberry.type(description="A webhook event that could not be applied.")
@@ -40,9 +45,14 @@ class FailedWebhookEvent:
 
     @classmethod
     def from_row(cls, row: Row) -> FailedWebhookEvent:
-        return cls(id=strawberry.ID(str(row["id"])), instance_name=row["instance_name"],
-                   event=row["event"], attempts=row["attempts"], last_error=row["last_error"],
-                   received_at=row["received_at"])
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            instance_name=row["instance_name"],
+            event=row["event"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            received_at=row["received_at"],
+        )
 
 
 @strawberry.type(description="Health of the whole system, for administrators.")

@@ -31,5 +31,3 @@ class Profile:
             role=ProfileRole(row["role"]),
             created_at=row["created_at"],
         )
-
-

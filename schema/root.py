@@ -32,14 +32,21 @@ from schema.executor_checks import check_short_path
 
 
 @strawberry.type
-class Query(ViewerQueries, InstanceQueries, ConversationQueries, SendingQueries,
-            ClientQueries, OperationsQueries):
+class Query(
+    ViewerQueries,
+    InstanceQueries,
+    ConversationQueries,
+    SendingQueries,
+    ClientQueries,
+    OperationsQueries,
+):
     pass
 
 
 @strawberry.type
-class Mutation(InstanceMutations, ConversationMutations, SendingMutations, ClientMutations,
-               OperationsMutations):
+class Mutation(
+    InstanceMutations, ConversationMutations, SendingMutations, ClientMutations, OperationsMutations
+):
     pass
 
 
@@ -53,8 +60,9 @@ class AppSchema(strawberry.Schema):
     # are hidden by resolvers/documents.py).
     hide_suggestions = False
 
-    def _get_custom_context_kwargs(self, operation_extensions: dict[str, Any] | None = None,
-                                   *, sync: bool = False) -> dict[str, Any]:
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
         kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
         if self.hide_suggestions:
             kwargs["hide_suggestions"] = True
@@ -98,10 +106,14 @@ def build_schema(introspection: bool = True, executor: str = "short") -> AppSche
         ErrorCodes,
         lambda: Documents(rules, hide_suggestions=not introspection),
     ]
-    schema = AppSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                       extensions=extensions,
-                       execution_context_class=Executor if executor == "short" else None,
-                       config=StrawberryConfig(scalar_map={datetime: DateTime}))
+    schema = AppSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=Executor if executor == "short" else None,
+        config=StrawberryConfig(scalar_map={datetime: DateTime}),
+    )
     schema.hide_suggestions = not introspection
     return schema
 

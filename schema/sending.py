@@ -32,32 +32,45 @@ class SendMessageInput:
     message_type: OutgoingMessageType = OutgoingMessageType.TEXT
     text_content: str | None = None
     audio_url: str | None = strawberry.field(
-        default=None, description="A public URL of the audio; Evolution converts it to a voice "
-                                  "note. (mediaUrl works too.)")
+        default=None,
+        description="A public URL of the audio; Evolution converts it to a voice "
+        "note. (mediaUrl works too.)",
+    )
     audio: Upload | None = strawberry.field(
-        default=None, description="The recording itself, in any browser format (webm/opus, "
-                                  "mp4/aac, ogg, wav, mp3); GraphQL multipart upload. (media "
-                                  "works too.)")
+        default=None,
+        description="The recording itself, in any browser format (webm/opus, "
+        "mp4/aac, ogg, wav, mp3); GraphQL multipart upload. (media "
+        "works too.)",
+    )
     media: Upload | None = strawberry.field(
-        default=None, description="The file of an IMAGE, DOCUMENT, VIDEO or AUDIO message "
-                                  "(GraphQL multipart upload, at most MEDIA_MAX_BYTES), checked "
-                                  "by its content: IMAGE JPEG/PNG/WebP/GIF, VIDEO MP4/3GP/MOV, "
-                                  "DOCUMENT any known type or plain text.")
+        default=None,
+        description="The file of an IMAGE, DOCUMENT, VIDEO or AUDIO message "
+        "(GraphQL multipart upload, at most MEDIA_MAX_BYTES), checked "
+        "by its content: IMAGE JPEG/PNG/WebP/GIF, VIDEO MP4/3GP/MOV, "
+        "DOCUMENT any known type or plain text.",
+    )
     media_url: str | None = strawberry.field(
-        default=None, description="Instead of an upload: a public http(s) URL that Evolution "
-                                  "API downloads.")
+        default=None,
+        description="Instead of an upload: a public http(s) URL that Evolution API downloads.",
+    )
     caption: str | None = strawberry.field(
-        default=None, description="Text shown under an IMAGE, DOCUMENT or VIDEO (textContent "
-                                  "is accepted instead).")
+        default=None,
+        description="Text shown under an IMAGE, DOCUMENT or VIDEO (textContent "
+        "is accepted instead).",
+    )
     file_name: str | None = strawberry.field(
-        default=None, description="The name the contact sees for a DOCUMENT (default: the "
-                                  "upload's name).")
+        default=None,
+        description="The name the contact sees for a DOCUMENT (default: the upload's name).",
+    )
     quoted_message_id: str | None = strawberry.field(
-        default=None, description="The message to reply to: its id or its WhatsApp messageId.")
+        default=None, description="The message to reply to: its id or its WhatsApp messageId."
+    )
     quick_message_shortcut: str | None = strawberry.field(
-        default=None, description="Send this quick message, rendered for the contact.")
+        default=None, description="Send this quick message, rendered for the contact."
+    )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Sending again with the same key returns the first message.")
+        default=None, description="Sending again with the same key returns the first message."
+    )
 
 
 @strawberry.type(description="A reusable reply, typed as /shortcut.")
@@ -71,9 +84,14 @@ class QuickMessage:
 
     @classmethod
     def from_row(cls, row: Row) -> QuickMessage:
-        return cls(id=strawberry.ID(str(row["id"])), shortcut=row["shortcut"],
-                   message_text=row["message_text"], description=row["description"],
-                   created_at=row["created_at"], updated_at=row["updated_at"])
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            shortcut=row["shortcut"],
+            message_text=row["message_text"],
+            description=row["description"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
 
 
 @strawberry.input

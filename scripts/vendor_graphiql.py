@@ -40,9 +40,20 @@ def tarball_name(name: str, version: str) -> str:
 
 def npm_pack(npm: str, specs: list[str], cache: Path) -> None:
     subprocess.run(
-        [npm, "pack", "--silent", "--pack-destination", str(cache), "--fetch-retries=2",
-         "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=10000", *specs],
-        check=True, cwd=cache, stdout=subprocess.DEVNULL,
+        [
+            npm,
+            "pack",
+            "--silent",
+            "--pack-destination",
+            str(cache),
+            "--fetch-retries=2",
+            "--fetch-retry-mintimeout=2000",
+            "--fetch-retry-maxtimeout=10000",
+            *specs,
+        ],
+        check=True,
+        cwd=cache,
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -61,14 +72,19 @@ def vendor(assets: list[Asset], target: Path, cache: Path, npm: str | None) -> i
     missing = [f"{n}@{v}" for n, v in packages if not (cache / tarball_name(n, v)).is_file()]
     if missing:
         if npm is None:
-            print("vendor_graphiql: npm not found; GraphiQL keeps loading its assets from "
-                  "unpkg.com", file=sys.stderr)
+            print(
+                "vendor_graphiql: npm not found; GraphiQL keeps loading its assets from unpkg.com",
+                file=sys.stderr,
+            )
             return 0
         try:
             npm_pack(npm, missing, cache)
         except (subprocess.CalledProcessError, OSError) as error:
-            print(f"vendor_graphiql: npm pack {' '.join(missing)} failed ({error}); GraphiQL "
-                  "keeps loading its assets from unpkg.com", file=sys.stderr)
+            print(
+                f"vendor_graphiql: npm pack {' '.join(missing)} failed ({error}); GraphiQL "
+                "keeps loading its assets from unpkg.com",
+                file=sys.stderr,
+            )
             return 0
 
     files: dict[str, bytes] = {}
@@ -78,14 +94,19 @@ def vendor(assets: list[Asset], target: Path, cache: Path, npm: str | None) -> i
             data = member(tarball, asset.path)
         except (KeyError, OSError, tarfile.TarError) as error:
             tarball.unlink(missing_ok=True)  # fetched again next time
-            print(f"vendor_graphiql: {asset.path} not found in {tarball.name} ({error})",
-                  file=sys.stderr)
+            print(
+                f"vendor_graphiql: {asset.path} not found in {tarball.name} ({error})",
+                file=sys.stderr,
+            )
             return 1
         if sri_sha384(data) != asset.integrity:
             tarball.unlink()  # fetched again next time
-            print(f"vendor_graphiql: {asset.name}@{asset.version}/{asset.path} from the npm "
-                  f"registry is {sri_sha384(data)}, the page expects {asset.integrity}; "
-                  "nothing installed", file=sys.stderr)
+            print(
+                f"vendor_graphiql: {asset.name}@{asset.version}/{asset.path} from the npm "
+                f"registry is {sri_sha384(data)}, the page expects {asset.integrity}; "
+                "nothing installed",
+                file=sys.stderr,
+            )
             return 1
         files[asset.relative] = data
 
@@ -114,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     assets = cdn_assets(get_graphql_ide_html(graphql_ide="graphiql"))
     if not assets:
-        print("vendor_graphiql: Strawberry's GraphiQL page loads nothing from unpkg.com",
-              file=sys.stderr)
+        print(
+            "vendor_graphiql: Strawberry's GraphiQL page loads nothing from unpkg.com",
+            file=sys.stderr,
+        )
         return 1
     return vendor(assets, args.target.resolve(), args.cache.resolve(), shutil.which("npm"))
 

@@ -53,9 +53,7 @@ class RateLimited(AppError):
     code = "RATE_LIMITED"
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(
-            message, retryAfter=None if retry_after is None else round(retry_after, 3)
-        )
+        super().__init__(message, retryAfter=None if retry_after is None else round(retry_after, 3))
 
 
 class EvolutionNotConfigured(AppError):

@@ -172,5 +172,3 @@ def agent_token(agent_id: uuid.UUID) -> str:
 async def gql(server: ServerHandle, admin_token: str) -> AsyncIterator[GraphQLClient]:
     async with GraphQLClient(server.url, admin_token) as client:
         yield client
-
-

@@ -17,8 +17,9 @@ FRAME = 960  # 20 ms of Opus
 
 
 def _tone(samples: int, start: int) -> bytes:
-    wave = array.array("h", (int(6000 * math.sin(2 * math.pi * 440 * (start + i) / RATE))
-                             for i in range(samples)))
+    wave = array.array(
+        "h", (int(6000 * math.sin(2 * math.pi * 440 * (start + i) / RATE)) for i in range(samples))
+    )
     return wave.tobytes()
 
 
@@ -97,8 +98,7 @@ def pdf(text: str = "Nota fiscal 4821") -> bytes:
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream
-        + b"\nendstream",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
@@ -110,6 +110,7 @@ def pdf(text: str = "Nota fiscal 4821") -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
-            "%%EOF\n").encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    ).encode()
     return bytes(out)

@@ -31,13 +31,19 @@ async def replica(env: dict[str, str], tmp: Path) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def replica_process(env: dict[str, str],
-                          tmp: Path) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+async def replica_process(
+    env: dict[str, str], tmp: Path
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real server process, ready; its URL and the process (to kill it)."""
     port = _free_port()
     log = (tmp / f"replica-{port}.log").open("w")
-    proc = subprocess.Popen([sys.executable, "server.py", "serve"], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env={**env, "PORT": str(port)})
+    proc = subprocess.Popen(
+        [sys.executable, "server.py", "serve"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**env, "PORT": str(port)},
+    )
     url = f"http://127.0.0.1:{port}"
 
     async def ready() -> bool:

@@ -24,9 +24,9 @@ from tests.helpers import (
 )
 
 
-async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Settings,
-                                                                    vault: Vault,
-                                                                    tmp_path: Path) -> None:
+async def test_webhook_during_an_outage_is_refused_then_stored_once(
+    settings: Settings, vault: Vault, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "outage"
     base = await asyncio.to_thread(start_embedded, data_dir)
     try:
@@ -52,18 +52,31 @@ async def test_webhook_during_an_outage_is_refused_then_stored_once(settings: Se
 
             async def redelivered() -> bool:  # what Evolution's retries do
                 return (await post_webhook(http, payload, secret)).status_code == 200
+
             await wait_for(redelivered, timeout=30, interval=0.2)
             # A further redelivery of the same body changes nothing.
             assert (await post_webhook(http, payload, secret)).json()["status"] == "duplicate"
 
             conn = await asyncpg.connect(url)
             try:
+
                 async def stored() -> bool:
-                    return int(await conn.fetchval(
-                        "SELECT count(*) FROM webhook_events WHERE status = 'done'")) == 2
+                    return (
+                        int(
+                            await conn.fetchval(
+                                "SELECT count(*) FROM webhook_events WHERE status = 'done'"
+                            )
+                        )
+                        == 2
+                    )
+
                 await wait_for(stored, timeout=30)
-                ids = [r["message_id"] for r in await conn.fetch(
-                    "SELECT message_id FROM whatsapp_messages ORDER BY message_id")]
+                ids = [
+                    r["message_id"]
+                    for r in await conn.fetch(
+                        "SELECT message_id FROM whatsapp_messages ORDER BY message_id"
+                    )
+                ]
             finally:
                 await conn.close()
         assert ids == ["A5561E44C2A63682E4295B52F484C14E", "BEFORE-OUTAGE"]

@@ -148,8 +148,7 @@ def _schemas(type_name: str, rows: list[Row]) -> tuple[strawberry.Schema, strawb
             "Query",
             (),
             # A type known only at run time: mypy cannot check it.
-            {"rows": strawberry.field(resolver=rows_field,
-                                      graphql_type=list[origin | None])},  # type: ignore[valid-type]
+            {"rows": strawberry.field(resolver=rows_field, graphql_type=list[origin | None])},  # type: ignore[valid-type]
         )
     )
     config = strawberry.schema.config.StrawberryConfig(scalar_map={datetime: DateTime})

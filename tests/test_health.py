@@ -12,8 +12,9 @@ async def test_healthz_and_readyz(server):
 
 
 async def test_readyz_says_unavailable_when_migrations_are_pending(server, pg):
-    await pg.execute("DELETE FROM schema_migrations WHERE version = "
-                     "(SELECT max(version) FROM schema_migrations)")
+    await pg.execute(
+        "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)"
+    )
     try:
         async with GraphQLClient(server.url) as client:
             ready = await client.http.get("/readyz")
@@ -23,5 +24,8 @@ async def test_readyz_says_unavailable_when_migrations_are_pending(server, pg):
         from db.migrate import load_migrations
 
         last = load_migrations()[-1]
-        await pg.execute("INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
-                         last.version, last.checksum)
+        await pg.execute(
+            "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+            last.version,
+            last.checksum,
+        )

@@ -38,8 +38,7 @@ def imported(source: str) -> set[str]:
 
 
 def violations(layer: str, source: str) -> list[str]:
-    return sorted(name for name in imported(source)
-                  if name.split(".")[0] in FORBIDDEN[layer])
+    return sorted(name for name in imported(source) if name.split(".")[0] in FORBIDDEN[layer])
 
 
 def module_name(path: Path) -> str:
@@ -54,8 +53,12 @@ def test_the_checker_sees_every_kind_of_import():
         "if TYPE_CHECKING:\n    from schema.common import PageInfo\n"
         "def f():\n    from resolvers import context\n"
     )
-    assert violations("services", source) == ["resolvers", "resolvers.context", "schema.common",
-                                              "schema.common.PageInfo"]
+    assert violations("services", source) == [
+        "resolvers",
+        "resolvers.context",
+        "schema.common",
+        "schema.common.PageInfo",
+    ]
     assert violations("schema", source) == ["db.sql"]
     assert violations("db", "from db.sql import Row\nimport asyncpg\n") == []
 
@@ -72,8 +75,10 @@ def test_a_layer_imports_only_what_it_may(layer):
 
 def test_services_import_one_another_without_cycles():
     modules = {module_name(p): p for p in (ROOT / "services").rglob("*.py")}
-    graph = {name: {m for m in imported(path.read_text()) if m in modules and m != name}
-             for name, path in modules.items()}
+    graph = {
+        name: {m for m in imported(path.read_text()) if m in modules and m != name}
+        for name, path in modules.items()
+    }
     # Packages' __init__ modules hold only docstrings: an edge to a package is no dependency.
     packages = {module_name(p) for p in (ROOT / "services").rglob("__init__.py")}
     graph = {name: deps - packages for name, deps in graph.items()}
@@ -81,7 +86,7 @@ def test_services_import_one_another_without_cycles():
 
     def visit(name: str, path: list[str]) -> None:
         if name in path:
-            raise AssertionError("import cycle: " + " → ".join([*path[path.index(name):], name]))
+            raise AssertionError("import cycle: " + " → ".join([*path[path.index(name) :], name]))
         if name in done:
             return
         for dep in sorted(graph[name]):

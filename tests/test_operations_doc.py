@@ -49,10 +49,12 @@ from tests.media_samples import jpeg, voice_note_ogg
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "operations.graphql"
 DOCUMENT = parse(DOC_PATH.read_text())
-OPERATIONS = {op.name.value: op for op in DOCUMENT.definitions
-              if isinstance(op, OperationDefinitionNode) and op.name}
-FRAGMENTS = {f.name.value: f for f in DOCUMENT.definitions
-             if isinstance(f, FragmentDefinitionNode)}
+OPERATIONS = {
+    op.name.value: op
+    for op in DOCUMENT.definitions
+    if isinstance(op, OperationDefinitionNode) and op.name
+}
+FRAGMENTS = {f.name.value: f for f in DOCUMENT.definitions if isinstance(f, FragmentDefinitionNode)}
 TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 NUMBER = "5511999990002"  # Maria, who writes in messages_upsert_text
 
@@ -68,8 +70,7 @@ def operation_source(name: str) -> str:
                 visit(FRAGMENTS[node.name.value], self)
 
     visit(OPERATIONS[name], Spreads())
-    return print_ast(DocumentNode(definitions=(OPERATIONS[name],
-                                               *(FRAGMENTS[n] for n in needed))))
+    return print_ast(DocumentNode(definitions=(OPERATIONS[name], *(FRAGMENTS[n] for n in needed))))
 
 
 @dataclass
@@ -100,21 +101,32 @@ class World:
     async def run(self, name: str, variables: dict[str, Any]) -> dict[str, Any]:
         """A query or mutation of the document over HTTP; uploads go as GraphQL multipart."""
         source = operation_source(name)
-        uploads = {path: value for path, value in _flatten(variables)
-                   if isinstance(value, Upload)}
+        uploads = {path: value for path, value in _flatten(variables) if isinstance(value, Upload)}
         headers = {"Authorization": f"Bearer {self.admin_token}"}
         if not uploads:
-            response = await self.gql.http.post("/graphql", headers=headers, json={
-                "query": source, "operationName": name, "variables": variables})
+            response = await self.gql.http.post(
+                "/graphql",
+                headers=headers,
+                json={"query": source, "operationName": name, "variables": variables},
+            )
         else:
             plain = json.loads(json.dumps(variables, default=lambda _: None))
-            files = {str(i): (u.filename, u.content, u.content_type)
-                     for i, u in enumerate(uploads.values())}
+            files = {
+                str(i): (u.filename, u.content, u.content_type)
+                for i, u in enumerate(uploads.values())
+            }
             mapping = {str(i): [f"variables.{path}"] for i, path in enumerate(uploads)}
-            response = await self.gql.http.post("/graphql", headers=headers, files=files, data={
-                "operations": json.dumps({"query": source, "operationName": name,
-                                          "variables": plain}),
-                "map": json.dumps(mapping)})
+            response = await self.gql.http.post(
+                "/graphql",
+                headers=headers,
+                files=files,
+                data={
+                    "operations": json.dumps(
+                        {"query": source, "operationName": name, "variables": plain}
+                    ),
+                    "map": json.dumps(mapping),
+                },
+            )
         assert response.status_code == 200, response.text
         body = response.json()
         if body.get("errors"):
@@ -123,17 +135,23 @@ class World:
 
     async def settled(self, message_id: str) -> str:
         """Wait until the outbox has sent (or failed) a message; its status."""
+
         async def status() -> str | None:
-            value = await self.pg.fetchval("SELECT status FROM whatsapp_messages WHERE id = $1",
-                                           uuid.UUID(message_id))
+            value = await self.pg.fetchval(
+                "SELECT status FROM whatsapp_messages WHERE id = $1", uuid.UUID(message_id)
+            )
             return value if value != "pending" else None
+
         return await wait_for(status, timeout=20)  # type: ignore[no-any-return]
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(value, dict):
-        return [item for key, inner in value.items()
-                for item in _flatten(inner, f"{prefix}.{key}" if prefix else key)]
+        return [
+            item
+            for key, inner in value.items()
+            for item in _flatten(inner, f"{prefix}.{key}" if prefix else key)
+        ]
     return [(prefix, value)]
 
 
@@ -143,20 +161,27 @@ async def world(server, gql, pg, vault, evolution, admin_token, agent_token, age
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     instance = await create_instance_row(pg, vault, name="acme-support", token=TOKEN)
     w.instance_id = str(instance["id"])
-    response = await post_webhook(gql.http, load_payload("messages_upsert_text"),
-                                  vault.webhook_secret("acme-support"))
+    response = await post_webhook(
+        gql.http, load_payload("messages_upsert_text"), vault.webhook_secret("acme-support")
+    )
     assert response.status_code == 200
-    message = await wait_for(lambda: pg.fetchrow(
-        "SELECT id, contact_id FROM whatsapp_messages"), timeout=10)
+    message = await wait_for(
+        lambda: pg.fetchrow("SELECT id, contact_id FROM whatsapp_messages"), timeout=10
+    )
     w.message_id, w.contact_id = str(message["id"]), str(message["contact_id"])
-    w.quick_message_id = (await gql(
-        'mutation { createQuickMessage(input: {shortcut: "prazo", messageText: '
-        '"{saudacao}, {primeiro_nome}! Entregamos em 2 dias úteis."}) { id } }'
-    ))["createQuickMessage"]["id"]
-    w.client_id = str(await pg.fetchval(
-        "INSERT INTO clients (name, phone, email, document) VALUES "
-        "('Maria Souza Comércio', '(21) 3333-4444', 'maria@example.com', '12.345.678/0001-95') "
-        "RETURNING id"))
+    w.quick_message_id = (
+        await gql(
+            'mutation { createQuickMessage(input: {shortcut: "prazo", messageText: '
+            '"{saudacao}, {primeiro_nome}! Entregamos em 2 dias úteis."}) { id } }'
+        )
+    )["createQuickMessage"]["id"]
+    w.client_id = str(
+        await pg.fetchval(
+            "INSERT INTO clients (name, phone, email, document) VALUES "
+            "('Maria Souza Comércio', '(21) 3333-4444', 'maria@example.com', '12.345.678/0001-95') "
+            "RETURNING id"
+        )
+    )
     await gql("{ viewer { id } }", token=agent_token)  # the agent's profile exists from now on
     return w
 
@@ -170,9 +195,11 @@ async def failed_message(w: World) -> str:
     """A text Evolution refused (not on WhatsApp), for RetryMessage; the number works again
     afterwards."""
     w.evolution.not_on_whatsapp(NUMBER)
-    sent = await w.gql("""mutation($i: ID!, $c: ID!) { sendMessage(input: {instanceId: $i,
+    sent = await w.gql(
+        """mutation($i: ID!, $c: ID!) { sendMessage(input: {instanceId: $i,
         contactId: $c, textContent: "Seu pedido saiu."}) { id } }""",
-                       {"i": w.instance_id, "c": w.contact_id})
+        {"i": w.instance_id, "c": w.contact_id},
+    )
     message_id: str = sent["sendMessage"]["id"]
     assert await w.settled(message_id) == "failed"
     w.evolution.on_whatsapp_again()
@@ -180,8 +207,10 @@ async def failed_message(w: World) -> str:
 
 
 async def member_added(w: World) -> dict[str, Any]:
-    await w.gql("mutation($i: ID!, $p: ID!) { addInstanceMember(instanceId: $i, profileId: $p)"
-                " { id } }", {"i": w.instance_id, "p": str(w.agent_id)})
+    await w.gql(
+        "mutation($i: ID!, $p: ID!) { addInstanceMember(instanceId: $i, profileId: $p) { id } }",
+        {"i": w.instance_id, "p": str(w.agent_id)},
+    )
     return {"instanceId": w.instance_id, "profileId": str(w.agent_id)}
 
 
@@ -204,51 +233,102 @@ RECIPES: dict[str, Recipe] = {
     "Contacts": lambda w: _v({"instanceId": w.instance_id, "search": "maria", "first": 20}),
     "ContactEvents": lambda w: _v({"instanceId": w.instance_id, "afterSeq": "0"}),
     "Messages": lambda w: _v({"contactId": w.contact_id, "first": 30}),
-    "MessageEvents": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id,
-                                   "afterSeq": "0"}),
+    "MessageEvents": lambda w: _v(
+        {"instanceId": w.instance_id, "contactId": w.contact_id, "afterSeq": "0"}
+    ),
     "MarkContactRead": lambda w: _v({"contactId": w.contact_id}),
-    "SendText": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id,
-                              "textContent": "Bom dia, Maria! Vou verificar o pedido 4821.",
-                              "quotedMessageId": w.message_id,
-                              "idempotencyKey": str(uuid.uuid4())}),
-    "SendAudio": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id,
-                               "audio": Upload("gravacao.ogg", voice_note_ogg(), "audio/ogg"),
-                               "idempotencyKey": str(uuid.uuid4())}),
-    "SendMedia": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id,
-                               "messageType": "IMAGE",
-                               "media": Upload("comprovante.jpg", jpeg(), "image/jpeg"),
-                               "caption": "Comprovante de envio",
-                               "idempotencyKey": str(uuid.uuid4())}),
+    "SendText": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "contactId": w.contact_id,
+            "textContent": "Bom dia, Maria! Vou verificar o pedido 4821.",
+            "quotedMessageId": w.message_id,
+            "idempotencyKey": str(uuid.uuid4()),
+        }
+    ),
+    "SendAudio": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "contactId": w.contact_id,
+            "audio": Upload("gravacao.ogg", voice_note_ogg(), "audio/ogg"),
+            "idempotencyKey": str(uuid.uuid4()),
+        }
+    ),
+    "SendMedia": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "contactId": w.contact_id,
+            "messageType": "IMAGE",
+            "media": Upload("comprovante.jpg", jpeg(), "image/jpeg"),
+            "caption": "Comprovante de envio",
+            "idempotencyKey": str(uuid.uuid4()),
+        }
+    ),
     "RetryMessage": lambda w: _retry(w),
     "SendPresence": lambda w: _v({"contactId": w.contact_id, "presence": "COMPOSING"}),
     "Availability": lambda w: _v({"instanceId": w.instance_id}),
     "ContactPanel": lambda w: _v({"id": w.contact_id}),
-    "UpdateContact": lambda w: _v({"id": w.contact_id, "input": {
-        "contactType": "CLIENTE", "clientId": w.client_id, "name": "Maria (loja Centro)"}}),
+    "UpdateContact": lambda w: _v(
+        {
+            "id": w.contact_id,
+            "input": {
+                "contactType": "CLIENTE",
+                "clientId": w.client_id,
+                "name": "Maria (loja Centro)",
+            },
+        }
+    ),
     "Clients": lambda w: _v({"search": "maria", "first": 10}),
-    "CreateClientFromContact": lambda w: _v({"contactId": w.contact_id, "input": {
-        "email": "maria.souza@example.com", "document": "123.456.789-09"}}),
+    "CreateClientFromContact": lambda w: _v(
+        {
+            "contactId": w.contact_id,
+            "input": {"email": "maria.souza@example.com", "document": "123.456.789-09"},
+        }
+    ),
     "InstanceSettings": lambda w: _v({"instanceId": w.instance_id}),
-    "UpdateInstanceSettings": lambda w: _v({"instanceId": w.instance_id, "input": {
-        "rejectCalls": True, "rejectCallMessage": "Não atendemos ligações; mande mensagem.",
-        "autoReplyEnabled": True,
-        "autoReplyMessage": "{saudacao}! Atendemos de segunda a sexta, das 8h às 18h.",
-        "availabilitySchedule": {day: {"enabled": True, "start": "08:00", "end": "18:00"}
-                                 for day in ("monday", "tuesday", "wednesday", "thursday",
-                                             "friday")},
-        "timezone": "America/Sao_Paulo"}}),
-    "AddInstanceMember": lambda w: _v({"instanceId": w.instance_id,
-                                       "profileId": str(w.agent_id)}),
+    "UpdateInstanceSettings": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "input": {
+                "rejectCalls": True,
+                "rejectCallMessage": "Não atendemos ligações; mande mensagem.",
+                "autoReplyEnabled": True,
+                "autoReplyMessage": "{saudacao}! Atendemos de segunda a sexta, das 8h às 18h.",
+                "availabilitySchedule": {
+                    day: {"enabled": True, "start": "08:00", "end": "18:00"}
+                    for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+                },
+                "timezone": "America/Sao_Paulo",
+            },
+        }
+    ),
+    "AddInstanceMember": lambda w: _v({"instanceId": w.instance_id, "profileId": str(w.agent_id)}),
     "RemoveInstanceMember": member_added,
     "QuickMessages": lambda w: _v({"search": "pra"}),
     "RenderQuickMessage": lambda w: _v({"shortcut": "prazo", "contactId": w.contact_id}),
-    "SendQuickMessage": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id,
-                                      "shortcut": "prazo", "idempotencyKey": str(uuid.uuid4())}),
-    "CreateQuickMessage": lambda w: _v({"input": {
-        "shortcut": "pix", "messageText": "Nossa chave Pix é o CNPJ 12.345.678/0001-95.",
-        "description": "Dados para pagamento"}}),
-    "UpdateQuickMessage": lambda w: _v({"id": w.quick_message_id, "input": {
-        "messageText": "{saudacao}, {primeiro_nome}! Entregamos em 3 dias úteis."}}),
+    "SendQuickMessage": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "contactId": w.contact_id,
+            "shortcut": "prazo",
+            "idempotencyKey": str(uuid.uuid4()),
+        }
+    ),
+    "CreateQuickMessage": lambda w: _v(
+        {
+            "input": {
+                "shortcut": "pix",
+                "messageText": "Nossa chave Pix é o CNPJ 12.345.678/0001-95.",
+                "description": "Dados para pagamento",
+            }
+        }
+    ),
+    "UpdateQuickMessage": lambda w: _v(
+        {
+            "id": w.quick_message_id,
+            "input": {"messageText": "{saudacao}, {primeiro_nome}! Entregamos em 3 dias úteis."},
+        }
+    ),
     "DeleteQuickMessage": lambda w: _v({"id": w.quick_message_id}),
 }
 
@@ -268,24 +348,23 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "ConnectInstance": lambda w, d: _eq(d["connectInstance"]["status"], "QR_CODE"),
     "DisconnectInstance": lambda w, d: _eq(d["disconnectInstance"]["status"], "DISCONNECTED"),
     "DeleteInstance": lambda w, d: _eq(d["deleteInstance"], w.instance_id),
-    "Contacts": lambda w, d: _eq([e["node"]["id"] for e in d["contacts"]["edges"]],
-                                 [w.contact_id]),
-    "Messages": lambda w, d: _eq([e["node"]["id"] for e in d["messages"]["edges"]],
-                                 [w.message_id]),
+    "Contacts": lambda w, d: _eq([e["node"]["id"] for e in d["contacts"]["edges"]], [w.contact_id]),
+    "Messages": lambda w, d: _eq([e["node"]["id"] for e in d["messages"]["edges"]], [w.message_id]),
     "MarkContactRead": lambda w, d: _eq(d["markContactRead"]["unreadCount"], 0),
     "SendPresence": lambda w, d: _eq(d["sendPresence"], True),
     "ContactPanel": lambda w, d: _eq(d["contact"]["interactions"]["incomingCount"], 1),
     "UpdateContact": lambda w, d: _eq(d["updateContact"]["client"]["id"], w.client_id),
-    "Clients": lambda w, d: _eq([e["node"]["id"] for e in d["clients"]["edges"]],
-                                [w.client_id]),
-    "RenderQuickMessage": lambda w, d: _eq("Maria! Entregamos em 2 dias úteis." in
-                                           d["renderQuickMessage"], True),
+    "Clients": lambda w, d: _eq([e["node"]["id"] for e in d["clients"]["edges"]], [w.client_id]),
+    "RenderQuickMessage": lambda w, d: _eq(
+        "Maria! Entregamos em 2 dias úteis." in d["renderQuickMessage"], True
+    ),
     "QuickMessages": lambda w, d: _eq([q["shortcut"] for q in d["quickMessages"]], ["prazo"]),
-    "AddInstanceMember": lambda w, d: _eq(str(w.agent_id) in
-                                          [m["id"] for m in d["addInstanceMember"]["members"]],
-                                          True),
+    "AddInstanceMember": lambda w, d: _eq(
+        str(w.agent_id) in [m["id"] for m in d["addInstanceMember"]["members"]], True
+    ),
     "RemoveInstanceMember": lambda w, d: _eq(
-        str(w.agent_id) in [m["id"] for m in d["removeInstanceMember"]["members"]], False),
+        str(w.agent_id) in [m["id"] for m in d["removeInstanceMember"]["members"]], False
+    ),
 }
 SENDS = {"SendText", "SendAudio", "SendMedia", "SendQuickMessage", "RetryMessage"}
 
@@ -297,18 +376,21 @@ def _eq(actual: Any, expected: Any) -> None:
 def test_the_document_is_valid_for_the_servers_schema():
     errors = validate(schema._schema, DOCUMENT)
     assert not errors, [e.message for e in errors]
-    unnamed = [d for d in DOCUMENT.definitions
-               if isinstance(d, OperationDefinitionNode) and not d.name]
+    unnamed = [
+        d for d in DOCUMENT.definitions if isinstance(d, OperationDefinitionNode) and not d.name
+    ]
     assert not unnamed, "every operation in docs/operations.graphql needs a name"
 
 
 def test_every_operation_has_variables_here():
     assert set(OPERATIONS) == set(RECIPES), (
-        "add a recipe for each new operation of docs/operations.graphql (and drop removed ones)")
+        "add a recipe for each new operation of docs/operations.graphql (and drop removed ones)"
+    )
 
 
-QUERIES_AND_MUTATIONS = sorted(n for n, op in OPERATIONS.items()
-                               if op.operation.value != "subscription")
+QUERIES_AND_MUTATIONS = sorted(
+    n for n, op in OPERATIONS.items() if op.operation.value != "subscription"
+)
 SUBSCRIPTIONS = sorted(n for n, op in OPERATIONS.items() if op.operation.value == "subscription")
 
 
@@ -329,17 +411,30 @@ async def _trigger(w: World, name: str) -> None:
     """Something that makes the subscription deliver an event."""
     if name == "InstanceEvents":
         await wait_for(lambda: w.server.runtime.bus.subscriber_count > 0)
-        await w.gql('mutation($id: ID!) { updateInstance(id: $id, input: {displayName: '
-                    '"Suporte"}) { id } }', {"id": w.instance_id})
+        await w.gql(
+            "mutation($id: ID!) { updateInstance(id: $id, input: {displayName: "
+            '"Suporte"}) { id } }',
+            {"id": w.instance_id},
+        )
     # MessageEvents and ContactEvents resume with afterSeq "0": Maria's first message is there.
 
 
 @pytest.mark.parametrize("name", SUBSCRIPTIONS)
 async def test_subscription_starts_and_delivers(world, name):
     async with Subscription.connect(world.server.ws_url, world.admin_token) as ws:
-        await ws.ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-            "query": operation_source(name), "operationName": name,
-            "variables": await RECIPES[name](world)}}))
+        await ws.ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": operation_source(name),
+                        "operationName": name,
+                        "variables": await RECIPES[name](world),
+                    },
+                }
+            )
+        )
         await _trigger(world, name)
         data = await ws.next_data()
     [event] = data.values()
@@ -357,6 +452,7 @@ async def test_subscription_starts_and_delivers(world, name):
 # Strawberry's own). A mutation runs once: its root fields' values, resolved by the stock
 # executor, are replayed to the short one, which completes them over its own path.
 
+
 def _fresh_schemas() -> tuple[Any, Any]:
     # Not build_schema's cached ones: their mutation resolvers are wrapped here.
     return build_schema.__wrapped__(True, "stock"), build_schema.__wrapped__(True, "short")
@@ -366,8 +462,9 @@ def _record_and_replay(stock: Any, short: Any) -> None:
     recorded: dict[str, Any] = {}
     for name, field in stock._schema.mutation_type.fields.items():
         field.resolve = _recording(field.resolve, recorded)
-        short._schema.mutation_type.fields[name].resolve = (
-            lambda _source, info, **_args: recorded[info.path.key])
+        short._schema.mutation_type.fields[name].resolve = lambda _source, info, **_args: recorded[
+            info.path.key
+        ]
 
 
 def _recording(resolve: Any, recorded: dict[str, Any]) -> Any:
@@ -388,16 +485,28 @@ def _recording(resolve: Any, recorded: dict[str, Any]) -> Any:
 
 async def _context(w: World) -> Context:
     view = GraphQLView(w.server.runtime, schema=schema)
-    request = Request({"type": "http", "method": "POST", "path": "/graphql", "root_path": "",
-                       "scheme": "http", "query_string": b"", "server": ("127.0.0.1", 80),
-                       "headers": [(b"authorization", f"Bearer {w.admin_token}".encode())]})
+    request = Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/graphql",
+            "root_path": "",
+            "scheme": "http",
+            "query_string": b"",
+            "server": ("127.0.0.1", 80),
+            "headers": [(b"authorization", f"Bearer {w.admin_token}".encode())],
+        }
+    )
     return await view.get_context(request, Response())
 
 
 def _in_process(value: Any) -> Any:
     if isinstance(value, Upload):
-        return UploadFile(io.BytesIO(value.content), filename=value.filename,
-                          headers=Headers({"content-type": value.content_type}))
+        return UploadFile(
+            io.BytesIO(value.content),
+            filename=value.filename,
+            headers=Headers({"content-type": value.content_type}),
+        )
     if isinstance(value, dict):
         return {key: _in_process(inner) for key, inner in value.items()}
     return value
@@ -425,9 +534,12 @@ async def test_operation_answers_alike_with_both_executors(world, name, monkeypa
     variables = await RECIPES[name](world)
     answers = []
     for executor in (stock, short):
-        result = await executor.execute(operation_source(name), operation_name=name,
-                                        variable_values=_in_process(variables),
-                                        context_value=await _context(world))
+        result = await executor.execute(
+            operation_source(name),
+            operation_name=name,
+            variable_values=_in_process(variables),
+            context_value=await _context(world),
+        )
         answers.append(_answer(result))
     assert not json.loads(answers[0])["errors"], answers[0]
     assert answers[1] == answers[0]
@@ -437,10 +549,15 @@ async def test_operation_answers_alike_with_both_executors(world, name, monkeypa
 async def test_subscription_answers_alike_with_both_executors(world, name):
     stock, short = _fresh_schemas()
     variables = await RECIPES[name](world)
-    streams = [await executor.subscribe(operation_source(name), operation_name=name,
-                                        variable_values=variables,
-                                        context_value=await _context(world))
-               for executor in (stock, short)]
+    streams = [
+        await executor.subscribe(
+            operation_source(name),
+            operation_name=name,
+            variable_values=variables,
+            context_value=await _context(world),
+        )
+        for executor in (stock, short)
+    ]
     first = [asyncio.ensure_future(anext(stream)) for stream in streams]
     if name == "InstanceEvents":
         await wait_for(lambda: world.server.runtime.bus.subscriber_count >= 2)

@@ -19,13 +19,16 @@ def _plain(message: Any) -> Any:
     return json.loads(json.dumps(message))
 
 
-@pytest.mark.parametrize("message", [
-    {"id": "1", "type": "next", "payload": {"data": {"e": {"seq": "4", "text": "olá \"x\""}}}},
-    {"id": "a\"b", "type": "next", "payload": {"data": None}},
-    {"id": "1", "type": "next", "payload": {"data": {"e": None}, "errors": [{"message": "m"}]}},
-    {"id": "1", "type": "complete"},
-    {"type": "connection_ack"},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"id": "1", "type": "next", "payload": {"data": {"e": {"seq": "4", "text": 'olá "x"'}}}},
+        {"id": 'a"b', "type": "next", "payload": {"data": None}},
+        {"id": "1", "type": "next", "payload": {"data": {"e": None}, "errors": [{"message": "m"}]}},
+        {"id": "1", "type": "complete"},
+        {"type": "connection_ack"},
+    ],
+)
 def test_frames_are_plain_json(view: GraphQLView, message: dict[str, Any]) -> None:
     assert json.loads(view.encode_json(message)) == _plain(message)
 

@@ -49,8 +49,9 @@ def availability(settings: Row, default_tz: str, now: datetime) -> tuple[bool, d
     return is_within_availability(schedule, now, tz), get_next_available_time(schedule, now, tz)
 
 
-async def maybe_reply(runtime: Runtime, instance: Row, contact: Row, incoming: Row,
-                      settings: Row | None) -> list[Publication]:
+async def maybe_reply(
+    runtime: Runtime, instance: Row, contact: Row, incoming: Row, settings: Row | None
+) -> list[Publication]:
     """Queue the auto-reply to `incoming` if every rule allows it; never raises.
 
     `settings` are the instance's, read by the caller (once per processor batch): the rules
@@ -58,8 +59,9 @@ async def maybe_reply(runtime: Runtime, instance: Row, contact: Row, incoming: R
     """
     now = datetime.now(UTC)
     try:
-        text = reply_text(runtime, settings, contact["is_group"], incoming["from_me"],
-                          incoming["timestamp"], now)
+        text = reply_text(
+            runtime, settings, contact["is_group"], incoming["from_me"], incoming["timestamp"], now
+        )
         if text is None or settings is None:
             return []
         db = runtime.db
@@ -70,8 +72,14 @@ async def maybe_reply(runtime: Runtime, instance: Row, contact: Row, incoming: R
         return []
 
 
-def reply_text(runtime: Runtime, settings: Row | None, is_group: bool, from_me: bool,
-               timestamp: datetime, now: datetime) -> str | None:
+def reply_text(
+    runtime: Runtime,
+    settings: Row | None,
+    is_group: bool,
+    from_me: bool,
+    timestamp: datetime,
+    now: datetime,
+) -> str | None:
     """The reply's template when the instance would answer a message sent at `timestamp` now,
     as far as its settings tell (the cooldown is checked when replying); else None."""
     if from_me or is_group:
@@ -87,24 +95,41 @@ def reply_text(runtime: Runtime, settings: Row | None, is_group: bool, from_me: 
     return None if available else text
 
 
-async def _reply(runtime: Runtime, db: Database, instance: Row, contact: Row, incoming: Row,
-                 settings: Row, text: str, now: datetime) -> list[Publication]:
+async def _reply(
+    runtime: Runtime,
+    db: Database,
+    instance: Row,
+    contact: Row,
+    incoming: Row,
+    settings: Row,
+    text: str,
+    now: datetime,
+) -> list[Publication]:
     cooldown = timedelta(minutes=settings["auto_reply_cooldown_minutes"])
     last = await autoreply_db.last_sent_at(db, contact["id"])
     if last is not None and now - last < cooldown:
         return []
 
     client = await _client_name(db, contact)
-    body = render_template(text, template_values(
-        client_name=client, contact_name=contact["name"],
-        phone_digits=contact["phone_number"] or None, agent_name=None, now=now,
-        tz=zone(settings, runtime.settings.business_timezone)))
+    body = render_template(
+        text,
+        template_values(
+            client_name=client,
+            contact_name=contact["name"],
+            phone_digits=contact["phone_number"] or None,
+            agent_name=None,
+            now=now,
+            tz=zone(settings, runtime.settings.business_timezone),
+        ),
+    )
     reply_id = uuid.uuid4()
-    if not await autoreply_db.log_reply(db, instance["id"], contact["id"], body, incoming["id"],
-                                        reply_id, now):
+    if not await autoreply_db.log_reply(
+        db, instance["id"], contact["id"], body, incoming["id"], reply_id, now
+    ):
         return []  # already answered (the unique index on the incoming message)
-    published = [await events.record(db, instance["id"], "message", "created", reply_id,
-                                     contact["id"])]
+    published = [
+        await events.record(db, instance["id"], "message", "created", reply_id, contact["id"])
+    ]
     await contacts_db.touch_last_message(db, contact["id"], reply_id)
     runtime.outbox_wakeup.set()
     return published

@@ -35,8 +35,11 @@ MAX_DESCRIPTION = 200
 def clean_shortcut(value: str) -> str:
     shortcut = value.strip().removeprefix("/").lower()
     if not SHORTCUT.match(shortcut):
-        raise BadInput("shortcut must be 1 to 32 characters: lower-case letters, digits, "
-                       "'-', '_' or '.', no spaces (a leading / is optional)", field="shortcut")
+        raise BadInput(
+            "shortcut must be 1 to 32 characters: lower-case letters, digits, "
+            "'-', '_' or '.', no spaces (a leading / is optional)",
+            field="shortcut",
+        )
     return shortcut
 
 
@@ -55,13 +58,17 @@ async def timezone_of(runtime: Runtime, instance_id: uuid.UUID) -> ZoneInfo:
     return ZoneInfo(name or runtime.settings.business_timezone)
 
 
-async def render_for_contact(runtime: Runtime, principal: Principal, shortcut: str,
-                             contact: Row) -> str:
+async def render_for_contact(
+    runtime: Runtime, principal: Principal, shortcut: str, contact: Row
+) -> str:
     quick = await quick_db.get_by_shortcut(runtime.db, clean_shortcut(shortcut))
     if quick is None:
         raise NotFound(f"No quick message /{clean_shortcut(shortcut)}", field="shortcut")
-    client = (await clients_db.get_clients(runtime.db, [contact["client_id"]]))[0] \
-        if contact["client_id"] else None
+    client = (
+        (await clients_db.get_clients(runtime.db, [contact["client_id"]]))[0]
+        if contact["client_id"]
+        else None
+    )
     agent = await profiles_db.get_profile(runtime.db, principal.profile_id)
     values = template_values(
         client_name=client["name"] if client else None,
@@ -82,20 +89,29 @@ async def search(runtime: Runtime, principal: Principal, text: str | None) -> li
     return await quick_db.search(runtime.db, literal, pattern, 50)
 
 
-async def create(runtime: Runtime, principal: Principal, shortcut: str, message_text: str,
-                 description: str | None) -> Row:
+async def create(
+    runtime: Runtime,
+    principal: Principal,
+    shortcut: str,
+    message_text: str,
+    description: str | None,
+) -> Row:
     access.require_admin(principal, "manage quick messages")
-    row = await quick_db.insert(runtime.db, clean_shortcut(shortcut), clean_text(message_text),
-                                clean_line(description, "description", MAX_DESCRIPTION),
-                                principal.profile_id)
+    row = await quick_db.insert(
+        runtime.db,
+        clean_shortcut(shortcut),
+        clean_text(message_text),
+        clean_line(description, "description", MAX_DESCRIPTION),
+        principal.profile_id,
+    )
     if row is None:
-        raise Conflict(f"The shortcut /{clean_shortcut(shortcut)} already exists",
-                       field="shortcut")
+        raise Conflict(f"The shortcut /{clean_shortcut(shortcut)} already exists", field="shortcut")
     return row
 
 
-async def update(runtime: Runtime, principal: Principal, quick_id: uuid.UUID,
-                 changes: dict[str, object]) -> Row:
+async def update(
+    runtime: Runtime, principal: Principal, quick_id: uuid.UUID, changes: dict[str, object]
+) -> Row:
     access.require_admin(principal, "manage quick messages")
     if await quick_db.get(runtime.db, quick_id) is None:
         raise NotFound("Quick message not found", id=str(quick_id))
@@ -105,8 +121,9 @@ async def update(runtime: Runtime, principal: Principal, quick_id: uuid.UUID,
     if "message_text" in changes:
         cleaned["message_text"] = clean_text(str(changes["message_text"] or ""))
     if "description" in changes:
-        cleaned["description"] = clean_line(str(changes["description"] or ""), "description",
-                                            MAX_DESCRIPTION)
+        cleaned["description"] = clean_line(
+            str(changes["description"] or ""), "description", MAX_DESCRIPTION
+        )
     if not cleaned:
         row = await quick_db.get(runtime.db, quick_id)
         assert row is not None
@@ -114,8 +131,9 @@ async def update(runtime: Runtime, principal: Principal, quick_id: uuid.UUID,
     try:
         row = await quick_db.update(runtime.db, quick_id, **cleaned)
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"The shortcut /{cleaned['shortcut']} already exists",
-                       field="shortcut") from None
+        raise Conflict(
+            f"The shortcut /{cleaned['shortcut']} already exists", field="shortcut"
+        ) from None
     if row is None:
         raise NotFound("Quick message not found", id=str(quick_id))
     return row

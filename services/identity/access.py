@@ -74,8 +74,13 @@ class MembershipWatch:
     every ACCESS_RECHECK_SECONDS, so a removed member stops receiving within that time without
     a query per event."""
 
-    def __init__(self, db: Database, principal: Principal, instance_id: uuid.UUID,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        db: Database,
+        principal: Principal,
+        instance_id: uuid.UUID,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db, self.principal, self.instance_id, self.clock = db, principal, instance_id, clock
         self.checked = float("-inf")
 

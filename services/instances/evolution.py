@@ -211,7 +211,7 @@ class EvolutionClient:
         return result
 
     async def connection_state(self, name: str, token: str) -> str:
-        """"open", "connecting" or "close" (§2.3)."""
+        """ "open", "connecting" or "close" (§2.3)."""
         route = "/instance/connectionState/{instance}"
         body: dict[str, Any] = await self._call("GET", route, name, key=token)
         instance = body.get("instance")
@@ -249,8 +249,13 @@ class EvolutionClient:
     ) -> dict[str, Any]:
         """Send a text; answers the stored message (`key.id`, `status` "PENDING"; §3.1)."""
         body = _without_none(
-            {"number": number, "text": text, "quoted": quoted, "delay": delay,
-             "linkPreview": link_preview}
+            {
+                "number": number,
+                "text": text,
+                "quoted": quoted,
+                "delay": delay,
+                "linkPreview": link_preview,
+            }
         )
         return await self._send("/message/sendText/{instance}", name, token, body)
 
@@ -276,8 +281,15 @@ class EvolutionClient:
     ) -> dict[str, Any]:
         """Send an image, video, document or audio file; `media` is a URL or raw base64 (§3.2)."""
         body = _without_none(
-            {"number": number, "mediatype": mediatype, "media": media, "mimetype": mimetype,
-             "fileName": file_name, "caption": caption, "quoted": quoted}
+            {
+                "number": number,
+                "mediatype": mediatype,
+                "media": media,
+                "mimetype": mimetype,
+                "fileName": file_name,
+                "caption": caption,
+                "quoted": quoted,
+            }
         )
         return await self._send("/message/sendMedia/{instance}", name, token, body)
 
@@ -340,7 +352,10 @@ class EvolutionClient:
     ) -> dict[str, Any]:
         """Send read receipts; each key is `{remoteJid, fromMe, id}` (§4.1)."""
         result: dict[str, Any] = await self._call(
-            "POST", "/chat/markMessageAsRead/{instance}", name, key=token,
+            "POST",
+            "/chat/markMessageAsRead/{instance}",
+            name,
+            key=token,
             json={"readMessages": keys},
         )
         return result
@@ -350,15 +365,22 @@ class EvolutionClient:
     ) -> list[dict[str, Any]]:
         """`[{jid, exists, number, name?, lid?}]`, one entry per number (§4.2)."""
         result: list[dict[str, Any]] = await self._call(
-            "POST", "/chat/whatsappNumbers/{instance}", name, key=token,
-            json={"numbers": numbers}, expect=list,
+            "POST",
+            "/chat/whatsappNumbers/{instance}",
+            name,
+            key=token,
+            json={"numbers": numbers},
+            expect=list,
         )
         return result
 
     async def fetch_profile_picture_url(self, name: str, token: str, number: str) -> str | None:
         """The signed, expiring picture URL, or None when hidden or absent (§4.3)."""
         body: dict[str, Any] = await self._call(
-            "POST", "/chat/fetchProfilePictureUrl/{instance}", name, key=token,
+            "POST",
+            "/chat/fetchProfilePictureUrl/{instance}",
+            name,
+            key=token,
             json={"number": number},
         )
         url = body.get("profilePictureUrl")
@@ -370,7 +392,10 @@ class EvolutionClient:
         """The decrypted media of a message: `{mediaType, fileName, mimetype, base64, …}` (§4.4).
         `message` is `{"key": {"id": …}}` or a webhook's whole `data`."""
         result: dict[str, Any] = await self._call(
-            "POST", "/chat/getBase64FromMediaMessage/{instance}", name, key=token,
+            "POST",
+            "/chat/getBase64FromMediaMessage/{instance}",
+            name,
+            key=token,
             json={"message": message, "convertToMp4": convert_to_mp4},
         )
         return result
@@ -381,7 +406,10 @@ class EvolutionClient:
         """Show `presence` ("composing", "recording", …) to `number`; Evolution holds the
         answer for `delay` ms (§4.6)."""
         result: dict[str, Any] = await self._call(
-            "POST", "/chat/sendPresence/{instance}", name, key=token,
+            "POST",
+            "/chat/sendPresence/{instance}",
+            name,
+            key=token,
             json={"number": number, "presence": presence, "delay": delay},
         )
         return result
@@ -456,9 +484,19 @@ class EvolutionClient:
         outcome = status if status is not None else type(failure).__name__
         duration_ms = round(elapsed * 1000)
         log.info(
-            "%s %s -> %s in %d ms (attempt %d)", method, path, outcome, duration_ms, attempt,
-            extra={"ctx_method": method, "ctx_path": path, "ctx_status": outcome,
-                   "ctx_duration_ms": duration_ms, "ctx_attempt": attempt},
+            "%s %s -> %s in %d ms (attempt %d)",
+            method,
+            path,
+            outcome,
+            duration_ms,
+            attempt,
+            extra={
+                "ctx_method": method,
+                "ctx_path": path,
+                "ctx_status": outcome,
+                "ctx_duration_ms": duration_ms,
+                "ctx_attempt": attempt,
+            },
         )
         if self.on_call is not None:
             self.on_call(method, route, status, elapsed)
@@ -489,7 +527,8 @@ def _result(
         body = response.text
         if response.is_success:
             raise EvolutionApiError(
-                status, f"Evolution API answered {method} {route} with a body that is not JSON",
+                status,
+                f"Evolution API answered {method} {route} with a body that is not JSON",
                 body,
             ) from None
     # connect and restart report failures as HTTP 200 {"error": true, "message": …} (§1.4).

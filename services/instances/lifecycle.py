@@ -43,8 +43,16 @@ INSTANCE_WEBHOOK_PATH = WEBHOOK_PATH + "/i"
 WEBHOOK_SECRET_HEADER = "x-atendimento-secret"
 # What this product consumes. Evolution breaks on an empty or missing list (CONTRACT §2.1).
 WEBHOOK_EVENTS = [
-    "MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_DELETE", "SEND_MESSAGE", "CONNECTION_UPDATE",
-    "QRCODE_UPDATED", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "LOGOUT_INSTANCE", "REMOVE_INSTANCE",
+    "MESSAGES_UPSERT",
+    "MESSAGES_UPDATE",
+    "MESSAGES_DELETE",
+    "SEND_MESSAGE",
+    "CONNECTION_UPDATE",
+    "QRCODE_UPDATED",
+    "CONTACTS_UPSERT",
+    "CONTACTS_UPDATE",
+    "LOGOUT_INSTANCE",
+    "REMOVE_INSTANCE",
 ]
 STATUS_OF_STATE = {"open": "connected", "connecting": "connecting", "close": "disconnected"}
 
@@ -76,7 +84,8 @@ def webhook_url(runtime: Runtime, instance_name: str) -> str:
     if not runtime.settings.app_url:
         raise NotConfigured(
             "Set NEXT_PUBLIC_APP_URL to this server's public URL so Evolution API can deliver "
-            "webhooks to it", variables=["NEXT_PUBLIC_APP_URL"],
+            "webhooks to it",
+            variables=["NEXT_PUBLIC_APP_URL"],
         )
     return f"{runtime.settings.app_url}{INSTANCE_WEBHOOK_PATH}/{quote(instance_name, safe='')}"
 
@@ -107,8 +116,12 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
     token = str(uuid.uuid4()).upper()
     # Stored first, so webhooks Evolution sends during creation find their instance.
     row = await instances_db.insert_instance(
-        runtime.db, instance_name=instance_name, token=runtime.vault.encrypt(token),
-        display_name=name, webhook_url=url, created_by=principal.profile_id,
+        runtime.db,
+        instance_name=instance_name,
+        token=runtime.vault.encrypt(token),
+        display_name=name,
+        webhook_url=url,
+        created_by=principal.profile_id,
     )
     try:
         created = await _create_on_evolution(runtime, row, token, url)
@@ -119,23 +132,28 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
             await _forget_on_evolution(runtime, instance_name, token)
         raise
     evolution_id = (created.get("instance") or {}).get("instanceId")
-    row = await instances_db.update_instance(
-        runtime.db, row["id"], evolution_instance_id=evolution_id
-    ) or row
+    row = (
+        await instances_db.update_instance(
+            runtime.db, row["id"], evolution_instance_id=evolution_id
+        )
+        or row
+    )
     await runtime.bus.publish([instance_event(row["id"], "CREATED")])
     log.info("instance %s created", instance_name)
     return row
 
 
-async def _create_on_evolution(runtime: Runtime, row: Row, token: str,
-                               url: str) -> dict[str, Any]:
+async def _create_on_evolution(runtime: Runtime, row: Row, token: str, url: str) -> dict[str, Any]:
     settings = await instances_db.get_settings(runtime.db, row["id"])
     assert settings is not None
     name = row["instance_name"]
     return await runtime.evolution.create_instance(
-        name, token, webhook_url=url,
+        name,
+        token,
+        webhook_url=url,
         webhook_headers={WEBHOOK_SECRET_HEADER: runtime.vault.webhook_secret(name)},
-        events=WEBHOOK_EVENTS, settings=evolution_settings(settings),
+        events=WEBHOOK_EVENTS,
+        settings=evolution_settings(settings),
     )
 
 
@@ -150,8 +168,11 @@ async def _recreate_on_evolution(runtime: Runtime, row: Row) -> None:
     except EvolutionApiError as error:
         if error.status != 404:
             raise
-    url = (webhook_url(runtime, row["instance_name"]) if runtime.settings.app_url
-           else row["webhook_url"])
+    url = (
+        webhook_url(runtime, row["instance_name"])
+        if runtime.settings.app_url
+        else row["webhook_url"]
+    )
     delay = 0.2
     for attempt in range(8):
         try:
@@ -164,8 +185,9 @@ async def _recreate_on_evolution(runtime: Runtime, row: Row) -> None:
         delay = min(delay * 2, 3.0)
     evolution_id = (created.get("instance") or {}).get("instanceId")
     if evolution_id:
-        await instances_db.update_instance(runtime.db, row["id"],
-                                           evolution_instance_id=evolution_id)
+        await instances_db.update_instance(
+            runtime.db, row["id"], evolution_instance_id=evolution_id
+        )
     log.info("instance %s re-created on Evolution API", row["instance_name"])
 
 
@@ -198,8 +220,10 @@ async def connect_instance(
     if phone_number is not None:
         number = "".join(ch for ch in phone_number if ch.isdigit())
         if not 10 <= len(number) <= 15:
-            raise BadInput("phoneNumber must be a full number with country code, e.g. "
-                           "5511999990001", field="phoneNumber")
+            raise BadInput(
+                "phoneNumber must be a full number with country code, e.g. 5511999990001",
+                field="phoneNumber",
+            )
     token = token_of(runtime, row)
     try:
         answer = await runtime.evolution.connect(row["instance_name"], token, number)
@@ -214,15 +238,26 @@ async def connect_instance(
     now = datetime.now(UTC)
     # Asked again: whatever held the number disconnected no longer does, and the reconciler
     # looks at it from now on (a connection that brings no QR code is reported as stuck).
-    changes: dict[str, Any] = {"status_held": False, "reconcile_at": now,
-                               "reconcile_attempts": 0}
+    changes: dict[str, Any] = {"status_held": False, "reconcile_at": now, "reconcile_attempts": 0}
     if state == "open":
-        changes.update(status="connected", qr_code=None, qr_code_text=None, pairing_code=None,
-                       connecting_since=None, status_detail=None)
+        changes.update(
+            status="connected",
+            qr_code=None,
+            qr_code_text=None,
+            pairing_code=None,
+            connecting_since=None,
+            status_detail=None,
+        )
     elif answer.get("base64") or answer.get("code"):
-        changes.update(status="qr_code", qr_code=answer.get("base64"),
-                       qr_code_text=answer.get("code"), pairing_code=answer.get("pairingCode"),
-                       qr_code_updated_at=now, status_detail=None, connecting_since=now)
+        changes.update(
+            status="qr_code",
+            qr_code=answer.get("base64"),
+            qr_code_text=answer.get("code"),
+            pairing_code=answer.get("pairingCode"),
+            qr_code_updated_at=now,
+            status_detail=None,
+            connecting_since=now,
+        )
     else:
         # Evolution had no QR ready yet ({"count": 0}); it arrives by the qrcode.updated webhook
         # (or never, when Evolution cannot reach WhatsApp: the reconciler tells).
@@ -233,8 +268,9 @@ async def connect_instance(
     return updated
 
 
-async def disconnect_instance(runtime: Runtime, principal: Principal,
-                              instance_id: uuid.UUID) -> Row:
+async def disconnect_instance(
+    runtime: Runtime, principal: Principal, instance_id: uuid.UUID
+) -> Row:
     row = await access.managed_instance(runtime.db, principal, instance_id, "disconnect numbers")
     try:
         await runtime.evolution.logout(row["instance_name"], token_of(runtime, row))
@@ -247,9 +283,16 @@ async def disconnect_instance(runtime: Runtime, principal: Principal,
     # Held: what Evolution still posts about the old session (`connecting`, QR codes, the
     # removal) leaves the number DISCONNECTED until connectInstance is asked again.
     updated = await instances_db.update_instance(
-        runtime.db, instance_id, status="disconnected", qr_code=None, qr_code_text=None,
-        pairing_code=None, disconnected_at=datetime.now(UTC), status_detail="Logged out",
-        status_held=True, connecting_since=None,
+        runtime.db,
+        instance_id,
+        status="disconnected",
+        qr_code=None,
+        qr_code_text=None,
+        pairing_code=None,
+        disconnected_at=datetime.now(UTC),
+        status_detail="Logged out",
+        status_held=True,
+        connecting_since=None,
     )
     assert updated is not None
     await runtime.bus.publish([instance_event(instance_id, "STATUS")])
@@ -270,6 +313,7 @@ async def delete_instance(runtime: Runtime, principal: Principal, instance_id: u
 
 # Webhook events of the life cycle ------------------------------------------------------------
 
+
 def lifecycle_changes(event: str, data: Any) -> dict[str, Any] | None:
     """Column changes a connection/QR/logout event implies, or None when it implies nothing."""
     now = datetime.now(UTC)
@@ -278,39 +322,78 @@ def lifecycle_changes(event: str, data: Any) -> dict[str, Any] | None:
         reason = data.get("statusReason")
         if state == "open":
             jid = parse_jid(data["wuid"]) if isinstance(data.get("wuid"), str) else None
-            return {"status": "connected", "connected_at": now, "status_reason": reason,
-                    "phone_number": jid.phone if jid else None,
-                    "profile_name": data.get("profileName"),
-                    "profile_picture_url": data.get("profilePictureUrl"),
-                    "qr_code": None, "qr_code_text": None, "pairing_code": None,
-                    "status_detail": None}
+            return {
+                "status": "connected",
+                "connected_at": now,
+                "status_reason": reason,
+                "phone_number": jid.phone if jid else None,
+                "profile_name": data.get("profileName"),
+                "profile_picture_url": data.get("profilePictureUrl"),
+                "qr_code": None,
+                "qr_code_text": None,
+                "pairing_code": None,
+                "status_detail": None,
+            }
         if state == "connecting":
             return {"status": "connecting", "status_reason": reason}
         if state == "close":
-            return {"status": "disconnected", "disconnected_at": now, "status_reason": reason,
-                    "qr_code": None, "qr_code_text": None, "pairing_code": None,
-                    "status_detail": f"Connection closed ({reason})" if reason else None}
+            return {
+                "status": "disconnected",
+                "disconnected_at": now,
+                "status_reason": reason,
+                "qr_code": None,
+                "qr_code_text": None,
+                "pairing_code": None,
+                "status_detail": f"Connection closed ({reason})" if reason else None,
+            }
         if state == "refused":
-            return {"status": "disconnected", "disconnected_at": now, "status_reason": reason,
-                    "qr_code": None, "qr_code_text": None, "pairing_code": None,
-                    "status_detail": "QR code limit reached: connect again"}
+            return {
+                "status": "disconnected",
+                "disconnected_at": now,
+                "status_reason": reason,
+                "qr_code": None,
+                "qr_code_text": None,
+                "pairing_code": None,
+                "status_detail": "QR code limit reached: connect again",
+            }
         return None
     if event == "qrcode.updated" and isinstance(data, dict):
         qrcode = data.get("qrcode")
         if isinstance(qrcode, dict) and (qrcode.get("base64") or qrcode.get("code")):
-            return {"status": "qr_code", "qr_code": qrcode.get("base64"),
-                    "qr_code_text": qrcode.get("code"), "pairing_code": qrcode.get("pairingCode"),
-                    "qr_code_updated_at": now, "status_detail": None}
-        return {"status": "disconnected", "qr_code": None, "qr_code_text": None,
-                "pairing_code": None, "disconnected_at": now,
-                "status_detail": "QR code limit reached: connect again"}
+            return {
+                "status": "qr_code",
+                "qr_code": qrcode.get("base64"),
+                "qr_code_text": qrcode.get("code"),
+                "pairing_code": qrcode.get("pairingCode"),
+                "qr_code_updated_at": now,
+                "status_detail": None,
+            }
+        return {
+            "status": "disconnected",
+            "qr_code": None,
+            "qr_code_text": None,
+            "pairing_code": None,
+            "disconnected_at": now,
+            "status_detail": "QR code limit reached: connect again",
+        }
     if event == "logout.instance":
-        return {"status": "disconnected", "disconnected_at": now, "qr_code": None,
-                "qr_code_text": None, "pairing_code": None, "status_detail": "Logged out"}
+        return {
+            "status": "disconnected",
+            "disconnected_at": now,
+            "qr_code": None,
+            "qr_code_text": None,
+            "pairing_code": None,
+            "status_detail": "Logged out",
+        }
     if event == "remove.instance":
-        return {"status": "disconnected", "disconnected_at": now, "qr_code": None,
-                "qr_code_text": None, "pairing_code": None,
-                "status_detail": "Removed from Evolution API"}
+        return {
+            "status": "disconnected",
+            "disconnected_at": now,
+            "qr_code": None,
+            "qr_code_text": None,
+            "pairing_code": None,
+            "status_detail": "Removed from Evolution API",
+        }
     return None
 
 
@@ -340,8 +423,14 @@ async def apply_lifecycle_event(
 
 # Settings ------------------------------------------------------------------------------------
 
-PUSHED_SETTINGS = ("reject_calls", "reject_call_message", "ignore_groups", "always_online",
-                   "read_messages", "read_status")
+PUSHED_SETTINGS = (
+    "reject_calls",
+    "reject_call_message",
+    "ignore_groups",
+    "always_online",
+    "read_messages",
+    "read_status",
+)
 
 
 async def get_settings(runtime: Runtime, principal: Principal, instance_id: uuid.UUID) -> Row:
@@ -355,14 +444,16 @@ async def update_settings(
     runtime: Runtime, principal: Principal, instance_id: uuid.UUID, changes: dict[str, Any]
 ) -> Row:
     """Validate, push what Evolution enforces, then store. If the push fails nothing changes."""
-    instance = await access.managed_instance(runtime.db, principal, instance_id,
-                                             "change number settings")
+    instance = await access.managed_instance(
+        runtime.db, principal, instance_id, "change number settings"
+    )
     current = await instances_db.get_settings(runtime.db, instance_id)
     assert current is not None
     merged = {**dict(current), **changes}
     if merged["auto_reply_enabled"] and not (merged["auto_reply_message"] or "").strip():
-        raise BadInput("autoReplyMessage must be set to enable the auto-reply",
-                       field="autoReplyMessage")
+        raise BadInput(
+            "autoReplyMessage must be set to enable the auto-reply", field="autoReplyMessage"
+        )
     if any(merged[k] != current[k] for k in PUSHED_SETTINGS):
         await runtime.evolution.set_settings(
             instance["instance_name"], token_of(runtime, instance), evolution_settings(merged)
@@ -375,8 +466,14 @@ async def update_settings(
     return row
 
 
-BOOLEAN_SETTINGS = ("reject_calls", "ignore_groups", "always_online", "read_messages",
-                    "read_status", "auto_reply_enabled")
+BOOLEAN_SETTINGS = (
+    "reject_calls",
+    "ignore_groups",
+    "always_online",
+    "read_messages",
+    "read_status",
+    "auto_reply_enabled",
+)
 TEXT_LIMITS = {"reject_call_message": 1000, "auto_reply_message": 4096}
 
 
@@ -392,24 +489,25 @@ def clean_settings_input(raw: dict[str, Any]) -> dict[str, Any]:
         elif name in TEXT_LIMITS:
             text = value.strip() if isinstance(value, str) else None
             if text and len(text) > TEXT_LIMITS[name]:
-                raise BadInput(f"{field} must be at most {TEXT_LIMITS[name]} characters",
-                               field=field)
+                raise BadInput(
+                    f"{field} must be at most {TEXT_LIMITS[name]} characters", field=field
+                )
             changes[name] = text or None
         elif name == "auto_reply_cooldown_minutes":
             if value is None or not 1 <= value <= 43200:
                 raise BadInput(f"{field} must be between 1 and 43200 (30 days)", field=field)
             changes[name] = value
         elif name == "availability_schedule":
-            schedule = parse_schedule({} if value is None else value,
-                                      max_ranges=MAX_RANGES_PER_DAY)
+            schedule = parse_schedule({} if value is None else value, max_ranges=MAX_RANGES_PER_DAY)
             changes[name] = schedule_to_json(schedule)
         elif name == "timezone":
             if value is not None:
                 try:
                     ZoneInfo(value)
                 except (ZoneInfoNotFoundError, ValueError):
-                    raise BadInput(f"{value!r} is not an IANA time zone such as "
-                                   "America/Sao_Paulo", field=field) from None
+                    raise BadInput(
+                        f"{value!r} is not an IANA time zone such as America/Sao_Paulo", field=field
+                    ) from None
             changes[name] = value
         else:
             raise BadInput(f"unknown setting {field}", field=field)
@@ -426,8 +524,9 @@ async def encrypt_stored_tokens(runtime: Runtime) -> int:
     or imported by hand); return how many were."""
     rows = await instances_db.plaintext_tokens(runtime.db)
     for row in rows:
-        await instances_db.set_token(runtime.db, row["id"],
-                                     runtime.vault.encrypt(row["instance_token"]))
+        await instances_db.set_token(
+            runtime.db, row["id"], runtime.vault.encrypt(row["instance_token"])
+        )
     if rows:
         log.info("encrypted %s instance token(s) stored in clear text", len(rows))
     return len(rows)

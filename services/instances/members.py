@@ -14,17 +14,21 @@ from services.identity.auth import Principal
 from services.platform.runtime import Runtime
 
 
-async def add_member(runtime: Runtime, principal: Principal, instance_id: uuid.UUID,
-                     profile_id: uuid.UUID) -> None:
+async def add_member(
+    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, profile_id: uuid.UUID
+) -> None:
     await access.managed_instance(runtime.db, principal, instance_id, "manage members")
     if await profiles_db.get_profile(runtime.db, profile_id) is None:
-        raise BadInput("profileId is not a known profile (it exists after its first sign-in)",
-                       field="profileId")
+        raise BadInput(
+            "profileId is not a known profile (it exists after its first sign-in)",
+            field="profileId",
+        )
     await members_db.add_member(runtime.db, instance_id, profile_id, principal.profile_id)
 
 
-async def remove_member(runtime: Runtime, principal: Principal, instance_id: uuid.UUID,
-                        profile_id: uuid.UUID) -> None:
+async def remove_member(
+    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, profile_id: uuid.UUID
+) -> None:
     await access.managed_instance(runtime.db, principal, instance_id, "manage members")
     await members_db.remove_member(runtime.db, instance_id, profile_id)
 

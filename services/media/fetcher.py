@@ -68,8 +68,9 @@ def store_key(message: Row) -> str:
     return f"messages/{message['instance_id']}/{message['id']}"
 
 
-async def put(runtime: Runtime, message: Row, data: bytes, mime_type: str | None,
-              file_name: str | None) -> dict[str, Any]:
+async def put(
+    runtime: Runtime, message: Row, data: bytes, mime_type: str | None, file_name: str | None
+) -> dict[str, Any]:
     """Write `data` to the store as the media of `message`; returns what `mark_ready` takes."""
     key = store_key(message)
     mime = mime_type or message["media_mime_type"] or detect(data) or "application/octet-stream"
@@ -77,8 +78,14 @@ async def put(runtime: Runtime, message: Row, data: bytes, mime_type: str | None
     if message["media_seconds"] is None and message["message_type"] in ("audio", "video"):
         seconds = await asyncio.to_thread(duration_seconds, data)
     await runtime.media.put(key, data, base_type(mime))
-    return {"key": key, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "mime_type": mime, "file_name": file_name, "seconds": seconds}
+    return {
+        "key": key,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "mime_type": mime,
+        "file_name": file_name,
+        "seconds": seconds,
+    }
 
 
 async def mark_ready(runtime: Runtime, message: Row, stored: dict[str, Any]) -> Row:
@@ -98,8 +105,9 @@ async def keep_inline(runtime: Runtime, message: Row, data: dict[str, Any]) -> R
     if not isinstance(encoded, str) or not encoded:
         return message
     try:
-        stored = await put(runtime, message, _decode(encoded, runtime.settings.media_max_bytes),
-                           None, None)
+        stored = await put(
+            runtime, message, _decode(encoded, runtime.settings.media_max_bytes), None, None
+        )
     except Exception as error:  # the message is never held back by its media
         log.warning("media of message %s not stored from the webhook: %s", message["id"], error)
         return message
@@ -124,18 +132,24 @@ async def fetch_again(runtime: Runtime, principal: Principal, message_pk: uuid.U
     """`retryMedia`: an UNAVAILABLE media back in the queue, its attempts starting over."""
     db = runtime.db
     message = await messages_db.get_message(db, message_pk)
-    if message is None or not await access.can_access_instance(db, principal,
-                                                               message["instance_id"]):
+    if message is None or not await access.can_access_instance(
+        db, principal, message["instance_id"]
+    ):
         raise NotFound("Message not found", id=str(message_pk))
     if message["media_state"] != "unavailable":
-        raise Conflict("Only UNAVAILABLE media can be fetched again",
-                       mediaState=(message["media_state"] or "none").upper())
+        raise Conflict(
+            "Only UNAVAILABLE media can be fetched again",
+            mediaState=(message["media_state"] or "none").upper(),
+        )
     async with db.transaction():
         row = await media_db.request_again(db, message_pk)
         if row is None:
             raise Conflict("The media is no longer UNAVAILABLE")
-        published = [await events.record(db, row["instance_id"], "message", "updated",
-                                         row["id"], row["contact_id"])]
+        published = [
+            await events.record(
+                db, row["instance_id"], "message", "updated", row["id"], row["contact_id"]
+            )
+        ]
     await runtime.bus.publish(published)
     runtime.media_wakeup.set()
     return row
@@ -150,14 +164,19 @@ class MediaFetcher:
     @property
     def lease_seconds(self) -> float:
         settings = self.runtime.settings
-        return (DOWNLOAD_TIMEOUT_SECONDS + settings.evolution_timeout_seconds * 2
-                + settings.evolution_retry_seconds + 30)
+        return (
+            DOWNLOAD_TIMEOUT_SECONDS
+            + settings.evolution_timeout_seconds * 2
+            + settings.evolution_retry_seconds
+            + 30
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         wakeup = self.runtime.media_wakeup
         failures = 0
-        async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT_SECONDS,
-                                     follow_redirects=True) as http:
+        async with httpx.AsyncClient(
+            timeout=DOWNLOAD_TIMEOUT_SECONDS, follow_redirects=True
+        ) as http:
             self.http = http
             while not stop.is_set():
                 wakeup.clear()
@@ -167,16 +186,16 @@ class MediaFetcher:
                     continue
                 idle: float | None = None
                 try:
-                    claimed = await media_db.claim_pending(self.runtime.db, free,
-                                                           self.lease_seconds,
-                                                           self.runtime.liveness.worker_id)
+                    claimed = await media_db.claim_pending(
+                        self.runtime.db, free, self.lease_seconds, self.runtime.liveness.worker_id
+                    )
                     if not claimed:
                         idle = await media_db.seconds_until_due(self.runtime.db)
                     failures = 0
                 except Exception:
                     failures += 1
                     log.exception("claiming media to fetch failed; retrying")
-                    await wait_any(stop, timeout=min(2 ** failures, 30))
+                    await wait_any(stop, timeout=min(2**failures, 30))
                     continue
                 for message in claimed:
                     task = asyncio.create_task(self.fetch(message))
@@ -184,8 +203,13 @@ class MediaFetcher:
                     task.add_done_callback(self._done)
                 if claimed:
                     continue
-                await wait_any(stop, wakeup, timeout=IDLE_POLL_SECONDS if idle is None
-                               else max(0.01, min(idle, IDLE_POLL_SECONDS)))
+                await wait_any(
+                    stop,
+                    wakeup,
+                    timeout=IDLE_POLL_SECONDS
+                    if idle is None
+                    else max(0.01, min(idle, IDLE_POLL_SECONDS)),
+                )
             await self.drain()
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -204,27 +228,44 @@ class MediaFetcher:
             stored = await put(self.runtime, message, data, mime, name)
             async with db.transaction():
                 row = await mark_ready(self.runtime, message, stored)
-                published.append(await events.record(db, row["instance_id"], "message",
-                                                      "updated", row["id"], row["contact_id"]))
+                published.append(
+                    await events.record(
+                        db, row["instance_id"], "message", "updated", row["id"], row["contact_id"]
+                    )
+                )
         except asyncio.CancelledError:
             raise
         except Exception as error:
             reason = _reason(error)
             give_up = isinstance(error, Unavailable) or message["media_attempts"] >= MAX_ATTEMPTS
-            log.info("media of message %s %s: %s", message["id"],
-                     "unavailable" if give_up else "will be fetched again", reason)
+            log.info(
+                "media of message %s %s: %s",
+                message["id"],
+                "unavailable" if give_up else "will be fetched again",
+                reason,
+            )
             try:
                 async with db.transaction():
                     if give_up:
                         gone = await media_db.mark_unavailable(db, message["id"], reason)
                         if gone is not None:
-                            published.append(await events.record(
-                                db, gone["instance_id"], "message", "updated", gone["id"],
-                                gone["contact_id"]))
+                            published.append(
+                                await events.record(
+                                    db,
+                                    gone["instance_id"],
+                                    "message",
+                                    "updated",
+                                    gone["id"],
+                                    gone["contact_id"],
+                                )
+                            )
                     else:
                         await media_db.retry_later(
-                            db, message["id"], reason,
-                            datetime.now(UTC) + retry_delay(message["media_attempts"]))
+                            db,
+                            message["id"],
+                            reason,
+                            datetime.now(UTC) + retry_delay(message["media_attempts"]),
+                        )
             except Exception:
                 log.exception("could not record the media failure of message %s", message["id"])
         await self.runtime.bus.publish(published)
@@ -248,9 +289,16 @@ class MediaFetcher:
             raise Unavailable("the WhatsApp number was removed")
         try:
             answer = await self.runtime.evolution.get_base64_from_media_message(
-                instance["instance_name"], token_of(self.runtime, instance),
-                {"key": {"id": message["message_id"], "remoteJid": message["remote_jid"],
-                         "fromMe": message["from_me"]}})
+                instance["instance_name"],
+                token_of(self.runtime, instance),
+                {
+                    "key": {
+                        "id": message["message_id"],
+                        "remoteJid": message["remote_jid"],
+                        "fromMe": message["from_me"],
+                    }
+                },
+            )
         except AppError as error:
             problems.append(f"Evolution API: {error.message}")
             raise RuntimeError("; ".join(problems)) from None

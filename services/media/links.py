@@ -44,8 +44,14 @@ def signed_path(key: bytes, message_pk: uuid.UUID, fmt: str, expires: int) -> st
     return f"{MEDIA_PATH}/{message_pk}?{urlencode(query)}"
 
 
-def verify(key: bytes, message_pk: str, fmt: str, expires: str | None, sig: str | None,
-           now: float | None = None) -> bool:
+def verify(
+    key: bytes,
+    message_pk: str,
+    fmt: str,
+    expires: str | None,
+    sig: str | None,
+    now: float | None = None,
+) -> bool:
     """True when `sig` signs this message, format and expiry, and the expiry has not passed."""
     # ASCII digits only: "²" passes isdigit() and then fails int().
     if not expires or not sig or not (expires.isascii() and expires.isdigit()) or len(expires) > 12:

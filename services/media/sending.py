@@ -57,17 +57,26 @@ def _one(first: Any, second: Any, names: tuple[str, str]) -> tuple[Any, str]:
 
 
 async def prepare(
-    runtime: Runtime, message_type: str, *, text: str | None, caption: str | None,
-    media: UploadedFile | None, media_url: str | None, audio: UploadedFile | None,
-    audio_url: str | None, file_name: str | None,
+    runtime: Runtime,
+    message_type: str,
+    *,
+    text: str | None,
+    caption: str | None,
+    media: UploadedFile | None,
+    media_url: str | None,
+    audio: UploadedFile | None,
+    audio_url: str | None,
+    file_name: str | None,
 ) -> OutgoingMedia:
     """Validate a media send; raises BadInput naming the field at fault."""
     upload, upload_field = _one(media, audio, ("media", "audio"))
     url, url_field = _one(media_url, audio_url, ("mediaUrl", "audioUrl"))
     kind = message_type.upper()
     if (upload is None) == (url is None):
-        raise BadInput(f"an {kind} message takes either a file upload (media) or mediaUrl",
-                       field=upload_field if message_type != "audio" else "audio")
+        raise BadInput(
+            f"an {kind} message takes either a file upload (media) or mediaUrl",
+            field=upload_field if message_type != "audio" else "audio",
+        )
     caption, caption_field = _one(caption, text, ("caption", "textContent"))
     outgoing = OutgoingMedia()
     if message_type == "audio":
@@ -77,14 +86,12 @@ async def prepare(
     elif caption is not None:
         caption = caption.strip() or None
         if caption is not None and len(caption) > MAX_CAPTION:
-            raise BadInput(f"caption must be at most {MAX_CAPTION} characters",
-                           field=caption_field)
+            raise BadInput(f"caption must be at most {MAX_CAPTION} characters", field=caption_field)
         outgoing.values["text_content"] = caption
     if file_name is not None:
         file_name = file_name.strip().replace("/", "_").replace("\\", "_")
         if not 1 <= len(file_name) <= MAX_FILE_NAME:
-            raise BadInput(f"fileName must have 1 to {MAX_FILE_NAME} characters",
-                           field="fileName")
+            raise BadInput(f"fileName must have 1 to {MAX_FILE_NAME} characters", field="fileName")
 
     if url is not None:
         outgoing.values["media_url"] = check_url(url, url_field)
@@ -100,27 +107,40 @@ async def prepare(
     assert upload is not None
     try:
         checked = await asyncio.to_thread(
-            check_upload, message_type, upload.data, file_name or upload.filename,
-            runtime.settings.media_max_bytes)
+            check_upload,
+            message_type,
+            upload.data,
+            file_name or upload.filename,
+            runtime.settings.media_max_bytes,
+        )
     except MediaRejected as rejected:
         raise BadInput(f"{upload_field}: {rejected}", field=upload_field) from None
     outgoing.upload = upload.data
-    outgoing.values.update(media_mime_type=checked.mime_type, media_size=len(upload.data),
-                           media_filename=checked.file_name)
+    outgoing.values.update(
+        media_mime_type=checked.mime_type,
+        media_size=len(upload.data),
+        media_filename=checked.file_name,
+    )
     if message_type in ("audio", "video"):
         outgoing.values["media_seconds"] = await asyncio.to_thread(duration_seconds, upload.data)
     return outgoing
 
 
-async def store(runtime: Runtime, instance_id: uuid.UUID, local_id: uuid.UUID,
-                message_type: str, outgoing: OutgoingMedia) -> dict[str, Any]:
+async def store(
+    runtime: Runtime,
+    instance_id: uuid.UUID,
+    local_id: uuid.UUID,
+    message_type: str,
+    outgoing: OutgoingMedia,
+) -> dict[str, Any]:
     """Keep an upload in the media store; returns the columns that say where it is."""
     if outgoing.upload is None:
         return {}
     key = f"outgoing/{instance_id}/{local_id}"
     await runtime.media.put(key, outgoing.upload, outgoing.values.get("media_mime_type"))
     columns: dict[str, Any] = {
-        "media_state": "ready", "media_key": key,
+        "media_state": "ready",
+        "media_key": key,
         "media_sha256": hashlib.sha256(outgoing.upload).hexdigest(),
     }
     if message_type == "audio":

@@ -49,12 +49,16 @@ async def locate(runtime: Runtime, message_pk: uuid.UUID, fmt: str) -> MediaObje
     mime = safe_mime_type(row["media_mime_type"]) or "application/octet-stream"
     digest = (row["media_sha256"] or str(row["id"]).replace("-", ""))[:40]
     name = safe_file_name(row["media_filename"])
-    if (fmt in RENDITIONS and row["message_type"] == "audio"
-            and base_type(mime) not in SAME_FORMAT[fmt]):
+    if (
+        fmt in RENDITIONS
+        and row["message_type"] == "audio"
+        and base_type(mime) not in SAME_FORMAT[fmt]
+    ):
         key, length = await _rendition(runtime, row["media_key"], fmt)
         stem = posixpath.splitext(name)[0] if name else "audio"
-        return MediaObject(key, length, RENDITIONS[fmt][3], f'"{digest}-{fmt}"', f"{stem}.{fmt}",
-                           True)
+        return MediaObject(
+            key, length, RENDITIONS[fmt][3], f'"{digest}-{fmt}"', f"{stem}.{fmt}", True
+        )
     size: int | None = row["media_size"]
     if size is None:
         size = await runtime.media.size(row["media_key"])

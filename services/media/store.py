@@ -43,9 +43,12 @@ class MediaStore(Protocol):
 def create_media_store(settings: Settings) -> MediaStore:
     if settings.media_s3_bucket:
         return S3MediaStore(
-            settings.media_s3_bucket, endpoint_url=settings.media_s3_endpoint_url,
-            region=settings.media_s3_region, access_key_id=settings.media_s3_access_key_id,
-            secret_access_key=settings.media_s3_secret_access_key)
+            settings.media_s3_bucket,
+            endpoint_url=settings.media_s3_endpoint_url,
+            region=settings.media_s3_region,
+            access_key_id=settings.media_s3_access_key_id,
+            secret_access_key=settings.media_s3_secret_access_key,
+        )
     return LocalMediaStore(settings.data_dir / "media")
 
 
@@ -110,8 +113,15 @@ class S3MediaStore:
     S3-compatible servers that predate AWS's default checksums accept.
     """
 
-    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
-                 access_key_id: str | None = None, secret_access_key: str | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+    ) -> None:
         # Checked now, at start, not at the first media message hours later; found, not
         # imported: the import is heavy and waits for the first use.
         if importlib.util.find_spec("aioboto3") is None:
@@ -132,17 +142,21 @@ class S3MediaStore:
 
                 session = aioboto3.Session(
                     aws_access_key_id=self._credentials[0],
-                    aws_secret_access_key=self._credentials[1], region_name=self._region)
+                    aws_secret_access_key=self._credentials[1],
+                    region_name=self._region,
+                )
                 config = AioConfig(
                     s3={"addressing_style": "path" if self._endpoint_url else "auto"},
                     request_checksum_calculation="when_required",
                     response_checksum_validation="when_required",
                     retries={"max_attempts": 3, "mode": "standard"},
-                    connect_timeout=10, read_timeout=60,
+                    connect_timeout=10,
+                    read_timeout=60,
                 )
                 stack = contextlib.AsyncExitStack()
                 self._client = await stack.enter_async_context(
-                    session.client("s3", endpoint_url=self._endpoint_url, config=config))
+                    session.client("s3", endpoint_url=self._endpoint_url, config=config)
+                )
                 self._stack = stack
             return self._client
 
@@ -183,8 +197,9 @@ class S3MediaStore:
         if length <= 0:
             return
         s3 = await self._s3()
-        answer = await s3.get_object(Bucket=self.bucket, Key=key,
-                                     Range=f"bytes={start}-{start + length - 1}")
+        answer = await s3.get_object(
+            Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+        )
         body = answer["Body"]
         async with body:
             while True:

@@ -13,24 +13,56 @@ from services.media.codec import MediaDecodeError, check_decodes
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 VIDEO_TYPES = {"video/mp4", "video/3gpp", "video/quicktime"}
-AUDIO_TYPES = {"audio/ogg", "audio/webm", "audio/mp4", "audio/wav", "audio/mpeg", "audio/aac",
-               "audio/amr"}
+AUDIO_TYPES = {
+    "audio/ogg",
+    "audio/webm",
+    "audio/mp4",
+    "audio/wav",
+    "audio/mpeg",
+    "audio/aac",
+    "audio/amr",
+}
 # Served inline (a browser shows or plays them); anything else is a download, so an uploaded
 # HTML or SVG file can never run as a page of this server.
-INLINE_TYPES = IMAGE_TYPES | VIDEO_TYPES | AUDIO_TYPES | {
-    "application/pdf", "video/webm", "image/bmp", "audio/x-m4a", "audio/3gpp"}
-REFUSED_DOCUMENTS = {"application/x-msdownload", "application/x-executable",
-                     "application/x-sharedlib", "application/x-mach-binary",
-                     "application/vnd.microsoft.portable-executable"}
+INLINE_TYPES = (
+    IMAGE_TYPES
+    | VIDEO_TYPES
+    | AUDIO_TYPES
+    | {"application/pdf", "video/webm", "image/bmp", "audio/x-m4a", "audio/3gpp"}
+)
+REFUSED_DOCUMENTS = {
+    "application/x-msdownload",
+    "application/x-executable",
+    "application/x-sharedlib",
+    "application/x-mach-binary",
+    "application/vnd.microsoft.portable-executable",
+}
 EXTENSIONS = {
-    "audio/ogg": "ogg", "audio/webm": "webm", "audio/mp4": "m4a", "audio/wav": "wav",
-    "audio/mpeg": "mp3", "audio/aac": "aac", "audio/amr": "amr", "image/jpeg": "jpg",
-    "image/png": "png", "image/webp": "webp", "image/gif": "gif", "video/mp4": "mp4",
-    "video/3gpp": "3gp", "video/quicktime": "mov", "application/pdf": "pdf", "text/plain": "txt",
+    "audio/ogg": "ogg",
+    "audio/webm": "webm",
+    "audio/mp4": "m4a",
+    "audio/wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/aac": "aac",
+    "audio/amr": "amr",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/3gpp": "3gp",
+    "video/quicktime": "mov",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
     "text/csv": "csv",
 }
-ALIASES = {"audio/x-wav": "audio/wav", "audio/x-m4a": "audio/mp4", "audio/m4a": "audio/mp4",
-           "audio/x-flac": "audio/flac", "application/x-pdf": "application/pdf"}
+ALIASES = {
+    "audio/x-wav": "audio/wav",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "audio/x-flac": "audio/flac",
+    "application/x-pdf": "application/pdf",
+}
 TEXT_SNIFF_BYTES = 8192
 
 
@@ -45,7 +77,7 @@ class CheckedMedia:
 
 
 def base_type(mime: str | None) -> str:
-    """"audio/ogg; codecs=opus" → "audio/ogg"."""
+    """ "audio/ogg; codecs=opus" → "audio/ogg"."""
     return (mime or "").split(";")[0].strip().lower()
 
 
@@ -94,19 +126,24 @@ def check_upload(kind: str, data: bytes, file_name: str | None, max_bytes: int) 
     if kind == "audio":
         mime = _audio_type(data, detected)
         if mime is None:
-            raise MediaRejected("not a recognised audio file (ogg, webm, mp4/m4a, wav, mp3, aac "
-                                "or amr)")
+            raise MediaRejected(
+                "not a recognised audio file (ogg, webm, mp4/m4a, wav, mp3, aac or amr)"
+            )
         _decodes(data, "audio")
     elif kind == "image":
         if detected not in IMAGE_TYPES:
-            raise MediaRejected("not a recognised image (JPEG, PNG, WebP or GIF)"
-                                + (f"; it looks like {detected}" if detected else ""))
+            raise MediaRejected(
+                "not a recognised image (JPEG, PNG, WebP or GIF)"
+                + (f"; it looks like {detected}" if detected else "")
+            )
         mime = detected
         _decodes(data, "video")  # FFmpeg decodes a still image as a one-frame video
     elif kind == "video":
         if detected not in VIDEO_TYPES:
-            raise MediaRejected("not a recognised video (MP4, 3GP or QuickTime)"
-                                + (f"; it looks like {detected}" if detected else ""))
+            raise MediaRejected(
+                "not a recognised video (MP4, 3GP or QuickTime)"
+                + (f"; it looks like {detected}" if detected else "")
+            )
         mime = detected
         _decodes(data, "video")
     elif kind == "document":

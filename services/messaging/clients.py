@@ -29,8 +29,9 @@ MAX_DOCUMENT = 40  # a CPF or CNPJ, formatted, with room for a foreign id
 MAX_NOTES = 5000
 
 
-async def list_clients(runtime: Runtime, principal: Principal, search: str | None,
-                       first: int | None, after: str | None) -> Page[Row]:
+async def list_clients(
+    runtime: Runtime, principal: Principal, search: str | None, first: int | None, after: str | None
+) -> Page[Row]:
     _ = principal.profile_id  # any signed-in agent may look clients up to link them
     size = page_size(first)
     term = (search or "").strip()
@@ -39,14 +40,16 @@ async def list_clients(runtime: Runtime, principal: Principal, search: str | Non
         runtime.db,
         name_pattern=f"%{escape_like(term)}%" if term else None,
         digits_pattern=f"%{digits}%" if digits else None,
-        after=decode_text_cursor(after), limit=size + 1,
+        after=decode_text_cursor(after),
+        limit=size + 1,
     )
     items = rows[:size]
     return Page(items, len(rows) > size, [encode_text_cursor(r["name"], r["id"]) for r in items])
 
 
-async def update_contact(runtime: Runtime, principal: Principal, contact_id: uuid.UUID,
-                         changes: dict[str, Any]) -> Row:
+async def update_contact(
+    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, changes: dict[str, Any]
+) -> Row:
     """Type, client link and name. A name set here is never overwritten by WhatsApp's
     pushName; setting it to null gives the contact its WhatsApp name back."""
     contact = await visible_contact(runtime, principal, contact_id)
@@ -79,13 +82,16 @@ async def update_contact(runtime: Runtime, principal: Principal, contact_id: uui
     return row
 
 
-async def create_client_from_contact(runtime: Runtime, principal: Principal,
-                                     contact_id: uuid.UUID, data: dict[str, Any]) -> Row:
+async def create_client_from_contact(
+    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, data: dict[str, Any]
+) -> Row:
     contact = await visible_contact(runtime, principal, contact_id)
     if contact["is_group"]:
         raise BadInput("a group cannot become a client", field="contactId")
-    name = clean_line(data.get("name"), "name", MAX_NAME) \
+    name = (
+        clean_line(data.get("name"), "name", MAX_NAME)
         or " ".join((contact["name"] or contact["push_name"] or "").split())[:MAX_NAME]
+    )
     if not name:
         raise BadInput("name is required: the contact has no name to use", field="name")
     email = clean_line(data.get("email"), "email", MAX_EMAIL)
@@ -96,24 +102,34 @@ async def create_client_from_contact(runtime: Runtime, principal: Principal,
     phone = normalize_phone(contact["phone_number"]) if contact["phone_number"] else None
     async with runtime.db.transaction():
         client = await clients_db.insert_client(
-            runtime.db, name=name, phone=phone, phone_key=phone_key(phone) if phone else None,
-            email=email, document=document, notes=notes, created_by=principal.profile_id,
+            runtime.db,
+            name=name,
+            phone=phone,
+            phone_key=phone_key(phone) if phone else None,
+            email=email,
+            document=document,
+            notes=notes,
+            created_by=principal.profile_id,
         )
-        row, published = await _apply(runtime, contact, {"client_id": client["id"],
-                                                         "contact_type": "cliente",
-                                                         "client_match_ambiguous": False})
+        row, published = await _apply(
+            runtime,
+            contact,
+            {"client_id": client["id"], "contact_type": "cliente", "client_match_ambiguous": False},
+        )
     await runtime.bus.publish(published)
     return row
 
 
-async def _apply(runtime: Runtime, contact: Row, values: dict[str, Any]
-                 ) -> tuple[Row, list[Publication]]:
+async def _apply(
+    runtime: Runtime, contact: Row, values: dict[str, Any]
+) -> tuple[Row, list[Publication]]:
     """Write the changes in the caller's transaction; return what to publish after it."""
     row = await contacts_db.update_contact(runtime.db, contact["id"], **values)
     if row is None:
         raise NotFound("Contact not found", id=str(contact["id"]))
-    publication = await events.record(runtime.db, row["instance_id"], "contact", "updated",
-                                      row["id"], row["id"])
+    publication = await events.record(
+        runtime.db, row["instance_id"], "contact", "updated", row["id"], row["id"]
+    )
     return row, [publication]
 
 

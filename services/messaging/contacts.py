@@ -80,16 +80,21 @@ def is_of(contact: Row, identity: Identity) -> bool:
 
 def _primary(rows: list[Row], identity: Identity) -> Row | None:
     return next((r for r in rows if r["remote_jid"] == identity.jid), None) or (
-        rows[0] if rows else None)
+        rows[0] if rows else None
+    )
 
 
-def _refresh(primary: Row, identity: Identity, push_name: str | None,
-             picture_url: str | None) -> dict[str, Any]:
+def _refresh(
+    primary: Row, identity: Identity, push_name: str | None, picture_url: str | None
+) -> dict[str, Any]:
     """What the payload changes on the contact, its link to a client aside."""
     changes: dict[str, Any] = {}
     if primary["remote_jid"] != identity.jid:  # a LID-only contact whose phone is now known
-        changes.update(remote_jid=identity.jid, phone_number=identity.phone or "",
-                       phone_key=phone_key(identity.phone) if identity.phone else None)
+        changes.update(
+            remote_jid=identity.jid,
+            phone_number=identity.phone or "",
+            phone_key=phone_key(identity.phone) if identity.phone else None,
+        )
     if identity.lid and primary["lid_jid"] != identity.lid:
         changes["lid_jid"] = identity.lid
     if push_name and primary["push_name"] != push_name:
@@ -111,8 +116,13 @@ def settled(rows: list[Row], identity: Identity, push_name: str | None) -> Row |
 
 
 async def sync_contact(
-    db: Database, instance_id: uuid.UUID, identity: Identity, *, push_name: str | None = None,
-    picture_url: str | None = None, create: bool = True,
+    db: Database,
+    instance_id: uuid.UUID,
+    identity: Identity,
+    *,
+    push_name: str | None = None,
+    picture_url: str | None = None,
+    create: bool = True,
 ) -> SyncResult | None:
     """Find or create the contact of an identity and refresh what the payload tells us.
 
@@ -126,8 +136,13 @@ async def sync_contact(
             return None
         key = phone_key(identity.phone) if identity.phone else None
         values: dict[str, Any] = dict(
-            remote_jid=identity.jid, phone_number=identity.phone or "", lid_jid=identity.lid,
-            phone_key=key, is_group=identity.is_group, name=push_name, push_name=push_name,
+            remote_jid=identity.jid,
+            phone_number=identity.phone or "",
+            lid_jid=identity.lid,
+            phone_key=key,
+            is_group=identity.is_group,
+            name=push_name,
+            push_name=push_name,
             profile_picture_url=picture_url,
         )
         values.update(await _client_link(db, key))
@@ -143,8 +158,11 @@ async def sync_contact(
         changes.update(await _client_link(db, changes["phone_key"]))
     if not changes and len(rows) == 1:
         return SyncResult(primary, False, False)
-    updated = await contacts_db.update_contact(db, primary["id"], **changes) if changes else \
-        await contacts_db.get_contact(db, primary["id"])
+    updated = (
+        await contacts_db.update_contact(db, primary["id"], **changes)
+        if changes
+        else await contacts_db.get_contact(db, primary["id"])
+    )
     assert updated is not None
     return SyncResult(updated, False, True)
 

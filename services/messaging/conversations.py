@@ -56,15 +56,23 @@ def _like(text: str) -> str:
 
 async def visible_contact(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
     row = await contacts_db.get_contact(runtime.db, contact_id)
-    if row is None or not await access.can_access_instance(runtime.db, principal,
-                                                           row["instance_id"]):
+    if row is None or not await access.can_access_instance(
+        runtime.db, principal, row["instance_id"]
+    ):
         raise NotFound("Contact not found", id=str(contact_id))
     return row
 
 
 async def list_contacts(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, *, contact_type: str | None,
-    search: str | None, first: int | None, after: str | None, with_unread_count: bool = False,
+    runtime: Runtime,
+    principal: Principal,
+    instance_id: uuid.UUID,
+    *,
+    contact_type: str | None,
+    search: str | None,
+    first: int | None,
+    after: str | None,
+    with_unread_count: bool = False,
     with_last_message: bool = False,
 ) -> Page[ListedContact]:
     """A page of the number's contacts; each with the viewer's own unread count and its last
@@ -78,8 +86,13 @@ async def list_contacts(
         digits = search_digits(term)
         phone_pattern = _like(digits) if digits else None
     rows = await contacts_db.list_contacts(
-        runtime.db, instance_id, contact_type=contact_type, name_pattern=name_pattern,
-        phone_pattern=phone_pattern, after=decode_activity_cursor(after), limit=size + 1,
+        runtime.db,
+        instance_id,
+        contact_type=contact_type,
+        name_pattern=name_pattern,
+        phone_pattern=phone_pattern,
+        after=decode_activity_cursor(after),
+        limit=size + 1,
         unread_for=principal.profile_id if with_unread_count else None,
         with_last_message=with_last_message,
     )
@@ -92,22 +105,33 @@ async def list_contacts(
         for row in rows
     ]
     items = listed[:size]
-    return Page(items, len(listed) > size,
-                [encode_cursor(c.row["activity_at"], c.row["activity_arrival"], c.row["id"])
-                 for c in items])
+    return Page(
+        items,
+        len(listed) > size,
+        [
+            encode_cursor(c.row["activity_at"], c.row["activity_arrival"], c.row["id"])
+            for c in items
+        ],
+    )
 
 
 async def list_messages(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, *, first: int | None,
+    runtime: Runtime,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    *,
+    first: int | None,
     after: str | None,
 ) -> Page[Row]:
     await visible_contact(runtime, principal, contact_id)
     size = page_size(first)
-    rows = await messages_db.page_for_contact(runtime.db, contact_id,
-                                              decode_arrival_cursor(after), size + 1)
+    rows = await messages_db.page_for_contact(
+        runtime.db, contact_id, decode_arrival_cursor(after), size + 1
+    )
     items = rows[:size]
-    return Page(items, len(rows) > size,
-                [encode_cursor(r["timestamp"], r["arrival"]) for r in items])
+    return Page(
+        items, len(rows) > size, [encode_cursor(r["timestamp"], r["arrival"]) for r in items]
+    )
 
 
 async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:

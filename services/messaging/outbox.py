@@ -37,7 +37,7 @@ class PermanentFailure(Exception):
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2 ** attempts, 300))
+    return timedelta(seconds=min(2**attempts, 300))
 
 
 def number_of(contact_jid: str) -> str:
@@ -66,9 +66,14 @@ class OutboxWorker:
             wakeup.clear()
             await self._slots.acquire()
             try:
-                claimed = await in_own_task(outbox_db.claim_next(
-                    self.runtime.db, self.runtime.settings.send_interval_seconds,
-                    self.lease_seconds, self.runtime.liveness.worker_id))
+                claimed = await in_own_task(
+                    outbox_db.claim_next(
+                        self.runtime.db,
+                        self.runtime.settings.send_interval_seconds,
+                        self.lease_seconds,
+                        self.runtime.liveness.worker_id,
+                    )
+                )
                 if claimed is None:
                     idle = await in_own_task(outbox_db.seconds_until_due(self.runtime.db))
                 failures = 0
@@ -76,7 +81,7 @@ class OutboxWorker:
                 self._slots.release()
                 failures += 1
                 log.exception("outbox claim failed; retrying")
-                await wait_any(stop, wakeup, timeout=min(2 ** failures, 30))
+                await wait_any(stop, wakeup, timeout=min(2**failures, 30))
                 continue
             if claimed is not None:
                 task = asyncio.create_task(self._deliver(claimed))
@@ -84,8 +89,13 @@ class OutboxWorker:
                 task.add_done_callback(self._done)
                 continue
             self._slots.release()
-            await wait_any(stop, wakeup, timeout=IDLE_POLL_SECONDS if idle is None
-                           else max(0.01, min(idle, IDLE_POLL_SECONDS)))
+            await wait_any(
+                stop,
+                wakeup,
+                timeout=IDLE_POLL_SECONDS
+                if idle is None
+                else max(0.01, min(idle, IDLE_POLL_SECONDS)),
+            )
         await self.drain()
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -113,17 +123,20 @@ class OutboxWorker:
             permanent = 400 <= error.status < 500 and error.status not in (408, 429)
             status = await self._failed(message, error.message, permanent=permanent)
         except (EvolutionNotConfigured, EvolutionUnavailable) as error:
-            status = await self._failed(message, error.message,
-                                        permanent=isinstance(error, EvolutionNotConfigured))
+            status = await self._failed(
+                message, error.message, permanent=isinstance(error, EvolutionNotConfigured)
+            )
         except Exception as error:
             log.exception("sending message %s failed", message["id"])
-            status = await self._failed(message, f"{type(error).__name__}: {error}",
-                                        permanent=False)
+            status = await self._failed(
+                message, f"{type(error).__name__}: {error}", permanent=False
+            )
         else:
             status = await self._sent(message, answer)
         finally:
-            await outbox_db.pace(db, message["instance_id"],
-                                 self.runtime.settings.send_interval_seconds)
+            await outbox_db.pace(
+                db, message["instance_id"], self.runtime.settings.send_interval_seconds
+            )
         if instance is not None and status != "pending":
             MESSAGE_STATUS.labels(instance["instance_name"], status).inc()
 
@@ -133,8 +146,9 @@ class OutboxWorker:
         number = number_of(message["remote_jid"])
         if message["message_type"] == "text":
             quoted = await self._quoted(message)
-            return await evolution.send_text(name, token, number=number,
-                                             text=message["text_content"], quoted=quoted)
+            return await evolution.send_text(
+                name, token, number=number, text=message["text_content"], quoted=quoted
+            )
         if message["message_type"] == "audio":
             upload = (message["metadata"] or {}).get("upload")
             if upload:
@@ -149,8 +163,7 @@ class OutboxWorker:
             return await self._send_media(name, token, number, message)
         raise PermanentFailure(f"cannot send {message['message_type']} messages")
 
-    async def _send_media(self, name: str, token: str, number: str,
-                          message: Row) -> dict[str, Any]:
+    async def _send_media(self, name: str, token: str, number: str, message: Row) -> dict[str, Any]:
         """IMAGE, DOCUMENT, VIDEO through sendMedia (§3.2): a URL as given, an upload as base64
         from the media store."""
         mimetype = None
@@ -163,15 +176,23 @@ class OutboxWorker:
                 raise PermanentFailure("the uploaded file is no longer available")
             media, mimetype = base64.b64encode(data).decode(), message["media_mime_type"]
         return await self.runtime.evolution.send_media(
-            name, token, number=number, mediatype=message["message_type"], media=media,
-            mimetype=mimetype, file_name=message["media_filename"],
-            caption=message["text_content"], quoted=await self._quoted(message))
+            name,
+            token,
+            number=number,
+            mediatype=message["message_type"],
+            media=media,
+            mimetype=mimetype,
+            file_name=message["media_filename"],
+            caption=message["text_content"],
+            quoted=await self._quoted(message),
+        )
 
     async def _quoted(self, message: Row) -> dict[str, Any] | None:
         if not message["quoted_message_id"]:
             return None
-        original = await messages_db.lock_by_message_id(self.runtime.db, message["instance_id"],
-                                                        message["quoted_message_id"])
+        original = await messages_db.lock_by_message_id(
+            self.runtime.db, message["instance_id"], message["quoted_message_id"]
+        )
         quoted: dict[str, Any] = {"key": {"id": message["quoted_message_id"]}}
         if original is not None and original["text_content"]:
             # With the text, Evolution needs no copy of the original in its own database.
@@ -184,12 +205,16 @@ class OutboxWorker:
         wa_id = key.get("id") if isinstance(key.get("id"), str) else None
         async with db.transaction():
             status = "sent"
-            changes: dict[str, Any] = {"claimed_until": None, "error": None,
-                                       "next_attempt_at": None}
+            changes: dict[str, Any] = {
+                "claimed_until": None,
+                "error": None,
+                "next_attempt_at": None,
+            }
             if wa_id:
                 # If the `send.message` echo was stored first, ours takes its place and status.
-                echo = await outbox_db.take_over_echo(db, message["instance_id"], wa_id,
-                                                      message["id"])
+                echo = await outbox_db.take_over_echo(
+                    db, message["instance_id"], wa_id, message["id"]
+                )
                 if echo is not None:
                     status = next_status(status, echo["status"])
                 receipt = await messages_db.take_receipt(db, message["instance_id"], wa_id)
@@ -197,8 +222,9 @@ class OutboxWorker:
                     status = next_status(status, receipt["status"])
                 changes["message_id"] = wa_id
             else:
-                log.warning("Evolution answered a send without key.id for message %s",
-                            message["id"])
+                log.warning(
+                    "Evolution answered a send without key.id for message %s", message["id"]
+                )
             answer_status = from_evolution(answer.get("status"))
             if answer_status and answer_status != "pending":
                 status = next_status(status, answer_status)
@@ -216,8 +242,7 @@ class OutboxWorker:
             changes["next_attempt_at"] = None
         else:
             changes["next_attempt_at"] = datetime.now(UTC) + retry_delay(message["attempts"])
-        log.info("message %s %s: %s", message["id"], "failed" if give_up else "will retry",
-                 reason)
+        log.info("message %s %s: %s", message["id"], "failed" if give_up else "will retry", reason)
         async with db.transaction():
             row, published = await self._update(message, changes)
         await self.runtime.bus.publish(published)
@@ -228,5 +253,8 @@ class OutboxWorker:
         db = self.runtime.db
         row = await messages_db.update_message(db, message["id"], **changes)
         assert row is not None
-        return row, [await events.record(db, row["instance_id"], "message", "updated", row["id"],
-                                         row["contact_id"])]
+        return row, [
+            await events.record(
+                db, row["instance_id"], "message", "updated", row["id"], row["contact_id"]
+            )
+        ]

@@ -31,22 +31,31 @@ async def send_read_receipts(runtime: Runtime, contact: Row) -> int:
     while True:
         rows = await messages_db.unread_on_whatsapp(db, contact["id"], BATCH)
         # Evolution silently skips @lid keys (CONTRACT §4.1): only phone and group chats count.
-        keys = [{"remoteJid": r["remote_jid"], "fromMe": False, "id": r["message_id"]}
-                for r in rows if not r["remote_jid"].endswith("@lid")]
+        keys = [
+            {"remoteJid": r["remote_jid"], "fromMe": False, "id": r["message_id"]}
+            for r in rows
+            if not r["remote_jid"].endswith("@lid")
+        ]
         if not rows:
             return total
         if keys:
             try:
                 await runtime.evolution.mark_messages_read(
-                    instance["instance_name"], token_of(runtime, instance), keys)
+                    instance["instance_name"], token_of(runtime, instance), keys
+                )
             except AppError as error:
-                log.warning("read receipts not sent for contact %s: %s", contact["id"],
-                            error.message)
+                log.warning(
+                    "read receipts not sent for contact %s: %s", contact["id"], error.message
+                )
                 return total
         async with db.transaction():
             updated = await messages_db.mark_status(db, [r["id"] for r in rows], "read")
-            published = [await events.record(db, r["instance_id"], "message", "updated", r["id"],
-                                             r["contact_id"]) for r in updated]
+            published = [
+                await events.record(
+                    db, r["instance_id"], "message", "updated", r["id"], r["contact_id"]
+                )
+                for r in updated
+            ]
         await runtime.bus.publish(published)
         total += len(keys)
         if len(rows) < BATCH:

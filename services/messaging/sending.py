@@ -35,17 +35,29 @@ PRESENCES = ("composing", "recording", "paused")
 class ConnectionRequired(Conflict):
     def __init__(self, status: str) -> None:
         super().__init__(
-            f"This number is not connected to WhatsApp (status {status.upper()}); connect it "
-            "first", reason="INSTANCE_NOT_CONNECTED", status=status.upper())
+            f"This number is not connected to WhatsApp (status {status.upper()}); connect it first",
+            reason="INSTANCE_NOT_CONNECTED",
+            status=status.upper(),
+        )
 
 
 async def send_message(
-    runtime: Runtime, principal: Principal, *, instance_id: uuid.UUID, contact_id: uuid.UUID,
-    message_type: str, text: str | None = None, audio_url: str | None = None,
-    audio: UploadedFile | None = None, media: UploadedFile | None = None,
-    media_url: str | None = None, caption: str | None = None, file_name: str | None = None,
+    runtime: Runtime,
+    principal: Principal,
+    *,
+    instance_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    message_type: str,
+    text: str | None = None,
+    audio_url: str | None = None,
+    audio: UploadedFile | None = None,
+    media: UploadedFile | None = None,
+    media_url: str | None = None,
+    caption: str | None = None,
+    file_name: str | None = None,
     quoted_message_id: str | None = None,
-    quick_message_shortcut: str | None = None, idempotency_key: str | None = None,
+    quick_message_shortcut: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Row:
     db = runtime.db
     wait = runtime.send_limiter.take(principal.profile_id)
@@ -69,28 +81,41 @@ async def send_message(
     outgoing: media_sending.OutgoingMedia | None = None
     if message_type == "text":
         if any(v is not None for v in (audio_url, audio, media, media_url, caption, file_name)):
-            raise BadInput("a TEXT message takes no media, caption or fileName",
-                           field="messageType")
+            raise BadInput(
+                "a TEXT message takes no media, caption or fileName", field="messageType"
+            )
         if quick_message_shortcut is not None:
             if text is not None:
-                raise BadInput("give textContent or quickMessageShortcut, not both",
-                               field="quickMessageShortcut")
+                raise BadInput(
+                    "give textContent or quickMessageShortcut, not both",
+                    field="quickMessageShortcut",
+                )
             text = await render_for_contact(runtime, principal, quick_message_shortcut, contact)
         body = (text or "").strip()
         if not body:
             raise BadInput("textContent must not be empty", field="textContent")
         if len(body) > MAX_TEXT:
-            raise BadInput(f"textContent must be at most {MAX_TEXT} characters",
-                           field="textContent")
+            raise BadInput(
+                f"textContent must be at most {MAX_TEXT} characters", field="textContent"
+            )
         values["text_content"] = body
     elif message_type in media_sending.MEDIA_MESSAGE_TYPES:
         outgoing = await media_sending.prepare(
-            runtime, message_type, text=text, caption=caption, media=media, media_url=media_url,
-            audio=audio, audio_url=audio_url, file_name=file_name)
+            runtime,
+            message_type,
+            text=text,
+            caption=caption,
+            media=media,
+            media_url=media_url,
+            audio=audio,
+            audio_url=audio_url,
+            file_name=file_name,
+        )
         values.update(outgoing.values)
     else:
-        raise BadInput("messageType must be TEXT, AUDIO, IMAGE, DOCUMENT or VIDEO",
-                       field="messageType")
+        raise BadInput(
+            "messageType must be TEXT, AUDIO, IMAGE, DOCUMENT or VIDEO", field="messageType"
+        )
 
     if quoted_message_id is not None:
         quoted = await _quoted(db, contact, quoted_message_id)
@@ -98,24 +123,35 @@ async def send_message(
 
     local_id = uuid.uuid4()
     if outgoing is not None:
-        values.update(await media_sending.store(runtime, instance_id, local_id, message_type,
-                                                outgoing))
+        values.update(
+            await media_sending.store(runtime, instance_id, local_id, message_type, outgoing)
+        )
 
     try:
         async with db.transaction():
             row = await messages_db.insert_message(
-                db, id=local_id, instance_id=instance_id, contact_id=contact_id,
-                message_id=f"local-{local_id}", remote_jid=contact["remote_jid"], from_me=True,
-                message_type=message_type, status="pending", timestamp=datetime.now(UTC),
-                sent_by=principal.profile_id, idempotency_key=idempotency_key, **values,
+                db,
+                id=local_id,
+                instance_id=instance_id,
+                contact_id=contact_id,
+                message_id=f"local-{local_id}",
+                remote_jid=contact["remote_jid"],
+                from_me=True,
+                message_type=message_type,
+                status="pending",
+                timestamp=datetime.now(UTC),
+                sent_by=principal.profile_id,
+                idempotency_key=idempotency_key,
+                **values,
             )
             assert row is not None
             published = [
                 await events.record(db, instance_id, "message", "created", row["id"], contact_id)
             ]
             await contacts_db.touch_last_message(db, contact_id, row["id"])
-            published.append(await events.record(db, instance_id, "contact", "updated",
-                                                 contact_id, contact_id))
+            published.append(
+                await events.record(db, instance_id, "contact", "updated", contact_id, contact_id)
+            )
     except asyncpg.UniqueViolationError:
         # The same idempotency key raced in from a second request: answer with the first.
         assert idempotency_key is not None
@@ -127,12 +163,14 @@ async def send_message(
     return row
 
 
-async def _previous(runtime: Runtime, principal: Principal, key: str,
-                    contact_id: uuid.UUID) -> Row | None:
+async def _previous(
+    runtime: Runtime, principal: Principal, key: str, contact_id: uuid.UUID
+) -> Row | None:
     row = await messages_db.by_idempotency_key(runtime.db, principal.profile_id, key)
     if row is not None and row["contact_id"] != contact_id:
-        raise Conflict("idempotencyKey was already used for another contact",
-                       field="idempotencyKey")
+        raise Conflict(
+            "idempotencyKey was already used for another contact", field="idempotencyKey"
+        )
     return row
 
 
@@ -144,36 +182,44 @@ async def _quoted(db: Any, contact: Row, reference: str) -> Row:
     except ValueError:
         row = await messages_db.lock_by_message_id(db, contact["instance_id"], reference)
     if row is None or row["contact_id"] != contact["id"]:
-        raise BadInput("quotedMessageId is not a message of this conversation",
-                       field="quotedMessageId")
+        raise BadInput(
+            "quotedMessageId is not a message of this conversation", field="quotedMessageId"
+        )
     return row
 
 
 async def retry_message(runtime: Runtime, principal: Principal, message_pk: uuid.UUID) -> Row:
     message = await messages_db.get_message(runtime.db, message_pk)
-    if message is None or not await access.can_access_instance(runtime.db, principal,
-                                                               message["instance_id"]):
+    if message is None or not await access.can_access_instance(
+        runtime.db, principal, message["instance_id"]
+    ):
         raise NotFound("Message not found", id=str(message_pk))
     if not message["from_me"] or message["status"] != "failed":
-        raise Conflict("Only a FAILED message we sent can be retried",
-                       status=message["status"].upper())
+        raise Conflict(
+            "Only a FAILED message we sent can be retried", status=message["status"].upper()
+        )
     async with runtime.db.transaction():
         row = await outbox_db.requeue_failed(runtime.db, message_pk)
         if row is None:
             raise Conflict("The message is no longer FAILED")
-        published = [await events.record(runtime.db, row["instance_id"], "message", "updated",
-                                         row["id"], row["contact_id"])]
+        published = [
+            await events.record(
+                runtime.db, row["instance_id"], "message", "updated", row["id"], row["contact_id"]
+            )
+        ]
     await runtime.bus.publish(published)
     runtime.outbox_wakeup.set()
     return row
 
 
-async def send_presence(runtime: Runtime, principal: Principal, contact_id: uuid.UUID,
-                        presence: str) -> bool:
+async def send_presence(
+    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, presence: str
+) -> bool:
     """Typing indicator, debounced per contact: a keystroke storm makes one Evolution call."""
     if presence not in PRESENCES:
-        raise BadInput(f"presence must be one of {', '.join(p.upper() for p in PRESENCES)}",
-                       field="presence")
+        raise BadInput(
+            f"presence must be one of {', '.join(p.upper() for p in PRESENCES)}", field="presence"
+        )
     contact = await visible_contact(runtime, principal, contact_id)
     if not runtime.presence_debounce.first((contact_id, presence)):
         return True
@@ -186,7 +232,11 @@ async def send_presence(runtime: Runtime, principal: Principal, contact_id: uuid
 async def _presence_call(runtime: Runtime, instance: Row, contact: Row, presence: str) -> None:
     try:
         await runtime.evolution.send_presence(
-            instance["instance_name"], token_of(runtime, instance), number=contact["remote_jid"],
-            presence=presence, delay=int(runtime.presence_debounce.window * 1000))
+            instance["instance_name"],
+            token_of(runtime, instance),
+            number=contact["remote_jid"],
+            presence=presence,
+            delay=int(runtime.presence_debounce.window * 1000),
+        )
     except AppError as error:
         log.info("presence not sent: %s", error.message)

@@ -33,11 +33,17 @@ async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
     db = create_database(settings.database_url, min_size=1, max_size=2)
     # Events published by a command reach nobody here; running servers see the database.
     runtime = Runtime(
-        settings=settings, db=db, bus=EventBus(Broadcast("memory://")),
-        evolution=EvolutionClient(settings.evolution_api_base_url, settings.evolution_api_key,
-                                  timeout=settings.evolution_timeout_seconds,
-                                  retry_seconds=settings.evolution_retry_seconds),
-        vault=bootstrap.vault(settings), media=LocalMediaStore(settings.data_dir / "media"),
+        settings=settings,
+        db=db,
+        bus=EventBus(Broadcast("memory://")),
+        evolution=EvolutionClient(
+            settings.evolution_api_base_url,
+            settings.evolution_api_key,
+            timeout=settings.evolution_timeout_seconds,
+            retry_seconds=settings.evolution_retry_seconds,
+        ),
+        vault=bootstrap.vault(settings),
+        media=LocalMediaStore(settings.data_dir / "media"),
         jwt_secret=bootstrap.jwt_secret(settings),
     )
     async with db:
@@ -49,23 +55,28 @@ async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 def events_list(settings: Settings, failed_only: bool, limit: int) -> int:
     settings = _resolved(settings)
+
     async def run() -> None:
         async with _runtime(settings) as runtime:
-            rows = await events_db.list_events(runtime.db, "failed" if failed_only else None,
-                                               limit)
+            rows = await events_db.list_events(runtime.db, "failed" if failed_only else None, limit)
         for r in rows:
             error = (r["last_error"] or "").splitlines()[0][:120] if r["last_error"] else ""
-            print(f"{r['id']:>8}  {r['status']:<7}  {r['attempts']}  {r['instance_name']:<24}  "
-                  f"{r['event']:<18}  {r['received_at']:%Y-%m-%d %H:%M:%S}  {error}")
+            print(
+                f"{r['id']:>8}  {r['status']:<7}  {r['attempts']}  {r['instance_name']:<24}  "
+                f"{r['event']:<18}  {r['received_at']:%Y-%m-%d %H:%M:%S}  {error}"
+            )
+
     asyncio.run(run())
     return 0
 
 
 def events_replay(settings: Settings, event_id: int | None) -> int:
     settings = _resolved(settings)
+
     async def run() -> int:
         async with _runtime(settings) as runtime:
             return await events_db.requeue(runtime.db, event_id)
+
     count = asyncio.run(run())
     print(f"queued {count} failed event(s) again; a running server applies them within a second")
     return 0 if count or event_id is None else 1
@@ -73,10 +84,12 @@ def events_replay(settings: Settings, event_id: int | None) -> int:
 
 def instances_reconcile(settings: Settings) -> int:
     settings = _resolved(settings)
+
     async def run() -> int:
         async with _runtime(settings) as runtime:
             await instances_db.schedule_reconcile_all(runtime.db)
             return await Reconciler(runtime).reconcile_due()
+
     changed = asyncio.run(run())
     print(f"{changed} instance(s) corrected from Evolution API")
     return 0

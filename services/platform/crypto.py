@@ -36,10 +36,12 @@ class Vault:
         if not stored.startswith(PREFIX):
             return stored
         try:
-            return self._fernet.decrypt(stored[len(PREFIX):].encode()).decode()
+            return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
-            raise RuntimeError("a stored secret cannot be decrypted: is ENCRYPTION_KEY the key "
-                               "it was written with?") from None
+            raise RuntimeError(
+                "a stored secret cannot be decrypted: is ENCRYPTION_KEY the key "
+                "it was written with?"
+            ) from None
 
     def webhook_secret(self, instance_name: str) -> str:
         """The secret Evolution sends back in a header on every webhook of this instance.

@@ -119,15 +119,20 @@ class EventBus:
                 # A subscriber that stopped reading loses live events, and a resumable stream
                 # refills the gap from the database when it catches up. Said once per episode:
                 # a warning per dropped event was a fifth of a saturated server's CPU.
-                log.warning("subscriber on %s falls behind: its live events are dropped until "
-                            "it catches up", envelope["channel"])
+                log.warning(
+                    "subscriber on %s falls behind: its live events are dropped until "
+                    "it catches up",
+                    envelope["channel"],
+                )
 
     async def publish(self, publications: Iterable[Publication]) -> None:
         """Publish after commit. A failure is logged, not raised: the change is already stored
         and resuming subscribers recover it from the database."""
         for publication in publications:
-            message = json.dumps({"channel": publication.channel, "payload": publication.payload},
-                                 separators=(",", ":"))
+            message = json.dumps(
+                {"channel": publication.channel, "payload": publication.payload},
+                separators=(",", ":"),
+            )
             try:
                 async with self._publish_lock:
                     await self.broadcast.publish(self.CHANNEL, message)
@@ -147,8 +152,9 @@ class Inbox:
 
     __slots__ = ("_items", "_registry", "_size", "_waiter", "channel", "decode", "dropped")
 
-    def __init__(self, registry: dict[str, set[Inbox]], channel: str, decode: Decoder,
-                 size: int) -> None:
+    def __init__(
+        self, registry: dict[str, set[Inbox]], channel: str, decode: Decoder, size: int
+    ) -> None:
         self._registry = registry
         self.channel = channel
         self.decode = decode
@@ -195,7 +201,11 @@ class Inbox:
 
 
 async def record(
-    db: Database, instance_id: uuid.UUID, topic: str, op: str, entity_id: uuid.UUID,
+    db: Database,
+    instance_id: uuid.UUID,
+    topic: str,
+    op: str,
+    entity_id: uuid.UUID,
     contact_id: uuid.UUID | None = None,
 ) -> Publication:
     """Append to the instance's stream (inside the caller's transaction) and return what to
@@ -204,28 +214,42 @@ async def record(
     return stream_publication(instance_id, seq, topic, op, entity_id, contact_id)
 
 
-def stream_publication(instance_id: uuid.UUID, seq: int, topic: str, op: str,
-                       entity_id: uuid.UUID, contact_id: uuid.UUID | None) -> Publication:
+def stream_publication(
+    instance_id: uuid.UUID,
+    seq: int,
+    topic: str,
+    op: str,
+    entity_id: uuid.UUID,
+    contact_id: uuid.UUID | None,
+) -> Publication:
     """What to publish for a stream event already appended (by `record`, or by a statement
     that appends several along with the rows they describe)."""
     return Publication(
         instance_channel(instance_id),
-        {"seq": seq, "topic": topic, "op": op, "id": str(entity_id),
-         "contact_id": str(contact_id) if contact_id else None},
+        {
+            "seq": seq,
+            "topic": topic,
+            "op": op,
+            "id": str(entity_id),
+            "contact_id": str(contact_id) if contact_id else None,
+        },
     )
 
 
 def _from_payload(payload: dict[str, Any]) -> StreamEvent:
     return StreamEvent(
-        seq=int(payload["seq"]), topic=payload["topic"], op=payload["op"],
+        seq=int(payload["seq"]),
+        topic=payload["topic"],
+        op=payload["op"],
         entity_id=uuid.UUID(payload["id"]),
         contact_id=uuid.UUID(payload["contact_id"]) if payload.get("contact_id") else None,
     )
 
 
 def _from_row(row: Any) -> StreamEvent:
-    return StreamEvent(int(row["seq"]), row["topic"], row["op"], row["entity_id"],
-                       row["contact_id"])
+    return StreamEvent(
+        int(row["seq"]), row["topic"], row["op"], row["entity_id"], row["contact_id"]
+    )
 
 
 async def instance_stream(

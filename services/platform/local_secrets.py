@@ -26,7 +26,8 @@ def load_or_create(
                 return value
             time.sleep(0.02)  # the creator is between open() and write()
         raise RuntimeError(
-            f"{path} exists but is empty; delete it to generate a new secret") from None
+            f"{path} exists but is empty; delete it to generate a new secret"
+        ) from None
     value = generate()
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")

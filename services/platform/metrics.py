@@ -9,35 +9,51 @@ from db import observability as observability_db
 from services.platform.runtime import Runtime
 
 WEBHOOKS_RECEIVED = Counter(
-    "atendimento_webhook_events_received_total", "Webhook deliveries by event and answer",
-    ["event", "status"])
+    "atendimento_webhook_events_received_total",
+    "Webhook deliveries by event and answer",
+    ["event", "status"],
+)
 WEBHOOKS_PROCESSED = Counter(
-    "atendimento_webhook_events_processed_total", "Webhook events applied, by outcome",
-    ["event", "outcome"])
+    "atendimento_webhook_events_processed_total",
+    "Webhook events applied, by outcome",
+    ["event", "outcome"],
+)
 WEBHOOK_PROCESSING = Histogram(
-    "atendimento_webhook_processing_seconds", "Time to apply one webhook event", ["event"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
+    "atendimento_webhook_processing_seconds",
+    "Time to apply one webhook event",
+    ["event"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
 EVOLUTION_CALLS = Counter(
-    "atendimento_evolution_calls_total", "Evolution API calls by route and status",
-    ["method", "route", "status"])
+    "atendimento_evolution_calls_total",
+    "Evolution API calls by route and status",
+    ["method", "route", "status"],
+)
 EVOLUTION_LATENCY = Histogram(
-    "atendimento_evolution_call_seconds", "Evolution API call latency", ["method", "route"])
+    "atendimento_evolution_call_seconds", "Evolution API call latency", ["method", "route"]
+)
 MESSAGE_STATUS = Counter(
-    "atendimento_messages_total", "Our messages reaching a status, per instance",
-    ["instance", "status"])
+    "atendimento_messages_total",
+    "Our messages reaching a status, per instance",
+    ["instance", "status"],
+)
 DISCONNECTIONS = Counter(
-    "atendimento_instance_disconnections_total", "Numbers that lost their connection",
-    ["instance"])
+    "atendimento_instance_disconnections_total", "Numbers that lost their connection", ["instance"]
+)
 GRAPHQL_LATENCY = Histogram(
-    "atendimento_graphql_operation_seconds", "GraphQL operation latency", ["operation", "type"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
+    "atendimento_graphql_operation_seconds",
+    "GraphQL operation latency",
+    ["operation", "type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
 OUTBOX_DEPTH = Gauge("atendimento_outbox_pending", "Messages waiting to be sent")
-OUTBOX_OLDEST = Gauge("atendimento_outbox_oldest_pending_seconds",
-                      "Age of the oldest message waiting to be sent")
-WEBHOOK_BACKLOG = Gauge("atendimento_webhook_events", "Stored webhook events by status",
-                        ["status"])
-INSTANCE_CONNECTED = Gauge("atendimento_instance_connected", "1 when the number is connected",
-                           ["instance", "status"])
+OUTBOX_OLDEST = Gauge(
+    "atendimento_outbox_oldest_pending_seconds", "Age of the oldest message waiting to be sent"
+)
+WEBHOOK_BACKLOG = Gauge("atendimento_webhook_events", "Stored webhook events by status", ["status"])
+INSTANCE_CONNECTED = Gauge(
+    "atendimento_instance_connected", "1 when the number is connected", ["instance", "status"]
+)
 SUBSCRIBERS = Gauge("atendimento_live_subscribers", "Open live subscriptions in this process")
 
 

@@ -45,11 +45,11 @@ class Debounce:
     past `max_keys` live keys the least recently used one goes (its next action is let through).
     """
 
-    def __init__(self, window: float, max_keys: int = 10_000,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, window: float, max_keys: int = 10_000, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self.window = window
-        self._recent: TTLCache[Hashable, bool] = TTLCache(maxsize=max_keys, ttl=window,
-                                                          timer=timer)
+        self._recent: TTLCache[Hashable, bool] = TTLCache(maxsize=max_keys, ttl=window, timer=timer)
 
     def first(self, key: Hashable) -> bool:
         """True, and the window starts, when `key` had no action in the current window."""

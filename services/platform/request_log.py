@@ -43,8 +43,7 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
@@ -54,7 +53,19 @@ class RequestLog:
             level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
             elapsed = (time.perf_counter() - started) * 1000
             kind = "WS" if scope["type"] == "websocket" else scope["method"]
-            log.log(level, "%s %s %s %.1fms", kind, path, status or "-", elapsed,
-                    extra={"ctx_status": status, "ctx_duration_ms": round(elapsed, 1),
-                           "ctx_path": path, "ctx_method": kind, "ctx_request_id": rid})
+            log.log(
+                level,
+                "%s %s %s %.1fms",
+                kind,
+                path,
+                status or "-",
+                elapsed,
+                extra={
+                    "ctx_status": status,
+                    "ctx_duration_ms": round(elapsed, 1),
+                    "ctx_path": path,
+                    "ctx_method": kind,
+                    "ctx_request_id": rid,
+                },
+            )
             request_id.reset(token)

@@ -40,7 +40,8 @@ async def system_status(runtime: Runtime, principal: Principal) -> SystemStatus:
         stale_instances=await observability_db.stale_instances(runtime.db, QUIET_SECONDS),
         pending_webhook_events=snapshot.webhook_events.get("pending", 0),
         oldest_pending_webhook_seconds=(datetime.now(UTC) - oldest).total_seconds()
-        if oldest else 0.0,
+        if oldest
+        else 0.0,
         failed_webhook_events=snapshot.webhook_events.get("failed", 0),
         outbox_pending=snapshot.outbox_pending,
         outbox_oldest_seconds=snapshot.outbox_oldest_seconds,

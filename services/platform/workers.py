@@ -22,14 +22,22 @@ class Workers:
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self.tasks.append(asyncio.create_task(WebhookProcessor(self.runtime).run(self.stop_event),
-                                              name="webhook-processor"))
-        self.tasks.append(asyncio.create_task(OutboxWorker(self.runtime).run(self.stop_event),
-                                              name="outbox"))
-        self.tasks.append(asyncio.create_task(MediaFetcher(self.runtime).run(self.stop_event),
-                                              name="media-fetcher"))
-        self.tasks.append(asyncio.create_task(Reconciler(self.runtime).run(self.stop_event),
-                                              name="reconciler"))
+        self.tasks.append(
+            asyncio.create_task(
+                WebhookProcessor(self.runtime).run(self.stop_event), name="webhook-processor"
+            )
+        )
+        self.tasks.append(
+            asyncio.create_task(OutboxWorker(self.runtime).run(self.stop_event), name="outbox")
+        )
+        self.tasks.append(
+            asyncio.create_task(
+                MediaFetcher(self.runtime).run(self.stop_event), name="media-fetcher"
+            )
+        )
+        self.tasks.append(
+            asyncio.create_task(Reconciler(self.runtime).run(self.stop_event), name="reconciler")
+        )
         self.tasks.append(asyncio.create_task(self._point_webhooks(), name="webhook-urls"))
 
     async def _point_webhooks(self) -> None:
@@ -47,5 +55,6 @@ class Workers:
             await asyncio.gather(*pending, return_exceptions=True)
             for task in done:
                 if task.exception():
-                    log.error("worker %s ended with an error", task.get_name(),
-                              exc_info=task.exception())
+                    log.error(
+                        "worker %s ended with an error", task.get_name(), exc_info=task.exception()
+                    )

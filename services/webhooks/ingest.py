@@ -53,8 +53,9 @@ class Postpone(Exception):
     """Not applicable yet: retry this event shortly, without counting a failed attempt."""
 
 
-HANDLED_EVENTS = MESSAGE_EVENTS | LIFECYCLE_EVENTS | CONTACT_EVENTS | {
-    "messages.update", "messages.delete"}
+HANDLED_EVENTS = (
+    MESSAGE_EVENTS | LIFECYCLE_EVENTS | CONTACT_EVENTS | {"messages.update", "messages.delete"}
+)
 # New messages stored with one statement at most (see `apply_events`).
 MAX_RUN = 50
 
@@ -131,15 +132,25 @@ async def apply_events(
     return results
 
 
-def _created(instance_id: uuid.UUID, message: Row, contact_id: uuid.UUID, first_seq: int,
-             touches_contact: bool) -> list[Publication]:
+def _created(
+    instance_id: uuid.UUID,
+    message: Row,
+    contact_id: uuid.UUID,
+    first_seq: int,
+    touches_contact: bool,
+) -> list[Publication]:
     """The stream events of a new message: "message created", then "contact updated"."""
-    published = [events.stream_publication(instance_id, first_seq, "message", "created",
-                                           message["id"],
-                           contact_id)]
+    published = [
+        events.stream_publication(
+            instance_id, first_seq, "message", "created", message["id"], contact_id
+        )
+    ]
     if touches_contact:
-        published.append(events.stream_publication(instance_id, first_seq + 1, "contact", "updated",
-                                   contact_id, contact_id))
+        published.append(
+            events.stream_publication(
+                instance_id, first_seq + 1, "contact", "updated", contact_id, contact_id
+            )
+        )
     return published
 
 
@@ -167,16 +178,25 @@ class Incoming:
         sender_jid = key.get("participantAlt") or key.get("participant") if group else None
         content = self.content
         return dict(
-            instance_id=instance_id, contact_id=contact_id, message_id=self.message_id,
-            remote_jid=self.identity.jid, from_me=self.from_me,
-            message_type=content.message_type, text_content=content.text,
-            media_url=content.media_url, media_mime_type=content.media_mime_type,
-            media_size=content.media_size, media_filename=content.media_filename,
-            media_seconds=content.media_seconds, quoted_message_id=content.quoted_message_id,
-            status=self.status, timestamp=self.timestamp,
+            instance_id=instance_id,
+            contact_id=contact_id,
+            message_id=self.message_id,
+            remote_jid=self.identity.jid,
+            from_me=self.from_me,
+            message_type=content.message_type,
+            text_content=content.text,
+            media_url=content.media_url,
+            media_mime_type=content.media_mime_type,
+            media_size=content.media_size,
+            media_filename=content.media_filename,
+            media_seconds=content.media_seconds,
+            quoted_message_id=content.quoted_message_id,
+            status=self.status,
+            timestamp=self.timestamp,
             sender_jid=sender_jid if isinstance(sender_jid, str) else None,
             sender_name=self.data.get("pushName") if group and not self.from_me else None,
-            metadata=content.metadata or None, **media_fetcher.incoming_columns(content),
+            metadata=content.metadata or None,
+            **media_fetcher.incoming_columns(content),
         )
 
 
@@ -198,10 +218,19 @@ def read_incoming(data: dict[str, Any]) -> Incoming | None:
     else:
         status = "read" if status == "read" else "delivered"
     # pushName is the author's name: ours on fromMe messages, a participant's in groups.
-    push_name = None if from_me or identity.is_group else usable_name(data.get("pushName"),
-                                                                      identity)
-    return Incoming(data, message_id, identity, from_me, parse_content(data),
-                    message_timestamp(data), status, push_name)
+    push_name = (
+        None if from_me or identity.is_group else usable_name(data.get("pushName"), identity)
+    )
+    return Incoming(
+        data,
+        message_id,
+        identity,
+        from_me,
+        parse_content(data),
+        message_timestamp(data),
+        status,
+        push_name,
+    )
 
 
 def _run_of_messages(events: list[tuple[str, Any]], start: int) -> list[Incoming]:
@@ -209,7 +238,7 @@ def _run_of_messages(events: list[tuple[str, Any]], start: int) -> list[Incoming
     into a run: one-to-one chats, the only kind `_apply_run` stores together. At most
     MAX_RUN: a run is read again from where it stopped, and it holds the event loop."""
     run: list[Incoming] = []
-    for event, data in events[start:start + MAX_RUN]:
+    for event, data in events[start : start + MAX_RUN]:
         if event != "messages.upsert" or not isinstance(data, dict):
             break
         incoming = read_incoming(data)
@@ -233,7 +262,8 @@ async def _apply_run(
     db = runtime.db
     keys = sorted({key for incoming in run for key in names(incoming.identity)})
     contacts, seen = await ingest_db.lock_for_new(
-        db, batch.instance["id"], keys, [incoming.message_id for incoming in run])
+        db, batch.instance["id"], keys, [incoming.message_id for incoming in run]
+    )
     settings = await batch.settings(db)
     now = datetime.now(UTC)
     results: list[list[Publication]] = []
@@ -242,12 +272,22 @@ async def _apply_run(
     for incoming in run:
         if changed.intersection(names(incoming.identity)):
             break
-        contact = None if incoming.message_id in seen else settled(
-            [c for c in contacts if is_of(c, incoming.identity)], incoming.identity,
-            incoming.push_name)
-        if contact is not None and (not incoming.touches_contact or autoreply.reply_text(
-                runtime, settings, contact["is_group"], incoming.from_me, incoming.timestamp,
-                now) is None):
+        contact = (
+            None
+            if incoming.message_id in seen
+            else settled(
+                [c for c in contacts if is_of(c, incoming.identity)],
+                incoming.identity,
+                incoming.push_name,
+            )
+        )
+        if contact is not None and (
+            not incoming.touches_contact
+            or autoreply.reply_text(
+                runtime, settings, contact["is_group"], incoming.from_me, incoming.timestamp, now
+            )
+            is None
+        ):
             group.append((incoming, contact))
         else:
             results += await _store_together(runtime, batch, group)
@@ -258,24 +298,29 @@ async def _apply_run(
     return results + await _store_together(runtime, batch, group)
 
 
-async def _store_together(runtime: Runtime, batch: Batch,
-                          group: list[tuple[Incoming, Row]]) -> list[list[Publication]]:
+async def _store_together(
+    runtime: Runtime, batch: Batch, group: list[tuple[Incoming, Row]]
+) -> list[list[Publication]]:
     """Store new messages of settled contacts with one statement; what each publishes."""
     if not group:
         return []
     instance_id = batch.instance["id"]
     rows = await ingest_db.insert_incoming_many(
-        runtime.db, instance_id,
+        runtime.db,
+        instance_id,
         [incoming.columns(instance_id, contact["id"]) for incoming, contact in group],
-        [incoming.touches_contact for incoming, _ in group])
+        [incoming.touches_contact for incoming, _ in group],
+    )
     if len(rows) != len(group):  # stored meanwhile by someone else: this attempt is void
         raise RuntimeError("a message of a run was stored meanwhile")
     results = []
     for (incoming, contact), row in zip(group, rows, strict=True):
-        published = _created(instance_id, row, contact["id"], row["first_seq"],
-                             incoming.touches_contact)
-        results.append(published + await _after_insert(runtime, batch, contact, incoming, row,
-                                                        reply=False))
+        published = _created(
+            instance_id, row, contact["id"], row["first_seq"], incoming.touches_contact
+        )
+        results.append(
+            published + await _after_insert(runtime, batch, contact, incoming, row, reply=False)
+        )
     return results
 
 
@@ -313,26 +358,38 @@ async def store_message(
     # New messages are the common case: the insert comes first, in one statement with the
     # receipt, the contact's last message and the stream events; a redelivery inserts nothing
     # and is then advanced like before.
-    row = await ingest_db.insert_incoming(db, touch_contact=incoming.touches_contact,
-                                            **incoming.columns(instance["id"], contact["id"]))
+    row = await ingest_db.insert_incoming(
+        db,
+        touch_contact=incoming.touches_contact,
+        **incoming.columns(instance["id"], contact["id"]),
+    )
     if row is None:
         # Already stored. A send's echo was looked up above: this one was stored by a
         # concurrent writer between that look-up and the insert.
-        existing = None if from_api else await messages_db.lock_by_message_id(
-            db, instance["id"], message_id)
+        existing = (
+            None
+            if from_api
+            else await messages_db.lock_by_message_id(db, instance["id"], message_id)
+        )
         if existing is None:
             return published
         return published + await _advance(db, instance, existing, status, media_url)
     last = row["last_seq"]
-    published += _created(instance["id"], row, contact["id"],
-                          last - 1 if incoming.touches_contact else last,
-                          incoming.touches_contact)
-    return published + await _after_insert(runtime, batch, contact, incoming, row,
-                                           reply=not from_api)
+    published += _created(
+        instance["id"],
+        row,
+        contact["id"],
+        last - 1 if incoming.touches_contact else last,
+        incoming.touches_contact,
+    )
+    return published + await _after_insert(
+        runtime, batch, contact, incoming, row, reply=not from_api
+    )
 
 
-async def _after_insert(runtime: Runtime, batch: Batch, contact: Row, incoming: Incoming,
-                        row: Row, reply: bool) -> list[Publication]:
+async def _after_insert(
+    runtime: Runtime, batch: Batch, contact: Row, incoming: Incoming, row: Row, reply: bool
+) -> list[Publication]:
     """What follows storing a new message: a receipt that arrived before it is applied, its
     inline media kept, and the auto-reply (when `reply`) queued."""
     db = runtime.db
@@ -348,21 +405,32 @@ async def _after_insert(runtime: Runtime, batch: Batch, contact: Row, incoming: 
         row = await messages_db.update_message(db, row["id"], **changes) or row
     if not reply or not incoming.touches_contact:
         return []
-    return await autoreply.maybe_reply(runtime, batch.instance, contact, row,
-                                       await batch.settings(db))
+    return await autoreply.maybe_reply(
+        runtime, batch.instance, contact, row, await batch.settings(db)
+    )
 
 
 async def _contact_for_message(
-    db: Database, instance: Row, identity: Identity, push_name: str | None,
+    db: Database,
+    instance: Row,
+    identity: Identity,
+    push_name: str | None,
     published: list[Publication],
 ) -> Row | None:
     result = await sync_contact(db, instance["id"], identity, push_name=push_name)
     if result is None:
         return None
     if result.created or result.changed:
-        published.append(await events.record(
-            db, instance["id"], "contact", "created" if result.created else "updated",
-            result.contact["id"], result.contact["id"]))
+        published.append(
+            await events.record(
+                db,
+                instance["id"],
+                "contact",
+                "created" if result.created else "updated",
+                result.contact["id"],
+                result.contact["id"],
+            )
+        )
     return result.contact
 
 
@@ -381,8 +449,11 @@ async def _advance(
     await messages_db.update_message(db, message["id"], **changes)
     if message["from_me"] and "status" in changes:
         MESSAGE_STATUS.labels(instance["instance_name"], changes["status"]).inc()
-    return [await events.record(db, instance["id"], "message", "updated", message["id"],
-                                message["contact_id"])]
+    return [
+        await events.record(
+            db, instance["id"], "message", "updated", message["id"], message["contact_id"]
+        )
+    ]
 
 
 async def apply_receipt(db: Database, instance: Row, data: dict[str, Any]) -> list[Publication]:
@@ -415,8 +486,11 @@ async def apply_delete(db: Database, instance: Row, data: Any) -> list[Publicati
     if message["deleted_at"] is not None:
         return []
     await messages_db.update_message(db, message["id"], deleted_at=datetime.now(UTC))
-    return [await events.record(db, instance["id"], "message", "updated", message["id"],
-                                message["contact_id"])]
+    return [
+        await events.record(
+            db, instance["id"], "message", "updated", message["id"], message["contact_id"]
+        )
+    ]
 
 
 async def apply_contacts(db: Database, batch: Batch, data: Any) -> list[Publication]:
@@ -435,12 +509,22 @@ async def apply_contacts(db: Database, batch: Batch, data: Any) -> list[Publicat
         # Only people with a phone number become new contacts from a sync; LIDs and groups are
         # only refreshed, or the list would fill with ids nobody ever talked to.
         result = await sync_contact(
-            db, instance["id"], identity,
+            db,
+            instance["id"],
+            identity,
             push_name=None if identity.is_group else usable_name(item.get("pushName"), identity),
-            picture_url=picture, create=identity.phone is not None,
+            picture_url=picture,
+            create=identity.phone is not None,
         )
         if result is not None and (result.created or result.changed):
-            published.append(await events.record(
-                db, instance["id"], "contact", "created" if result.created else "updated",
-                result.contact["id"], result.contact["id"]))
+            published.append(
+                await events.record(
+                    db,
+                    instance["id"],
+                    "contact",
+                    "created" if result.created else "updated",
+                    result.contact["id"],
+                    result.contact["id"],
+                )
+            )
     return published

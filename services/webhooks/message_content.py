@@ -13,10 +13,21 @@ from services.common.header_values import safe_file_name, safe_mime_type
 from services.instances.evolution_values import long_value
 
 # Wrappers Evolution does not unwrap (CONTRACT §9.1): the content sits in `.message` inside.
-WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
-            "viewOnceMessageV2Extension", "documentWithCaptionMessage", "editedMessage")
-HELPER_KEYS = {"messageContextInfo", "senderKeyDistributionMessage", "base64", "mediaUrl",
-               "speechToText"}
+WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "editedMessage",
+)
+HELPER_KEYS = {
+    "messageContextInfo",
+    "senderKeyDistributionMessage",
+    "base64",
+    "mediaUrl",
+    "speechToText",
+}
 MEDIA_KINDS = {
     "audioMessage": "audio",
     "imageMessage": "image",
@@ -33,6 +44,8 @@ class ContactCard(TypedDict):
 
     name: str | None
     phones: list[str]
+
+
 # WhatsApp's own limit on a message's text: anything longer is no message a phone sent.
 MAX_TEXT = 65_536
 # How far ahead of our clock a message's time may be (a phone's clock runs fast).
@@ -103,12 +116,15 @@ def parse_content(data: dict[str, Any]) -> MessageContent:
     body = message.get(key) if key else None
     body = body if isinstance(body, dict) else {}
     content = _parse_body(key, message, body)
-    content.media_url = content.media_url or (media_url if content.message_type in
-                                              {"audio", "image", "video", "document", "sticker"}
-                                              else None)
+    content.media_url = content.media_url or (
+        media_url
+        if content.message_type in {"audio", "image", "video", "document", "sticker"}
+        else None
+    )
     context = data.get("contextInfo") if isinstance(data.get("contextInfo"), dict) else None
-    context = context or (body.get("contextInfo") if isinstance(body.get("contextInfo"), dict)
-                          else None)
+    context = context or (
+        body.get("contextInfo") if isinstance(body.get("contextInfo"), dict) else None
+    )
     if context and isinstance(context.get("stanzaId"), str):
         content.quoted_message_id = context["stanzaId"]
     return bounded(content)
@@ -144,9 +160,17 @@ def _parse_body(key: str | None, message: dict[str, Any], body: dict[str, Any]) 
     if key in ("locationMessage", "liveLocationMessage"):
         lat, lng = body.get("degreesLatitude"), body.get("degreesLongitude")
         label = ", ".join(str(p) for p in (body.get("name"), body.get("address")) if p)
-        return MessageContent("location", text=label or None, metadata={
-            "latitude": lat, "longitude": lng, "name": body.get("name"),
-            "address": body.get("address"), "live": key == "liveLocationMessage"})
+        return MessageContent(
+            "location",
+            text=label or None,
+            metadata={
+                "latitude": lat,
+                "longitude": lng,
+                "name": body.get("name"),
+                "address": body.get("address"),
+                "live": key == "liveLocationMessage",
+            },
+        )
     if key == "contactMessage":
         return _contact([body])
     if key == "contactsArrayMessage":
@@ -154,9 +178,16 @@ def _parse_body(key: str | None, message: dict[str, Any], body: dict[str, Any]) 
         return _contact([c for c in contacts if isinstance(c, dict)])
     if key == "reactionMessage":
         target = given if isinstance(given := body.get("key"), dict) else {}
-        return MessageContent("other", text=body.get("text") or None, is_reaction=True, metadata={
-            "kind": "reaction", "emoji": body.get("text") or "",
-            "targetMessageId": target.get("id")})
+        return MessageContent(
+            "other",
+            text=body.get("text") or None,
+            is_reaction=True,
+            metadata={
+                "kind": "reaction",
+                "emoji": body.get("text") or "",
+                "targetMessageId": target.get("id"),
+            },
+        )
     return MessageContent("other", metadata={"kind": key or "unknown"})
 
 

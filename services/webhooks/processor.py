@@ -47,7 +47,7 @@ def _data(row: Row) -> Any:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2 ** attempts, 300))
+    return timedelta(seconds=min(2**attempts, 300))
 
 
 class WebhookProcessor:
@@ -76,7 +76,7 @@ class WebhookProcessor:
                 log.exception("webhook processing failed; retrying")
                 processed = 0
                 # A new webhook means the database may be back: try again then, too.
-                await wait_any(stop, wakeup, timeout=min(2 ** failures, 30))
+                await wait_any(stop, wakeup, timeout=min(2**failures, 30))
                 continue
             if not processed:
                 await wait_any(stop, wakeup, timeout=POLL_SECONDS)
@@ -162,18 +162,28 @@ class WebhookProcessor:
         await self.runtime.bus.publish(published)
         return handled
 
-    async def _whole(self, batch: Batch, due: list[Row], published: list[Publication],
-                     outcomes: list[tuple[str, str, float | None]]) -> list[int]:
+    async def _whole(
+        self,
+        batch: Batch,
+        due: list[Row],
+        published: list[Publication],
+        outcomes: list[tuple[str, str, float | None]],
+    ) -> list[int]:
         """Apply `due` in one go, or raise _OneByOne having applied nothing for good."""
         started = time.perf_counter()
         try:
-            results = await apply_events(self.runtime, batch,
-                                         [(row["event"], _data(row)) for row in due])
+            results = await apply_events(
+                self.runtime, batch, [(row["event"], _data(row)) for row in due]
+            )
         except Postpone:
             raise _OneByOne() from None
         except Exception as error:
-            log.info("a batch of %s failed (%s: %s); applying it event by event",
-                     batch.instance["instance_name"], type(error).__name__, error)
+            log.info(
+                "a batch of %s failed (%s: %s); applying it event by event",
+                batch.instance["instance_name"],
+                type(error).__name__,
+                error,
+            )
             raise _OneByOne() from error
         # Applied together: each event is credited with its share of the time.
         seconds = (time.perf_counter() - started) / max(len(due), 1)
@@ -182,9 +192,14 @@ class WebhookProcessor:
             outcomes.append((row["event"], "done", seconds))
         return [row["id"] for row in due]
 
-    async def _one_by_one(self, batch: Batch, due: list[Row], now: datetime,
-                          published: list[Publication],
-                          outcomes: list[tuple[str, str, float | None]]) -> list[int]:
+    async def _one_by_one(
+        self,
+        batch: Batch,
+        due: list[Row],
+        now: datetime,
+        published: list[Publication],
+        outcomes: list[tuple[str, str, float | None]],
+    ) -> list[int]:
         """Apply `due` event after event, each in a savepoint: a failing one is rolled back
         alone and retried later, and the events after it wait for it."""
         db = self.runtime.db
@@ -207,14 +222,28 @@ class WebhookProcessor:
                 bad_data = not is_outage(error)
                 give_up = bad_data or attempts >= MAX_ATTEMPTS
                 if bad_data:
-                    log.warning("event %s (%s) set aside: its data cannot be applied (%s: %s)",
-                                row["id"], row["event"], type(error).__name__, error)
+                    log.warning(
+                        "event %s (%s) set aside: its data cannot be applied (%s: %s)",
+                        row["id"],
+                        row["event"],
+                        type(error).__name__,
+                        error,
+                    )
                 else:
-                    log.exception("event %s (%s) failed, attempt %s%s", row["id"],
-                                  row["event"], attempts, "; giving up" if give_up else "")
+                    log.exception(
+                        "event %s (%s) failed, attempt %s%s",
+                        row["id"],
+                        row["event"],
+                        attempts,
+                        "; giving up" if give_up else "",
+                    )
                 await events_db.mark_attempt_failed(
-                    db, row["id"], f"{type(error).__name__}: {error}", give_up,
-                    now + retry_delay(attempts))
+                    db,
+                    row["id"],
+                    f"{type(error).__name__}: {error}",
+                    give_up,
+                    now + retry_delay(attempts),
+                )
                 outcomes.append((row["event"], "failed" if give_up else "retry", None))
                 if not give_up:
                     break

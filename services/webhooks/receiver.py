@@ -92,8 +92,9 @@ class EventWriter:
         self._queue: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def store(self, instance_id: uuid.UUID, event: str, payload: dict[str, Any],
-                    body: bytes, sha: str) -> int | None:
+    async def store(
+        self, instance_id: uuid.UUID, event: str, payload: dict[str, Any], body: bytes, sha: str
+    ) -> int | None:
         """Store one event; its id, or None when the same body was already stored."""
         answer: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(instance_id, event, payload, body, sha, answer))
@@ -106,7 +107,7 @@ class EventWriter:
         try:
             while self._queue:
                 size, count = 0, 0
-                for pending in self._queue[:self.MAX_ROWS]:
+                for pending in self._queue[: self.MAX_ROWS]:
                     size += len(pending.body)
                     count += 1
                     if size >= self.MAX_BYTES:
@@ -134,7 +135,8 @@ class EventWriter:
             first.setdefault((pending.instance_id, pending.sha), pending)
         try:
             stored = await events_db.insert_events(
-                self.db, [(p.instance_id, p.event, p.json_text(), p.sha) for p in first.values()])
+                self.db, [(p.instance_id, p.event, p.json_text(), p.sha) for p in first.values()]
+            )
         except asyncpg.PostgresError:
             # One row PostgreSQL refuses (its instance deleted meanwhile, a payload jsonb does
             # not take) must not fail the others: each is written alone, with its own answer.
@@ -152,16 +154,21 @@ class EventWriter:
 
     async def _write_alone(self, pending: _Pending) -> None:
         try:
-            stored = await events_db.insert_event(self.db, pending.instance_id, pending.event,
-                                                  pending.payload, pending.sha)
+            stored = await events_db.insert_event(
+                self.db, pending.instance_id, pending.event, pending.payload, pending.sha
+            )
         except Exception as error:
             _answer(pending, error=error)
         else:
             _answer(pending, stored)
 
 
-def _answer(pending: _Pending, stored: int | None = None, error: Exception | None = None,
-            cancel: bool = False) -> None:
+def _answer(
+    pending: _Pending,
+    stored: int | None = None,
+    error: Exception | None = None,
+    cancel: bool = False,
+) -> None:
     if pending.answer.done():  # answered already, or its request went away
         return
     if cancel:
@@ -182,8 +189,7 @@ class WebhookReceiver:
         self._known: TTLCache[str, KnownInstance] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
         # A deleted instance's trailing deliveries (Evolution sends a few) and retries of them
         # cost one lookup per UNKNOWN_CACHE_SECONDS, not one each.
-        self._unknown: TTLCache[str, bool] = TTLCache(maxsize=CACHE_SIZE,
-                                                      ttl=UNKNOWN_CACHE_SECONDS)
+        self._unknown: TTLCache[str, bool] = TTLCache(maxsize=CACHE_SIZE, ttl=UNKNOWN_CACHE_SECONDS)
         self.writer = EventWriter(runtime.db)
 
     def forget(self, instance_name: str) -> None:
@@ -227,8 +233,13 @@ class WebhookReceiver:
         return known
 
     async def accept(
-        self, known: KnownInstance, name: str, headers: Mapping[str, str], body: bytes,
-        suffix: str | None, payload: dict[str, Any] | None = None,
+        self,
+        known: KnownInstance,
+        name: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        suffix: str | None,
+        payload: dict[str, Any] | None = None,
     ) -> Outcome:
         """Store an authenticated delivery (`payload` when the body was parsed already)."""
         if payload is None:

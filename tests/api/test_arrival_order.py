@@ -63,8 +63,9 @@ def message(text: str, phone: str = "5511999990002", name: str = "Maria Souza") 
     return payload
 
 
-async def page_texts(gql: GraphQLClient, contact_id: str, first: int,
-                     after: str | None = None) -> tuple[list[str], dict[str, Any]]:
+async def page_texts(
+    gql: GraphQLClient, contact_id: str, first: int, after: str | None = None
+) -> tuple[list[str], dict[str, Any]]:
     page = (await gql(PAGE, {"contactId": contact_id, "first": first, "after": after}))["messages"]
     return [e["node"]["textContent"] for e in page["edges"]], page["pageInfo"]
 
@@ -201,15 +202,19 @@ async def test_a_message_arriving_after_the_read_mark_is_unread_whatever_its_tim
         assert (await post_webhook(gql.http, payload, secret)).status_code == 200
 
         async def stored() -> bool:
-            return bool(await pg.fetchval(
-                "SELECT count(*) FROM whatsapp_messages WHERE text_content = $1", text))
+            return bool(
+                await pg.fetchval(
+                    "SELECT count(*) FROM whatsapp_messages WHERE text_content = $1", text
+                )
+            )
 
         await wait_for(stored)
 
     await deliver("first", SECOND)
     contact_id = str(await pg.fetchval("SELECT id FROM whatsapp_contacts"))
-    read = await gql("mutation($c: ID!) { markContactRead(contactId: $c) { unreadCount } }",
-                     {"c": contact_id})
+    read = await gql(
+        "mutation($c: ID!) { markContactRead(contactId: $c) { unreadCount } }", {"c": contact_id}
+    )
     assert read["markContactRead"]["unreadCount"] == 0
     await deliver("same second", SECOND)
     await deliver("delivered late", SECOND - 600)

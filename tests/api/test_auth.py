@@ -19,7 +19,8 @@ VIEWER = "{ viewer { id role fullName } }"
 
 
 async def test_viewer_with_a_valid_token_creates_the_profile_once(
-        gql: GraphQLClient, pg: asyncpg.Connection, admin_id: uuid.UUID) -> None:
+    gql: GraphQLClient, pg: asyncpg.Connection, admin_id: uuid.UUID
+) -> None:
     data = await gql(VIEWER)
     assert data["viewer"] == {"id": str(admin_id), "role": "ADMIN", "fullName": "Ana Admin"}
     await gql(VIEWER)
@@ -28,15 +29,22 @@ async def test_viewer_with_a_valid_token_creates_the_profile_once(
 
 async def test_an_agent_token_without_a_role_gets_agent(gql: GraphQLClient) -> None:
     sub = uuid.uuid4()
-    token = jwt.encode({"sub": str(sub), "exp": int(time.time()) + 60, "aud": "authenticated"},
-                       JWT_SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": str(sub), "exp": int(time.time()) + 60, "aud": "authenticated"},
+        JWT_SECRET,
+        algorithm="HS256",
+    )
     data = await gql(VIEWER, token=token)
     assert data["viewer"]["role"] == "AGENT"
 
 
 def _token(**claims: Any) -> dict[str, Any]:
-    base = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 60, "aud": "authenticated",
-            "app_metadata": {"role": "admin"}}
+    base = {
+        "sub": str(uuid.uuid4()),
+        "exp": int(time.time()) + 60,
+        "aud": "authenticated",
+        "app_metadata": {"role": "admin"},
+    }
     base.update(claims)
     return base
 
@@ -85,10 +93,14 @@ async def test_websocket_accepts_the_token_in_connection_init(server, admin_toke
 
 async def test_websocket_without_a_valid_token_is_closed(server):
     forged = mint_token("another-secret-" + "y" * 40, sub=uuid.uuid4(), role="admin")
-    async with websockets.connect(server.ws_url,
-                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
-        await ws.send(json.dumps({"type": "connection_init",
-                                  "payload": {"Authorization": f"Bearer {forged}"}}))
+    async with websockets.connect(
+        server.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {forged}"}}
+            )
+        )
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
@@ -117,22 +129,41 @@ async def test_a_token_used_before_stops_working_when_it_expires(monkeypatch):
         ({"full_name": {"first": "Ana"}, "name": "Ana Fallback"}, True, "Ana Fallback", None),
         ({"full_name": "Ana\x00Admin"}, "ana\x00@example.com", "Ana Admin", None),
         ({"full_name": "Ana\ud800Admin"}, "ana@example.com\ud800", "Ana Admin", None),
-        ({"full_name": "\u202eAna\nERROR fake\tlog\x1b[31m"}, "ana@example.com",
-         "Ana ERROR fake log [31m", "ana@example.com"),
+        (
+            {"full_name": "\u202eAna\nERROR fake\tlog\x1b[31m"},
+            "ana@example.com",
+            "Ana ERROR fake log [31m",
+            "ana@example.com",
+        ),
         ({"full_name": "   "}, "not an address", None, None),
         ({"full_name": "N" * 5000}, "a" * 400 + "@example.com", "N" * 200, None),
         ("not a dict", None, None, None),
     ],
-    ids=["lists", "numbers", "object-then-name", "nul", "lone-surrogate", "control-chars",
-         "blank", "too-long", "metadata-not-object"],
+    ids=[
+        "lists",
+        "numbers",
+        "object-then-name",
+        "nul",
+        "lone-surrogate",
+        "control-chars",
+        "blank",
+        "too-long",
+        "metadata-not-object",
+    ],
 )
 async def test_user_metadata_of_any_shape_is_cleaned_not_an_error(
-        gql: GraphQLClient, pg: asyncpg.Connection, metadata: object, email: object,
-        stored_name: str | None, stored_email: str | None) -> None:
+    gql: GraphQLClient,
+    pg: asyncpg.Connection,
+    metadata: object,
+    email: object,
+    stored_name: str | None,
+    stored_email: str | None,
+) -> None:
     # Supabase users edit their own user_metadata, and it travels in their token.
     sub = uuid.uuid4()
-    token = jwt.encode(_token(sub=str(sub), user_metadata=metadata, email=email),
-                       JWT_SECRET, algorithm="HS256")
+    token = jwt.encode(
+        _token(sub=str(sub), user_metadata=metadata, email=email), JWT_SECRET, algorithm="HS256"
+    )
     data = await gql(VIEWER, token=token)
     assert data["viewer"] == {"id": str(sub), "role": "ADMIN", "fullName": stored_name}
     row = await pg.fetchrow("SELECT full_name, email FROM profiles WHERE id = $1", sub)

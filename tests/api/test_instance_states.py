@@ -28,11 +28,13 @@ async def _create(gql: GraphQLClient) -> dict[str, Any]:
 
 
 async def _connecting_webhooks(pg: asyncpg.Connection, instance_id: uuid.UUID) -> int:
-    return int(await pg.fetchval(
-        "SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
-        "AND event = 'connection.update' AND payload -> 'data' ->> 'state' = 'connecting'",
-        instance_id,
-    ))
+    return int(
+        await pg.fetchval(
+            "SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
+            "AND event = 'connection.update' AND payload -> 'data' ->> 'state' = 'connecting'",
+            instance_id,
+        )
+    )
 
 
 async def _all_processed(pg: asyncpg.Connection) -> bool:

@@ -27,8 +27,9 @@ async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dic
     return created
 
 
-async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolution,
-                                                          admin_token, admin_id):
+async def test_create_connect_scan_settings_logout_delete(
+    server, gql, pg, evolution, admin_token, admin_id
+):
     instance = await create(gql)
     name = instance["instanceName"]
     assert name.startswith("atendimento-avaliatec-") and instance["status"] == "DISCONNECTED"
@@ -63,31 +64,51 @@ async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolu
         assert await evolution.open_connection(name) == 200
         event = (await ws.next_data())["instanceEvents"]
     assert event["kind"] == "STATUS"
-    assert event["instance"] == {"status": "CONNECTED", "qrCode": None,
-                                 "phoneNumber": "5511999990001",
-                                 "profileName": "Acme Atendimento"}
+    assert event["instance"] == {
+        "status": "CONNECTED",
+        "qrCode": None,
+        "phoneNumber": "5511999990001",
+        "profileName": "Acme Atendimento",
+    }
 
-    settings = (await gql(SETTINGS, {"id": instance["id"], "input": {
-        "rejectCalls": True, "rejectCallMessage": "Não atendemos ligações, mande mensagem.",
-        "autoReplyEnabled": True, "autoReplyMessage": "Voltamos às 8h.",
-        "availabilitySchedule": {"monday": {"enabled": True, "start": "08:00", "end": "18:00"}},
-    }}))["updateInstanceSettings"]
+    settings = (
+        await gql(
+            SETTINGS,
+            {
+                "id": instance["id"],
+                "input": {
+                    "rejectCalls": True,
+                    "rejectCallMessage": "Não atendemos ligações, mande mensagem.",
+                    "autoReplyEnabled": True,
+                    "autoReplyMessage": "Voltamos às 8h.",
+                    "availabilitySchedule": {
+                        "monday": {"enabled": True, "start": "08:00", "end": "18:00"}
+                    },
+                },
+            },
+        )
+    )["updateInstanceSettings"]
     assert settings["rejectCalls"] and settings["autoReplyEnabled"]
     assert settings["availabilitySchedule"] == {
-        "monday": {"enabled": True, "start": "08:00", "end": "18:00"}}
+        "monday": {"enabled": True, "start": "08:00", "end": "18:00"}
+    }
     assert settings["timezone"] == "America/Sao_Paulo"
     [pushed] = evolution.requests_to("/settings/set/")
     assert pushed.headers["apikey"] == token
     assert pushed.json["rejectCall"] is True
     assert pushed.json["msgCall"] == "Não atendemos ligações, mande mensagem."
 
-    disconnected = (await gql("mutation($id: ID!) { disconnectInstance(id: $id) { status } }",
-                              {"id": instance["id"]}))["disconnectInstance"]
+    disconnected = (
+        await gql(
+            "mutation($id: ID!) { disconnectInstance(id: $id) { status } }", {"id": instance["id"]}
+        )
+    )["disconnectInstance"]
     assert disconnected["status"] == "DISCONNECTED"
     assert evolution.requests_to("/instance/logout/")
 
-    assert (await gql("mutation($id: ID!) { deleteInstance(id: $id) }",
-                      {"id": instance["id"]}))["deleteInstance"] == instance["id"]
+    assert (await gql("mutation($id: ID!) { deleteInstance(id: $id) }", {"id": instance["id"]}))[
+        "deleteInstance"
+    ] == instance["id"]
     assert evolution.requests_to("/instance/delete/")
     await wait_for(lambda: name not in evolution.instances)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_instances") == 0
@@ -95,7 +116,7 @@ async def test_create_connect_scan_settings_logout_delete(server, gql, pg, evolu
 
 async def test_pairing_code_with_a_phone_number(gql, evolution):
     instance = await create(gql)
-    data = (await gql(CONNECT, {"id": instance["id"], "phone": "+55 (11) 99999-0001"}))
+    data = await gql(CONNECT, {"id": instance["id"], "phone": "+55 (11) 99999-0001"})
     assert data["connectInstance"]["pairingCode"]
     assert evolution.requests_to("/instance/connect/")[0].query["number"] == "5511999990001"
 
@@ -108,10 +129,12 @@ async def test_not_configured_names_the_variables_and_stores_nothing(server, gql
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_instances") == 0
 
 
-async def test_evolution_down_is_unavailable_and_leaves_nothing_half_made(server, gql, pg,
-                                                                           evolution):
-    server.runtime.evolution = EvolutionClient(evolution.down_url, evolution.api_key,
-                                               timeout=2.0, retry_seconds=0.5)
+async def test_evolution_down_is_unavailable_and_leaves_nothing_half_made(
+    server, gql, pg, evolution
+):
+    server.runtime.evolution = EvolutionClient(
+        evolution.down_url, evolution.api_key, timeout=2.0, retry_seconds=0.5
+    )
     error = await gql.error(CREATE, {"name": "X"})
     assert error.codes == ["EVOLUTION_UNAVAILABLE"]
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_instances") == 0
@@ -136,8 +159,11 @@ async def test_slow_evolution_times_out_as_unavailable(gql, pg, evolution):
 
 async def test_failed_settings_push_changes_nothing(gql, pg, evolution):
     instance = await create(gql)
-    evolution.fail_next("/settings/set/", 400, {"status": 400, "error": "Bad Request",
-                                                "response": {"message": [["bad settings"]]}})
+    evolution.fail_next(
+        "/settings/set/",
+        400,
+        {"status": 400, "error": "Bad Request", "response": {"message": [["bad settings"]]}},
+    )
     error = await gql.error(SETTINGS, {"id": instance["id"], "input": {"alwaysOnline": True}})
     assert error.codes == ["EVOLUTION_ERROR"] and "bad settings" in error.errors[0]["message"]
     assert await pg.fetchval("SELECT always_online FROM whatsapp_instance_settings") is False
@@ -146,18 +172,27 @@ async def test_failed_settings_push_changes_nothing(gql, pg, evolution):
 @pytest.mark.parametrize(
     ("settings_input", "field"),
     [
-        ({"availabilitySchedule": {"funday": {"enabled": True, "start": "08:00", "end": "18:00"}}},
-         "availabilitySchedule.funday"),
-        ({"availabilitySchedule": {"monday": {"enabled": True, "start": "8h", "end": "18:00"}}},
-         "availabilitySchedule.monday.start"),
+        (
+            {
+                "availabilitySchedule": {
+                    "funday": {"enabled": True, "start": "08:00", "end": "18:00"}
+                }
+            },
+            "availabilitySchedule.funday",
+        ),
+        (
+            {"availabilitySchedule": {"monday": {"enabled": True, "start": "8h", "end": "18:00"}}},
+            "availabilitySchedule.monday.start",
+        ),
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"autoReplyEnabled": True}, "autoReplyMessage"),
         ({"autoReplyCooldownMinutes": 0}, "autoReplyCooldownMinutes"),
         ({"rejectCalls": None}, "rejectCalls"),
     ],
 )
-async def test_invalid_settings_are_refused_naming_the_field(gql, pg, evolution, settings_input,
-                                                              field):
+async def test_invalid_settings_are_refused_naming_the_field(
+    gql, pg, evolution, settings_input, field
+):
     instance = await create(gql)
     error = await gql.error(SETTINGS, {"id": instance["id"], "input": settings_input})
     assert error.codes == ["BAD_USER_INPUT"]
@@ -182,7 +217,10 @@ async def test_agents_see_only_their_numbers(gql, pg, agent_token, agent_id):
     mine = await create(gql, "Mine")
     await create(gql, "Other")
     await gql("{ viewer { id } }", token=agent_token)  # creates the agent's profile
-    await pg.execute("INSERT INTO whatsapp_instance_members (instance_id, profile_id) "
-                     "VALUES ($1, $2)", uuid.UUID(mine["id"]), agent_id)
+    await pg.execute(
+        "INSERT INTO whatsapp_instance_members (instance_id, profile_id) VALUES ($1, $2)",
+        uuid.UUID(mine["id"]),
+        agent_id,
+    )
     listed = (await gql("{ instances { id } }", token=agent_token))["instances"]
     assert [i["id"] for i in listed] == [mine["id"]]

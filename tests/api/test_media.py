@@ -40,10 +40,12 @@ TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 VOICE_ID = "AC3F0E21B4D97A6650C2E8F1D3B5A7C9"
 IMAGE_ID = "AC8D21F03B6E4A9957C0D1E2F3A4B5C6"
 DOCUMENT_ID = "3A71D0C9E8B7A6F5E4D3"
-SEND = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { " + NODE + \
-    " status } }"
-DECRYPT_FAILED = {"status": 400, "error": "Bad Request",
-                  "response": {"message": ["Error: Failed to decrypt the media message"]}}
+SEND = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { " + NODE + " status } }"
+DECRYPT_FAILED = {
+    "status": 400,
+    "error": "Bad Request",
+    "response": {"message": ["Error: Failed to decrypt the media message"]},
+}
 
 
 @pytest.fixture
@@ -53,8 +55,9 @@ async def instance(pg, vault, evolution):
 
 
 async def node(gql: GraphQLClient, pg: asyncpg.Connection, message_id: str) -> dict[str, Any]:
-    contact_id = await pg.fetchval("SELECT contact_id FROM whatsapp_messages WHERE message_id = $1",
-                                   message_id)
+    contact_id = await pg.fetchval(
+        "SELECT contact_id FROM whatsapp_messages WHERE message_id = $1", message_id
+    )
     data = await gql(MESSAGES, {"c": str(contact_id)})
     [found] = [e["node"] for e in data["messages"]["edges"] if e["node"]["messageId"] == message_id]
     assert isinstance(found, dict)
@@ -63,30 +66,41 @@ async def node(gql: GraphQLClient, pg: asyncpg.Connection, message_id: str) -> d
 
 async def media_state(pg: asyncpg.Connection, message_id: str) -> str | None:
     state: str | None = await pg.fetchval(
-        "SELECT media_state FROM whatsapp_messages WHERE message_id = $1", message_id)
+        "SELECT media_state FROM whatsapp_messages WHERE message_id = $1", message_id
+    )
     return state
 
 
-async def drive_fetcher(pg: asyncpg.Connection, runtime: Runtime, message_id: str,
-                        timeout: float = 20) -> str:
+async def drive_fetcher(
+    pg: asyncpg.Connection, runtime: Runtime, message_id: str, timeout: float = 20
+) -> str:
     """Let the media fetcher work on `message_id` until it is no longer pending, making each
     retry due at once instead of waiting for its backoff; answers the final state."""
+
     async def done() -> str | None:
         state = await media_state(pg, message_id)
         if state != "pending":
             return state
-        if await pg.execute("UPDATE whatsapp_messages SET media_next_attempt_at = NOW() "
-                            "WHERE message_id = $1 AND media_next_attempt_at > NOW()",
-                            message_id) != "UPDATE 0":
+        if (
+            await pg.execute(
+                "UPDATE whatsapp_messages SET media_next_attempt_at = NOW() "
+                "WHERE message_id = $1 AND media_next_attempt_at > NOW()",
+                message_id,
+            )
+            != "UPDATE 0"
+        ):
             runtime.media_wakeup.set()
         return None
+
     return await wait_for(done, timeout=timeout, interval=0.05)  # type: ignore[no-any-return]
 
 
 # -- incoming -------------------------------------------------------------------------------
 
+
 async def test_voice_note_with_base64_is_ready_at_once_and_plays(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     ogg = voice_note_ogg()
     await deliver(gql, pg, secret, voice_note_payload(ogg))
     message = await node(gql, pg, VOICE_ID)
@@ -109,7 +123,8 @@ async def test_voice_note_with_base64_is_ready_at_once_and_plays(
 
 
 async def test_image_is_fetched_from_evolution_and_announced(
-        server, gql, pg, instance, secret, evolution, admin_token):
+    server, gql, pg, instance, secret, evolution, admin_token
+):
     image = jpeg()
     evolution.add_media(IMAGE_ID, image, mimetype="image/jpeg", media_type="imageMessage")
     query = """subscription($i: ID!) { messageEvents(instanceId: $i) {
@@ -130,7 +145,10 @@ async def test_image_is_fetched_from_evolution_and_announced(
     assert request.json["convertToMp4"] is False
     message = await node(gql, pg, IMAGE_ID)
     assert (message["mediaState"], message["mediaMimeType"], message["mediaSize"]) == (
-        "READY", "image/jpeg", len(image))
+        "READY",
+        "image/jpeg",
+        len(image),
+    )
     assert message["textContent"] == "Foto da caixa que chegou amassada"
     assert message["m4a"] == message["mediaUrl"]  # audioFormat only changes audio
     response = await gql.http.get(message["mediaUrl"])
@@ -138,7 +156,8 @@ async def test_image_is_fetched_from_evolution_and_announced(
 
 
 async def test_pending_media_has_no_url_and_the_message_is_not_held_back(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     # Evolution is slow: longer than the client's timeout, so the first attempt fails too.
     evolution.delay_next("/chat/getBase64FromMediaMessage/", 3.0)
     await deliver(gql, pg, secret, load_payload("messages_upsert_image_caption"))
@@ -149,7 +168,8 @@ async def test_pending_media_has_no_url_and_the_message_is_not_held_back(
 
 
 async def test_evolution_unable_to_decrypt_makes_media_unavailable_after_retries(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     evolution.fail_next("/chat/getBase64FromMediaMessage/", 400, DECRYPT_FAILED, times=100)
     await deliver(gql, pg, secret, load_payload("messages_upsert_image_caption"))
     assert await drive_fetcher(pg, server.runtime, IMAGE_ID) == "unavailable"
@@ -160,8 +180,9 @@ async def test_evolution_unable_to_decrypt_makes_media_unavailable_after_retries
     assert message["textContent"] == "Foto da caixa que chegou amassada"  # never lost
 
 
-async def test_unavailable_media_can_be_fetched_again(server, gql, pg, instance, secret,
-                                                      evolution, agent_token):
+async def test_unavailable_media_can_be_fetched_again(
+    server, gql, pg, instance, secret, evolution, agent_token
+):
     evolution.fail_next("/chat/getBase64FromMediaMessage/", 400, DECRYPT_FAILED, times=100)
     await deliver(gql, pg, secret, load_payload("messages_upsert_image_caption"))
     assert await drive_fetcher(pg, server.runtime, IMAGE_ID) == "unavailable"
@@ -180,7 +201,8 @@ async def test_unavailable_media_can_be_fetched_again(server, gql, pg, instance,
 
 
 async def test_a_failed_attempt_is_retried_and_then_succeeds(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     evolution.fail_next("/chat/getBase64FromMediaMessage/", 400, DECRYPT_FAILED, times=2)
     evolution.add_media(IMAGE_ID, jpeg(), mimetype="image/jpeg")
     await deliver(gql, pg, secret, load_payload("messages_upsert_image_caption"))
@@ -191,7 +213,8 @@ async def test_a_failed_attempt_is_retried_and_then_succeeds(
 
 
 async def test_document_from_evolutions_s3_copy_keeps_its_name(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     document = pdf()
     served: list[str] = []
 
@@ -212,16 +235,23 @@ async def test_document_from_evolutions_s3_copy_keeps_its_name(
     assert response.content == document
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == (
-        "inline; filename=\"nota-fiscal-4821.pdf\"; filename*=UTF-8''nota-fiscal-4821.pdf")
+        "inline; filename=\"nota-fiscal-4821.pdf\"; filename*=UTF-8''nota-fiscal-4821.pdf"
+    )
 
 
 async def test_an_expired_s3_copy_falls_back_to_evolution(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     async def expired(request: Request) -> Response:
         return Response("<Error><Code>AccessDenied</Code></Error>", status_code=403)
 
-    evolution.add_media(DOCUMENT_ID, pdf(), mimetype="application/pdf",
-                        media_type="documentMessage", file_name="nota-fiscal-4821.pdf")
+    evolution.add_media(
+        DOCUMENT_ID,
+        pdf(),
+        mimetype="application/pdf",
+        media_type="documentMessage",
+        file_name="nota-fiscal-4821.pdf",
+    )
     async with serve_app(Starlette(routes=[Route("/bucket/{path:path}", expired)])) as s3:
         payload = load_payload("messages_upsert_document")
         payload["data"]["message"]["mediaUrl"] = f"{s3.url}/bucket/nota.pdf"
@@ -231,7 +261,8 @@ async def test_an_expired_s3_copy_falls_back_to_evolution(
 
 
 async def test_incoming_media_over_the_limit_is_unavailable_at_once(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     server.runtime.settings = server.runtime.settings.with_overrides(media_max_bytes=1024)
     evolution.add_media(IMAGE_ID, jpeg(320, 240) + b"\0" * 2048, mimetype="image/jpeg")
     await deliver(gql, pg, secret, load_payload("messages_upsert_image_caption"))
@@ -242,34 +273,45 @@ async def test_incoming_media_over_the_limit_is_unavailable_at_once(
 
 
 async def test_damaged_base64_in_the_webhook_falls_back_to_evolution(
-        server, gql, pg, instance, secret, evolution):
+    server, gql, pg, instance, secret, evolution
+):
     payload = voice_note_payload(b"")
     payload["data"]["message"]["base64"] = "not base64 at all!"
-    evolution.add_media(VOICE_ID, voice_note_ogg(), mimetype="audio/ogg; codecs=opus",
-                        media_type="audioMessage")
+    evolution.add_media(
+        VOICE_ID, voice_note_ogg(), mimetype="audio/ogg; codecs=opus", media_type="audioMessage"
+    )
     await deliver(gql, pg, secret, payload)
     assert await drive_fetcher(pg, server.runtime, VOICE_ID) == "ready"
 
 
 # -- serving --------------------------------------------------------------------------------
 
+
 @pytest.fixture
-async def voice_note(server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Connection,
-                     instance: dict[str, Any], secret: str) -> dict[str, Any]:
+async def voice_note(
+    server: ServerHandle,
+    gql: GraphQLClient,
+    pg: asyncpg.Connection,
+    instance: dict[str, Any],
+    secret: str,
+) -> dict[str, Any]:
     await deliver(gql, pg, secret, voice_note_payload(voice_note_ogg()))
     return await node(gql, pg, VOICE_ID)
 
 
-def _sign(server: ServerHandle, message_id: str, fmt: str = "original",
-          expires: int | None = None) -> str:
+def _sign(
+    server: ServerHandle, message_id: str, fmt: str = "original", expires: int | None = None
+) -> str:
     expires = expires or int(time.time()) + 600
-    path = media_links.signed_path(server.runtime.vault.media_url_key(), uuid.UUID(message_id),
-                                   fmt, expires)
+    path = media_links.signed_path(
+        server.runtime.vault.media_url_key(), uuid.UUID(message_id), fmt, expires
+    )
     return server.url + path
 
 
-async def test_tampered_expired_or_borrowed_links_are_refused(server, gql, pg, instance, secret,
-                                                              voice_note):
+async def test_tampered_expired_or_borrowed_links_are_refused(
+    server, gql, pg, instance, secret, voice_note
+):
     url = voice_note["mediaUrl"]
     assert (await gql.http.get(url)).status_code == 200
     signature = url.split("sig=")[1]
@@ -333,10 +375,13 @@ async def test_the_same_message_keeps_the_same_url_for_a_while(server, gql, pg, 
     assert again["mediaUrl"] == voice_note["mediaUrl"]  # the browser cache keeps working
 
 
-@pytest.mark.parametrize(("field", "fmt", "content_type", "codec"),
-                         [("m4a", "m4a", "audio/mp4", "aac"), ("mp3", "mp3", "audio/mpeg", "mp3")])
-async def test_voice_note_is_transcoded_for_every_browser(server, gql, pg, voice_note, field,
-                                                          fmt, content_type, codec):
+@pytest.mark.parametrize(
+    ("field", "fmt", "content_type", "codec"),
+    [("m4a", "m4a", "audio/mp4", "aac"), ("mp3", "mp3", "audio/mpeg", "mp3")],
+)
+async def test_voice_note_is_transcoded_for_every_browser(
+    server, gql, pg, voice_note, field, fmt, content_type, codec
+):
     url = voice_note[field]
     assert f"format={fmt}" in url and url != voice_note["mediaUrl"]
     response = await gql.http.get(url)
@@ -351,15 +396,15 @@ async def test_voice_note_is_transcoded_for_every_browser(server, gql, pg, voice
         assert stream.codec_context.name.startswith(codec)
         assert 1.2 < container.duration / av.time_base < 2.0  # the 1.5 s voice note
     # Kept in the store: the second request is served from it, with Range.
-    original = await pg.fetchval("SELECT media_key FROM whatsapp_messages WHERE id = $1",
-                                 uuid.UUID(voice_note["id"]))
+    original = await pg.fetchval(
+        "SELECT media_key FROM whatsapp_messages WHERE id = $1", uuid.UUID(voice_note["id"])
+    )
     assert await server.runtime.media.size(f"{original}.{fmt}") == len(response.content)
     part = await gql.http.get(url, headers={"Range": "bytes=0-3"})
     assert part.status_code == 206 and part.content == response.content[:4]
 
 
-async def test_audio_that_cannot_be_converted_is_a_clear_error(server, gql, pg, instance,
-                                                               secret):
+async def test_audio_that_cannot_be_converted_is_a_clear_error(server, gql, pg, instance, secret):
     await deliver(gql, pg, secret, voice_note_payload(b"OggS" + b"\x00" * 200))
     message = await node(gql, pg, VOICE_ID)
     assert message["mediaState"] == "READY"  # stored as received: it is what WhatsApp sent
@@ -369,26 +414,58 @@ async def test_audio_that_cannot_be_converted_is_a_clear_error(server, gql, pg, 
 
 # -- outgoing -------------------------------------------------------------------------------
 
-async def send_upload(gql: GraphQLClient, token: str, instance: dict[str, Any],
-                      contact: dict[str, Any], message_type: str, name: str, data: bytes,
-                      content_type: str, **extra: Any) -> dict[str, Any]:
-    operations = json.dumps({"query": SEND, "variables": {"input": {
-        "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-        "messageType": message_type, "media": None, **extra}}})
+
+async def send_upload(
+    gql: GraphQLClient,
+    token: str,
+    instance: dict[str, Any],
+    contact: dict[str, Any],
+    message_type: str,
+    name: str,
+    data: bytes,
+    content_type: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    operations = json.dumps(
+        {
+            "query": SEND,
+            "variables": {
+                "input": {
+                    "instanceId": str(instance["id"]),
+                    "contactId": str(contact["id"]),
+                    "messageType": message_type,
+                    "media": None,
+                    **extra,
+                }
+            },
+        }
+    )
     response = await gql.http.post(
-        "/graphql", headers={"Authorization": f"Bearer {token}"},
+        "/graphql",
+        headers={"Authorization": f"Bearer {token}"},
         data={"operations": operations, "map": json.dumps({"0": ["variables.input.media"]})},
-        files={"0": (name, data, content_type)})
+        files={"0": (name, data, content_type)},
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
 async def test_image_upload_is_sent_with_the_exact_body_and_plays_back(
-        server, gql, pg, vault, evolution, admin_token):
+    server, gql, pg, vault, evolution, admin_token
+):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
     image = jpeg()
-    answer = await send_upload(gql, admin_token, instance, contact, "IMAGE", "caixa.jpg", image,
-                               "image/jpeg", caption="  Veja a caixa  ")
+    answer = await send_upload(
+        gql,
+        admin_token,
+        instance,
+        contact,
+        "IMAGE",
+        "caixa.jpg",
+        image,
+        "image/jpeg",
+        caption="  Veja a caixa  ",
+    )
     sent = answer["data"]["sendMessage"]
     assert sent["status"] == "PENDING" and sent["messageType"] == "IMAGE"
     assert sent["mediaState"] == "READY" and sent["textContent"] == "Veja a caixa"
@@ -396,37 +473,62 @@ async def test_image_upload_is_sent_with_the_exact_body_and_plays_back(
     assert playback.content == image
     assert await settled(pg, sent["id"]) == ["sent"]
     [request] = evolution.requests_to("/message/sendMedia/")
-    assert request.json == {"number": "5511999990002", "mediatype": "image",
-                            "media": base64.b64encode(image).decode(), "mimetype": "image/jpeg",
-                            "fileName": "caixa.jpg", "caption": "Veja a caixa"}
+    assert request.json == {
+        "number": "5511999990002",
+        "mediatype": "image",
+        "media": base64.b64encode(image).decode(),
+        "mimetype": "image/jpeg",
+        "fileName": "caixa.jpg",
+        "caption": "Veja a caixa",
+    }
     assert await pg.fetchval("SELECT media_state FROM whatsapp_messages") == "ready"
 
 
 async def test_document_upload_with_a_file_name(server, gql, pg, vault, evolution, admin_token):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
     document = pdf()
-    answer = await send_upload(gql, admin_token, instance, contact, "DOCUMENT", "upload.bin",
-                               document, "application/octet-stream", fileName="Orçamento.pdf",
-                               textContent="Segue o orçamento")
+    answer = await send_upload(
+        gql,
+        admin_token,
+        instance,
+        contact,
+        "DOCUMENT",
+        "upload.bin",
+        document,
+        "application/octet-stream",
+        fileName="Orçamento.pdf",
+        textContent="Segue o orçamento",
+    )
     sent = answer["data"]["sendMessage"]
     assert (sent["mediaMimeType"], sent["mediaFilename"], sent["mediaSize"]) == (
-        "application/pdf", "Orçamento.pdf", len(document))
+        "application/pdf",
+        "Orçamento.pdf",
+        len(document),
+    )
     assert await settled(pg, sent["id"]) == ["sent"]
     [request] = evolution.requests_to("/message/sendMedia/")
-    assert request.json == {"number": "5511999990002", "mediatype": "document",
-                            "media": base64.b64encode(document).decode(),
-                            "mimetype": "application/pdf", "fileName": "Orçamento.pdf",
-                            "caption": "Segue o orçamento"}
+    assert request.json == {
+        "number": "5511999990002",
+        "mediatype": "document",
+        "media": base64.b64encode(document).decode(),
+        "mimetype": "application/pdf",
+        "fileName": "Orçamento.pdf",
+        "caption": "Segue o orçamento",
+    }
     download = await gql.http.get(sent["mediaUrl"])
     assert download.headers["content-disposition"] == (
-        "inline; filename=\"Or_amento.pdf\"; filename*=UTF-8''Or%C3%A7amento.pdf")
+        "inline; filename=\"Or_amento.pdf\"; filename*=UTF-8''Or%C3%A7amento.pdf"
+    )
 
 
 async def test_video_upload(server, gql, pg, vault, evolution, admin_token):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
     video = mp4_video()
-    sent = (await send_upload(gql, admin_token, instance, contact, "VIDEO", "clip.mp4", video,
-                              "video/mp4"))["data"]["sendMessage"]
+    sent = (
+        await send_upload(
+            gql, admin_token, instance, contact, "VIDEO", "clip.mp4", video, "video/mp4"
+        )
+    )["data"]["sendMessage"]
     assert sent["mediaMimeType"] == "video/mp4" and sent["mediaSeconds"] == 1
     assert await settled(pg, sent["id"]) == ["sent"]
     [request] = evolution.requests_to("/message/sendMedia/")
@@ -435,42 +537,77 @@ async def test_video_upload(server, gql, pg, vault, evolution, admin_token):
 
 
 async def test_media_by_url_is_sent_as_is_then_copied_from_evolution(
-        server, gql, pg, vault, evolution):
+    server, gql, pg, vault, evolution
+):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    sent = (await gql(SEND, {"input": {
-        "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-        "messageType": "DOCUMENT", "mediaUrl": "https://cdn.example.com/docs/boleto%201.pdf",
-        "caption": "Boleto"}}))["sendMessage"]
+    sent = (
+        await gql(
+            SEND,
+            {
+                "input": {
+                    "instanceId": str(instance["id"]),
+                    "contactId": str(contact["id"]),
+                    "messageType": "DOCUMENT",
+                    "mediaUrl": "https://cdn.example.com/docs/boleto%201.pdf",
+                    "caption": "Boleto",
+                }
+            },
+        )
+    )["sendMessage"]
     assert sent["mediaState"] == "PENDING" and sent["mediaUrl"] is None
     assert sent["mediaFilename"] == "boleto 1.pdf"
     assert await settled(pg, sent["id"]) == ["sent"]
     [request] = evolution.requests_to("/message/sendMedia/")
-    assert request.json == {"number": "5511999990002", "mediatype": "document",
-                            "media": "https://cdn.example.com/docs/boleto%201.pdf",
-                            "fileName": "boleto 1.pdf", "caption": "Boleto"}
+    assert request.json == {
+        "number": "5511999990002",
+        "mediatype": "document",
+        "media": "https://cdn.example.com/docs/boleto%201.pdf",
+        "fileName": "boleto 1.pdf",
+        "caption": "Boleto",
+    }
     wa_id = evolution.sent[0].message["key"]["id"]
-    evolution.add_media(wa_id, pdf("Boleto"), mimetype="application/pdf",
-                        media_type="documentMessage", file_name="boleto 1.pdf")
+    evolution.add_media(
+        wa_id,
+        pdf("Boleto"),
+        mimetype="application/pdf",
+        media_type="documentMessage",
+        file_name="boleto 1.pdf",
+    )
     assert await drive_fetcher(pg, server.runtime, wa_id) == "ready"
     message = await node(gql, pg, wa_id)
     assert (await gql.http.get(message["mediaUrl"])).content == pdf("Boleto")
     assert message["mediaMimeType"] == "application/pdf"
 
 
-async def test_recording_from_a_browser_is_accepted_as_audio(server, gql, pg, vault, evolution,
-                                                             admin_token):
+async def test_recording_from_a_browser_is_accepted_as_audio(
+    server, gql, pg, vault, evolution, admin_token
+):
     from tests.media_samples import browser_recording_webm, recording_wav
 
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    for name, data, mime in (("gravação.webm", browser_recording_webm(), "audio/webm"),
-                             ("rec.wav", recording_wav(), "audio/wav")):
-        operations = json.dumps({"query": SEND, "variables": {"input": {
-            "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-            "messageType": "AUDIO", "audio": None}}})
+    for name, data, mime in (
+        ("gravação.webm", browser_recording_webm(), "audio/webm"),
+        ("rec.wav", recording_wav(), "audio/wav"),
+    ):
+        operations = json.dumps(
+            {
+                "query": SEND,
+                "variables": {
+                    "input": {
+                        "instanceId": str(instance["id"]),
+                        "contactId": str(contact["id"]),
+                        "messageType": "AUDIO",
+                        "audio": None,
+                    }
+                },
+            }
+        )
         response = await gql.http.post(
-            "/graphql", headers={"Authorization": f"Bearer {gql.token}"},
+            "/graphql",
+            headers={"Authorization": f"Bearer {gql.token}"},
             data={"operations": operations, "map": json.dumps({"0": ["variables.input.audio"]})},
-            files={"0": (name, data, mime)})
+            files={"0": (name, data, mime)},
+        )
         sent = response.json()["data"]["sendMessage"]
         assert sent["mediaState"] == "READY" and sent["mediaMimeType"] == mime
         m4a = await gql.http.get(sent["m4a"])  # plays in Safari too
@@ -491,13 +628,15 @@ async def test_recording_from_a_browser_is_accepted_as_audio(server, gql, pg, va
     ],
 )
 async def test_bad_uploads_are_refused_and_nothing_is_stored(
-        server, gql, pg, vault, evolution, admin_token, message_type, name, data, needle):
+    server, gql, pg, vault, evolution, admin_token, message_type, name, data, needle
+):
     if data is None:
         server.runtime.settings = server.runtime.settings.with_overrides(media_max_bytes=4096)
         data = jpeg(640, 480) + b"\0" * 5000
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    answer = await send_upload(gql, admin_token, instance, contact, message_type, name, data,
-                               "application/octet-stream")
+    answer = await send_upload(
+        gql, admin_token, instance, contact, message_type, name, data, "application/octet-stream"
+    )
     [error] = answer["errors"]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "media"}
     assert needle in error["message"]
@@ -511,17 +650,31 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(
     [
         ({"messageType": "IMAGE"}, "media"),
         ({"messageType": "IMAGE", "mediaUrl": "file:///etc/passwd"}, "mediaUrl"),
-        ({"messageType": "AUDIO", "audioUrl": "https://x.example/a.ogg", "caption": "oi"},
-         "caption"),
-        ({"messageType": "DOCUMENT", "mediaUrl": "https://x.example/a.pdf",
-          "audioUrl": "https://x.example/b.pdf"}, "audioUrl"),
+        (
+            {"messageType": "AUDIO", "audioUrl": "https://x.example/a.ogg", "caption": "oi"},
+            "caption",
+        ),
+        (
+            {
+                "messageType": "DOCUMENT",
+                "mediaUrl": "https://x.example/a.pdf",
+                "audioUrl": "https://x.example/b.pdf",
+            },
+            "audioUrl",
+        ),
         ({"caption": "only for media"}, "messageType"),
     ],
 )
 async def test_invalid_media_sends(gql, pg, vault, evolution, change, field):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    variables = {"input": {"instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-                           "textContent": "Olá", **change}}
+    variables = {
+        "input": {
+            "instanceId": str(instance["id"]),
+            "contactId": str(contact["id"]),
+            "textContent": "Olá",
+            **change,
+        }
+    }
     if change.get("messageType") in ("IMAGE", "AUDIO", "DOCUMENT"):
         variables["input"].pop("textContent")
     error = await gql.error(SEND, variables)

@@ -34,12 +34,23 @@ from tests.standin.evolution import EvolutionStandIn
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium): the "
-                             "browser check of media playback did not run")
+    CHROMIUM is None,
+    reason="Chromium is not installed (apt-get install chromium): the "
+    "browser check of media playback did not run",
+)
 TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-         "--mute-audio", "--autoplay-policy=no-user-gesture-required"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+    "--mute-audio",
+    "--autoplay-policy=no-user-gesture-required",
+]
 PAGE = """<!doctype html><html><body>
 <audio id="player" preload="auto" src="%(src)s"></audio>
 <div id="result">waiting</div>
@@ -66,8 +77,9 @@ player.addEventListener("error", () => report("error " + (player.error && player
 </body></html>"""
 
 
-async def voice_note_urls(gql: GraphQLClient, pg: asyncpg.Connection, vault: Vault,
-                          evolution: EvolutionStandIn) -> dict[str, Any]:
+async def voice_note_urls(
+    gql: GraphQLClient, pg: asyncpg.Connection, vault: Vault, evolution: EvolutionStandIn
+) -> dict[str, Any]:
     evolution.add_instance("acme-support", token=TOKEN, state="open")
     await create_instance_row(pg, vault)
     payload = load_payload("messages_upsert_audio_ptt_base64")
@@ -77,10 +89,14 @@ async def voice_note_urls(gql: GraphQLClient, pg: asyncpg.Connection, vault: Vau
 
     async def stored():
         return await pg.fetchval("SELECT id FROM whatsapp_messages WHERE media_state = 'ready'")
+
     await wait_for(stored)
     contact = await pg.fetchval("SELECT contact_id FROM whatsapp_messages")
-    data = await gql("""query($c: ID!) { messages(contactId: $c, first: 1) { edges { node {
-      mediaUrl m4a: mediaUrl(audioFormat: M4A) } } } }""", {"c": str(contact)})
+    data = await gql(
+        """query($c: ID!) { messages(contactId: $c, first: 1) { edges { node {
+      mediaUrl m4a: mediaUrl(audioFormat: M4A) } } } }""",
+        {"c": str(contact)},
+    )
     return data["messages"]["edges"][0]["node"]  # type: ignore[no-any-return]
 
 
@@ -101,13 +117,20 @@ async def play_in_chromium(src: str, profile: Path) -> str:
         await asyncio.wait_for(asyncio.shield(reported), 30)
         return Response(status_code=204)
 
-    app = Starlette(routes=[Route("/", page), Route("/report", report, methods=["POST"]),
-                            Route("/hold", hold)])
+    app = Starlette(
+        routes=[Route("/", page), Route("/report", report, methods=["POST"]), Route("/hold", hold)]
+    )
     async with serve_app(app) as site:
         assert CHROMIUM is not None
         process = await asyncio.create_subprocess_exec(
-            CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", site.url + "/",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            site.url + "/",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         try:
             dom, _ = await asyncio.wait_for(process.communicate(), 60)
         finally:
@@ -120,8 +143,9 @@ async def play_in_chromium(src: str, profile: Path) -> str:
 
 
 @pytest.mark.parametrize("rendition", ["mediaUrl", "m4a"])
-async def test_chromium_plays_the_voice_note(server, gql, pg, vault, evolution, tmp_path,
-                                             rendition):
+async def test_chromium_plays_the_voice_note(
+    server, gql, pg, vault, evolution, tmp_path, rendition
+):
     urls = await voice_note_urls(gql, pg, vault, evolution)
     outcome = await play_in_chromium(urls[rendition], tmp_path / "chromium")
     assert outcome.startswith(("playing", "canplaythrough")), outcome

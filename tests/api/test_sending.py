@@ -23,15 +23,24 @@ from tests.media_samples import voice_note_ogg
 
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   id messageId status fromMe textContent messageType quotedMessageId error } }"""
-MESSAGE = "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node { " \
-          "id messageId status error textContent } } } }"
+MESSAGE = (
+    "query($id: ID!) { messages(contactId: $id, first: 100) { edges { node { "
+    "id messageId status error textContent } } } }"
+)
 TINY_OGG = voice_note_ogg()  # a real, decodable voice note: uploads are decoded to check them
 
 
-def text_input(instance: Mapping[str, Any], contact: Mapping[str, Any],
-               text: str | None = "Olá!", **extra: Any) -> dict[str, Any]:
-    return {"input": {"instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-                      "textContent": text, **extra}}
+def text_input(
+    instance: Mapping[str, Any], contact: Mapping[str, Any], text: str | None = "Olá!", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "input": {
+            "instanceId": str(instance["id"]),
+            "contactId": str(contact["id"]),
+            "textContent": text,
+            **extra,
+        }
+    }
 
 
 async def test_text_is_stored_pending_then_sent_with_the_exact_body(gql, pg, vault, evolution):
@@ -62,6 +71,7 @@ async def test_receipts_after_sending_reach_the_same_row(server, gql, pg, vault,
 
     async def read() -> bool:
         return (await statuses(pg, sent["id"])) == ["read"]
+
     await wait_for(read)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 1
 
@@ -79,8 +89,11 @@ async def test_echo_racing_the_worker_leaves_one_row(server, gql, pg, vault, evo
     assert await settled(pg, sent["id"]) == ["sent"]
 
     async def echo_applied() -> bool:
-        return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                 "WHERE status = 'pending'")) == 0
+        return (
+            int(await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status = 'pending'"))
+            == 0
+        )
+
     await wait_for(echo_applied, timeout=10)
     rows = await pg.fetch("SELECT id, message_id FROM whatsapp_messages")
     assert [str(r["id"]) for r in rows] == [sent["id"]]
@@ -88,17 +101,39 @@ async def test_echo_racing_the_worker_leaves_one_row(server, gql, pg, vault, evo
 
 async def test_audio_by_url_and_by_upload(server, gql, pg, vault, evolution, admin_token):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    by_url = (await gql(SEND, {"input": {
-        "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-        "messageType": "AUDIO", "audioUrl": "https://cdn.example.com/voz.mp3"}}))["sendMessage"]
+    by_url = (
+        await gql(
+            SEND,
+            {
+                "input": {
+                    "instanceId": str(instance["id"]),
+                    "contactId": str(contact["id"]),
+                    "messageType": "AUDIO",
+                    "audioUrl": "https://cdn.example.com/voz.mp3",
+                }
+            },
+        )
+    )["sendMessage"]
 
-    operations = json.dumps({"query": SEND, "variables": {"input": {
-        "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-        "messageType": "AUDIO", "audio": None}}})
+    operations = json.dumps(
+        {
+            "query": SEND,
+            "variables": {
+                "input": {
+                    "instanceId": str(instance["id"]),
+                    "contactId": str(contact["id"]),
+                    "messageType": "AUDIO",
+                    "audio": None,
+                }
+            },
+        }
+    )
     response = await gql.http.post(
-        "/graphql", headers={"Authorization": f"Bearer {admin_token}"},
+        "/graphql",
+        headers={"Authorization": f"Bearer {admin_token}"},
         data={"operations": operations, "map": json.dumps({"0": ["variables.input.audio"]})},
-        files={"0": ("voz.webm", TINY_OGG, "audio/webm")})
+        files={"0": ("voz.webm", TINY_OGG, "audio/webm")},
+    )
     uploaded = response.json()["data"]["sendMessage"]
     assert await settled(pg, by_url["id"], uploaded["id"]) == ["sent", "sent"]
     first, second = evolution.requests_to("/message/sendWhatsAppAudio/")
@@ -109,13 +144,25 @@ async def test_audio_by_url_and_by_upload(server, gql, pg, vault, evolution, adm
 
 async def test_bad_audio_is_refused(server, gql, pg, vault, evolution, admin_token):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    operations = json.dumps({"query": SEND, "variables": {"input": {
-        "instanceId": str(instance["id"]), "contactId": str(contact["id"]),
-        "messageType": "AUDIO", "audio": None}}})
+    operations = json.dumps(
+        {
+            "query": SEND,
+            "variables": {
+                "input": {
+                    "instanceId": str(instance["id"]),
+                    "contactId": str(contact["id"]),
+                    "messageType": "AUDIO",
+                    "audio": None,
+                }
+            },
+        }
+    )
     response = await gql.http.post(
-        "/graphql", headers={"Authorization": f"Bearer {admin_token}"},
+        "/graphql",
+        headers={"Authorization": f"Bearer {admin_token}"},
         data={"operations": operations, "map": json.dumps({"0": ["variables.input.audio"]})},
-        files={"0": ("voz.ogg", b"%PDF-1.4 not audio", "audio/ogg")})
+        files={"0": ("voz.ogg", b"%PDF-1.4 not audio", "audio/ogg")},
+    )
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "audio"}
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 0
@@ -127,44 +174,62 @@ async def test_quoted_reply(gql, pg, vault, evolution):
         "INSERT INTO whatsapp_messages (instance_id, contact_id, message_id, remote_jid, "
         "message_type, text_content, status, timestamp) VALUES ($1, $2, 'WA-ORIGINAL', $3, "
         "'text', 'Qual o prazo?', 'delivered', NOW()) RETURNING id",
-        instance["id"], contact["id"], contact["remote_jid"])
-    sent = (await gql(SEND, text_input(instance, contact, "Amanhã.",
-                                       quotedMessageId=str(original["id"]))))["sendMessage"]
+        instance["id"],
+        contact["id"],
+        contact["remote_jid"],
+    )
+    sent = (
+        await gql(
+            SEND, text_input(instance, contact, "Amanhã.", quotedMessageId=str(original["id"]))
+        )
+    )["sendMessage"]
     assert sent["quotedMessageId"] == "WA-ORIGINAL"
     await settled(pg, sent["id"])
     [request] = evolution.requests_to("/message/sendText/")
-    assert request.json["quoted"] == {"key": {"id": "WA-ORIGINAL"},
-                                      "message": {"conversation": "Qual o prazo?"}}
+    assert request.json["quoted"] == {
+        "key": {"id": "WA-ORIGINAL"},
+        "message": {"conversation": "Qual o prazo?"},
+    }
 
 
 async def test_rate_limit_per_instance_does_not_slow_another(server, gql, pg, vault, evolution):
     server.runtime.settings = server.runtime.settings.with_overrides(send_interval_seconds=0.2)
     a, contact_a = await make_conversation(pg, vault, evolution, gql, "number-a")
     b, contact_b = await make_conversation(pg, vault, evolution, gql, "number-b", "5511999990003")
-    ids = [(await gql(SEND, text_input(a, contact_a, f"a{i}")))["sendMessage"]["id"]
-           for i in range(20)]
-    ids += [(await gql(SEND, text_input(b, contact_b, f"b{i}")))["sendMessage"]["id"]
-            for i in range(3)]
+    ids = [
+        (await gql(SEND, text_input(a, contact_a, f"a{i}")))["sendMessage"]["id"] for i in range(20)
+    ]
+    ids += [
+        (await gql(SEND, text_input(b, contact_b, f"b{i}")))["sendMessage"]["id"] for i in range(3)
+    ]
     assert set(await settled(pg, *ids)) == {"sent"}
     order = [m.request["text"] for m in evolution.sent]
     assert [t for t in order if t.startswith("a")] == [f"a{i}" for i in range(20)]  # in order
     # Number B was served while A still had most of its queue waiting.
     assert order.index("b2") < order.index("a10")
     a_times = [r.received_at for r in evolution.requests_to("/message/sendText/number-a")]
-    assert all(later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:],
-                                                                 strict=False))
+    assert all(
+        later - earlier >= 0.19 for earlier, later in zip(a_times, a_times[1:], strict=False)
+    )
 
 
 async def test_evolution_down_then_up_sends_once_in_order(server, gql, pg, vault, evolution):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
     evolution.set_down(True)
-    ids = [(await gql(SEND, text_input(instance, contact, f"m{i}")))["sendMessage"]["id"]
-           for i in range(3)]
+    ids = [
+        (await gql(SEND, text_input(instance, contact, f"m{i}")))["sendMessage"]["id"]
+        for i in range(3)
+    ]
 
     async def attempted() -> bool:
-        return int(await pg.fetchval("SELECT max(attempts) FROM whatsapp_messages")) >= 1 and \
-            int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages "
-                                  "WHERE error IS NOT NULL")) > 0
+        return (
+            int(await pg.fetchval("SELECT max(attempts) FROM whatsapp_messages")) >= 1
+            and int(
+                await pg.fetchval("SELECT count(*) FROM whatsapp_messages WHERE error IS NOT NULL")
+            )
+            > 0
+        )
+
     await wait_for(attempted)
     assert await statuses(pg, *ids) == ["pending"] * 3
     evolution.set_down(False)
@@ -186,12 +251,16 @@ async def test_not_on_whatsapp_fails_with_the_reason_and_retry_works(gql, pg, va
     assert failed["status"] == "FAILED" and "not on WhatsApp" in failed["error"]
 
     evolution.on_whatsapp_again()
-    retried = (await gql("mutation($id: ID!) { retryMessage(id: $id) { status error } }",
-                         {"id": sent["id"]}))["retryMessage"]
+    retried = (
+        await gql(
+            "mutation($id: ID!) { retryMessage(id: $id) { status error } }", {"id": sent["id"]}
+        )
+    )["retryMessage"]
     assert retried == {"status": "PENDING", "error": None}
     assert await settled(pg, sent["id"]) == ["sent"]
-    error = await gql.error("mutation($id: ID!) { retryMessage(id: $id) { status } }",
-                            {"id": sent["id"]})
+    error = await gql.error(
+        "mutation($id: ID!) { retryMessage(id: $id) { status } }", {"id": sent["id"]}
+    )
     assert error.codes == ["CONFLICT"]
 
 
@@ -210,8 +279,11 @@ async def test_idempotency_key_returns_the_same_message(gql, pg, vault, evolutio
         ({"textContent": "   "}, "BAD_USER_INPUT", "textContent"),
         ({"textContent": "x" * 4097}, "BAD_USER_INPUT", "textContent"),
         ({"messageType": "AUDIO", "textContent": None}, "BAD_USER_INPUT", "audio"),
-        ({"audioUrl": "ftp://x", "messageType": "AUDIO", "textContent": None},
-         "BAD_USER_INPUT", "audioUrl"),
+        (
+            {"audioUrl": "ftp://x", "messageType": "AUDIO", "textContent": None},
+            "BAD_USER_INPUT",
+            "audioUrl",
+        ),
         ({"quotedMessageId": "nope"}, "BAD_USER_INPUT", "quotedMessageId"),
         ({"contactId": str(uuid.uuid4())}, "NOT_FOUND", None),
     ],
@@ -236,14 +308,22 @@ async def test_disconnected_instance_is_a_clear_conflict(gql, pg, vault, evoluti
 
 async def test_quick_message_is_rendered_for_the_contact(gql, pg, vault, evolution):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
-    await gql('mutation { createQuickMessage(input: {shortcut: "/Prazo", messageText: '
-              '"Olá {primeiro_nome}, entregamos em 2 dias. {assinatura}"}) { id } }')
-    preview = await gql("query($c: ID!) { renderQuickMessage(shortcut: \"prazo\", contactId: $c) }",
-                        {"c": str(contact["id"])})
-    sent = (await gql(SEND, text_input(instance, contact, None,
-                                       quickMessageShortcut="/prazo")))["sendMessage"]
-    assert sent["textContent"] == preview["renderQuickMessage"] == \
-        "Olá Maria, entregamos em 2 dias. {assinatura}"
+    await gql(
+        'mutation { createQuickMessage(input: {shortcut: "/Prazo", messageText: '
+        '"Olá {primeiro_nome}, entregamos em 2 dias. {assinatura}"}) { id } }'
+    )
+    preview = await gql(
+        'query($c: ID!) { renderQuickMessage(shortcut: "prazo", contactId: $c) }',
+        {"c": str(contact["id"])},
+    )
+    sent = (await gql(SEND, text_input(instance, contact, None, quickMessageShortcut="/prazo")))[
+        "sendMessage"
+    ]
+    assert (
+        sent["textContent"]
+        == preview["renderQuickMessage"]
+        == "Olá Maria, entregamos em 2 dias. {assinatura}"
+    )
 
 
 async def test_status_changes_reach_subscribers(server, gql, pg, vault, evolution, admin_token):

@@ -245,8 +245,9 @@ async def test_websockets_verify_supabase_tokens_too(supabase, keys, es_key):
         await sub.subscribe(VIEWER)
         assert (await sub.next_data())["viewer"]["id"] == claims["sub"]
     stranger = SigningKey.generate("ES256").sign(claims)
-    async with websockets.connect(supabase.ws_url,
-                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+    async with websockets.connect(
+        supabase.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as ws:
         await ws.send(
             json.dumps(
                 {"type": "connection_init", "payload": {"Authorization": f"Bearer {stranger}"}}

@@ -35,8 +35,9 @@ query($contactId: ID!) {
 }"""
 
 
-async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str, *names: str,
-                  suffix: str | None = None) -> None:
+async def deliver(
+    gql: GraphQLClient, pg: asyncpg.Connection, secret: str, *names: str, suffix: str | None = None
+) -> None:
     for name in names:
         response = await post_webhook(gql.http, load_payload(name), secret, suffix=suffix)
         assert response.status_code == 200, (name, response.text)
@@ -45,17 +46,22 @@ async def deliver(gql: GraphQLClient, pg: asyncpg.Connection, secret: str, *name
 
 async def processed(pg: asyncpg.Connection) -> None:
     async def settled() -> bool:
-        pending: int = await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                         "WHERE status = 'pending'")
+        pending: int = await pg.fetchval(
+            "SELECT count(*) FROM webhook_events WHERE status = 'pending'"
+        )
         return pending == 0
+
     await wait_for(settled)
-    failed = await pg.fetch("SELECT event, last_error FROM webhook_events WHERE status='failed' "
-                            "OR last_error IS NOT NULL")
+    failed = await pg.fetch(
+        "SELECT event, last_error FROM webhook_events WHERE status='failed' "
+        "OR last_error IS NOT NULL"
+    )
     assert not failed, [dict(r) for r in failed]
 
 
-async def contacts(gql: GraphQLClient, instance: dict[str, Any],
-                   search: str | None = None) -> list[dict[str, Any]]:
+async def contacts(
+    gql: GraphQLClient, instance: dict[str, Any], search: str | None = None
+) -> list[dict[str, Any]]:
     data = await gql(CONTACTS, {"instanceId": str(instance["id"]), "search": search})
     return [e["node"] for e in data["contacts"]["edges"]]
 
@@ -87,31 +93,54 @@ async def test_incoming_text_creates_contact_and_message(gql, pg, instance, secr
 
 
 async def test_every_message_kind_of_the_shared_payloads(gql, pg, instance, secret):
-    await deliver(gql, pg, secret, "messages_upsert_text", "messages_upsert_extended_text",
-                  "messages_upsert_audio_ptt", "messages_upsert_image_caption",
-                  "messages_upsert_document", "messages_upsert_reply_quoted",
-                  "messages_upsert_reaction", "messages_upsert_from_me", "send_message")
+    await deliver(
+        gql,
+        pg,
+        secret,
+        "messages_upsert_text",
+        "messages_upsert_extended_text",
+        "messages_upsert_audio_ptt",
+        "messages_upsert_image_caption",
+        "messages_upsert_document",
+        "messages_upsert_reply_quoted",
+        "messages_upsert_reaction",
+        "messages_upsert_from_me",
+        "send_message",
+    )
     contact = await only_contact(gql, instance)
     by_id = {m["messageId"]: m for m in await messages(gql, contact["id"])}
     assert len(by_id) == 9
 
     assert by_id["3EB0B6F1C2A4D8E9F0A1B2"]["textContent"].startswith("Segue o link do rastreio")
     audio = by_id["AC3F0E21B4D97A6650C2E8F1D3B5A7C9"]
-    assert (audio["messageType"], audio["mediaSeconds"], audio["mediaSize"],
-            audio["mediaMimeType"]) == ("AUDIO", 9, 23841, "audio/ogg; codecs=opus")
+    assert (
+        audio["messageType"],
+        audio["mediaSeconds"],
+        audio["mediaSize"],
+        audio["mediaMimeType"],
+    ) == ("AUDIO", 9, 23841, "audio/ogg; codecs=opus")
     image = by_id["AC8D21F03B6E4A9957C0D1E2F3A4B5C6"]
     assert (image["messageType"], image["textContent"], image["mediaSize"]) == (
-        "IMAGE", "Foto da caixa que chegou amassada", 148213)
+        "IMAGE",
+        "Foto da caixa que chegou amassada",
+        148213,
+    )
     document = by_id["3A71D0C9E8B7A6F5E4D3"]
-    assert (document["messageType"], document["mediaFilename"], document["mediaSize"],
-            document["textContent"]) == ("DOCUMENT", "nota-fiscal-4821.pdf", 284519,
-                                         "Nota fiscal em anexo")
+    assert (
+        document["messageType"],
+        document["mediaFilename"],
+        document["mediaSize"],
+        document["textContent"],
+    ) == ("DOCUMENT", "nota-fiscal-4821.pdf", 284519, "Nota fiscal em anexo")
     reply = by_id["AC0B9E8D7C6B5A4F3E2D1C0B9A8F7E6D"]
     assert reply["quotedMessageId"] == "3EB0F92CAB0D0C54F4DC65"
     reaction = by_id["AC77E1D2C3B4A5968778695A4B3C2D1E"]
     assert reaction["messageType"] == "OTHER"
-    assert reaction["metadata"] == {"kind": "reaction", "emoji": "👍",
-                                    "targetMessageId": "3EB0F92CAB0D0C54F4DC65"}
+    assert reaction["metadata"] == {
+        "kind": "reaction",
+        "emoji": "👍",
+        "targetMessageId": "3EB0F92CAB0D0C54F4DC65",
+    }
     from_phone = by_id["3AE99D6A1DBF3F9A0578"]
     assert from_phone["fromMe"] and from_phone["status"] == "SENT"
     echo = by_id["3EB0F92CAB0D0C54F4DC65"]
@@ -136,8 +165,15 @@ async def test_duplicates_store_one_row(gql, pg, instance, secret):
 
 async def test_receipts_move_forward_only_in_any_order(gql, pg, instance, secret):
     # The read receipt arrives first, before the message it is about, then the delivery.
-    await deliver(gql, pg, secret, "messages_update_read", "send_message",
-                  "messages_update_delivered", "messages_update_read")
+    await deliver(
+        gql,
+        pg,
+        secret,
+        "messages_update_read",
+        "send_message",
+        "messages_update_delivered",
+        "messages_update_read",
+    )
     contact = await only_contact(gql, instance)
     [message] = await messages(gql, contact["id"])
     assert message["status"] == "READ"
@@ -171,8 +207,12 @@ async def test_groups_are_ignored_by_default_and_stored_when_enabled(gql, pg, in
 
 async def test_lid_contact_is_merged_when_the_phone_becomes_known(gql, pg, instance, secret):
     lid_only = load_payload("messages_upsert_text")
-    lid_only["data"]["key"] = {"remoteJid": "184467440737095@lid", "fromMe": False,
-                               "id": "LIDFIRST0001", "addressingMode": "lid"}
+    lid_only["data"]["key"] = {
+        "remoteJid": "184467440737095@lid",
+        "fromMe": False,
+        "id": "LIDFIRST0001",
+        "addressingMode": "lid",
+    }
     assert (await post_webhook(gql.http, lid_only, secret)).status_code == 200
     await processed(pg)
     first = await only_contact(gql, instance)
@@ -201,8 +241,10 @@ async def test_search_by_name_and_by_phone_in_any_format(gql, pg, instance, secr
 
 
 async def test_lifecycle_events_update_the_instance(gql, pg, instance, secret):
-    query = "query($id: ID!) { instance(id: $id) { status phoneNumber profileName qrCode " \
-            "statusReason statusDetail lastSeenAt } }"
+    query = (
+        "query($id: ID!) { instance(id: $id) { status phoneNumber profileName qrCode "
+        "statusReason statusDetail lastSeenAt } }"
+    )
     variables = {"id": str(instance["id"])}
     await deliver(gql, pg, secret, "qrcode_updated")
     data = (await gql(query, variables))["instance"]
@@ -210,7 +252,11 @@ async def test_lifecycle_events_update_the_instance(gql, pg, instance, secret):
     await deliver(gql, pg, secret, "connection_update_open")
     data = (await gql(query, variables))["instance"]
     assert (data["status"], data["phoneNumber"], data["profileName"], data["qrCode"]) == (
-        "CONNECTED", "5511999990001", "Acme Atendimento", None)
+        "CONNECTED",
+        "5511999990001",
+        "Acme Atendimento",
+        None,
+    )
     assert data["lastSeenAt"] is not None
     await deliver(gql, pg, secret, "connection_update_close")
     data = (await gql(query, variables))["instance"]
@@ -235,18 +281,24 @@ async def test_lifecycle_events_update_the_instance(gql, pg, instance, secret):
         ({"suffix": "connection-update"}, 400),
     ],
 )
-async def test_refused_webhooks_store_nothing(gql, pg, vault, instance, secret, change, status,
-                                              own_url):
+async def test_refused_webhooks_store_nothing(
+    gql, pg, vault, instance, secret, change, status, own_url
+):
     name = change.get("instance", "acme-support")
-    payload = load_payload("messages_upsert_text", instance_name=name,
-                           token=change.get("apikey", TOKEN))
+    payload = load_payload(
+        "messages_upsert_text", instance_name=name, token=change.get("apikey", TOKEN)
+    )
     body = change.get("body", json.dumps(payload).encode())
     if "secret_of" in change:
         secret = vault.webhook_secret(change["secret_of"])
     response = await post_webhook(
-        gql.http, body, change.get("secret", secret), suffix=change.get("suffix"),
+        gql.http,
+        body,
+        change.get("secret", secret),
+        suffix=change.get("suffix"),
         headers={"content-type": change["content_type"]} if "content_type" in change else None,
-        instance=name if own_url else None)
+        instance=name if own_url else None,
+    )
     assert response.status_code == status, response.text
     assert await pg.fetchval("SELECT count(*) FROM webhook_events") == 0
 
@@ -260,8 +312,13 @@ async def test_own_url_refuses_a_body_naming_another_instance(gql, pg, instance,
 
 @pytest.mark.parametrize("suffix", [None, "messages-upsert"])
 async def test_own_url_accepts_real_payloads(gql, pg, instance, secret, suffix):
-    response = await post_webhook(gql.http, load_payload("messages_upsert_text"), secret,
-                                  suffix=suffix, instance="acme-support")
+    response = await post_webhook(
+        gql.http,
+        load_payload("messages_upsert_text"),
+        secret,
+        suffix=suffix,
+        instance="acme-support",
+    )
     assert response.status_code == 200 and response.json()["status"] == "accepted"
     await processed(pg)
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 1

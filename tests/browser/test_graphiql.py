@@ -36,11 +36,19 @@ from resolvers.graphiql import (
 from tests.helpers import create_instance_row, load_payload, post_webhook, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions",
-         # No name resolves: nothing but the loopback server is reachable at all.
-         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    # No name resolves: nothing but the loopback server is reachable at all.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
 CDN_PAGE = get_graphql_ide_html(graphql_ide="graphiql")
 ASSETS = cdn_assets(CDN_PAGE)
 
@@ -49,30 +57,42 @@ def require_vendored_assets() -> None:
     if "unpkg.com" not in local_page(CDN_PAGE):  # every file present and verified
         return
     if shutil.which("npm") is None:
-        pytest.skip("npm is not installed, so GraphiQL's assets are not vendored into "
-                    "static/graphiql/ and the page needs unpkg.com: the offline GraphiQL check "
-                    "did not run")
-    pytest.fail("GraphiQL's assets are not vendored (or do not match the page's integrity "
-                "hashes): run `make graphiql-assets`")
+        pytest.skip(
+            "npm is not installed, so GraphiQL's assets are not vendored into "
+            "static/graphiql/ and the page needs unpkg.com: the offline GraphiQL check "
+            "did not run"
+        )
+    pytest.fail(
+        "GraphiQL's assets are not vendored (or do not match the page's integrity "
+        "hashes): run `make graphiql-assets`"
+    )
 
 
 # --- the page and the asset route, without a browser -------------------------------------------
 
+
 def test_the_cdn_page_lists_seven_assets_with_integrity_hashes():
     assert len(ASSETS) == 7
     assert all(a.integrity.startswith("sha384-") for a in ASSETS)
-    assert {a.name for a in ASSETS} == {"react", "react-dom", "js-cookie", "graphiql",
-                                        "@graphiql/plugin-explorer"}
+    assert {a.name for a in ASSETS} == {
+        "react",
+        "react-dom",
+        "js-cookie",
+        "graphiql",
+        "@graphiql/plugin-explorer",
+    }
 
 
 def test_only_verified_copies_replace_cdn_urls(tmp_path):
     good, bad = b"console.log('good')", b"console.log('tampered')"
-    page = (f'<script crossorigin src="https://unpkg.com/a@1.0.0/a.js" '
-            f'integrity="{sri_sha384(good)}"></script>'
-            f'<link rel="stylesheet" href="https://unpkg.com/@s/b@2.0.0/dist/b.css" '
-            f'integrity="{sri_sha384(b"b")}"/>'
-            f'<script src="https://unpkg.com/c@3.0.0/c.js" integrity="{sri_sha384(b"c")}">'
-            '</script>')
+    page = (
+        f'<script crossorigin src="https://unpkg.com/a@1.0.0/a.js" '
+        f'integrity="{sri_sha384(good)}"></script>'
+        f'<link rel="stylesheet" href="https://unpkg.com/@s/b@2.0.0/dist/b.css" '
+        f'integrity="{sri_sha384(b"b")}"/>'
+        f'<script src="https://unpkg.com/c@3.0.0/c.js" integrity="{sri_sha384(b"c")}">'
+        "</script>"
+    )
     (tmp_path / "a@1.0.0").mkdir()
     (tmp_path / "a@1.0.0" / "a.js").write_bytes(good)
     (tmp_path / "@s" / "b@2.0.0" / "dist").mkdir(parents=True)
@@ -89,8 +109,9 @@ def test_only_verified_copies_replace_cdn_urls(tmp_path):
 
 async def test_the_asset_route_answers_404_while_nothing_is_vendored(tmp_path):
     app = Starlette(routes=[graphiql_assets_route(tmp_path / "absent")])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
         response = await client.get("/graphql-assets/react@18.2.0/umd/react.production.min.js")
     assert response.status_code == 404
 
@@ -111,6 +132,7 @@ async def test_the_server_serves_graphiql_and_its_assets_itself(server):
 
 
 # --- the browser --------------------------------------------------------------------------------
+
 
 class DevTools:
     """A minimal Chrome DevTools Protocol client over one target's websocket."""
@@ -148,8 +170,9 @@ class DevTools:
         return await asyncio.wait_for(future, 30)
 
     async def evaluate(self, expression: str) -> Any:
-        answer = await self.call("Runtime.evaluate", expression=expression,
-                                 returnByValue=True, awaitPromise=True)
+        answer = await self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in answer:
             raise RuntimeError(json.dumps(answer["exceptionDetails"])[:2000])
         return answer["result"].get("value")
@@ -162,19 +185,34 @@ async def chromium(profile: Path) -> AsyncIterator[DevTools]:
     profile.mkdir(parents=True, exist_ok=True)
     log = (profile.parent / "chromium.log").open("wb")
     process = await asyncio.create_subprocess_exec(
-        CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-        "about:blank", stdout=asyncio.subprocess.DEVNULL, stderr=log, start_new_session=True)
+        CHROMIUM,
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        "--remote-debugging-port=0",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
-        await wait_for(lambda: port_file.is_file() and port_file.read_text().count("\n") >= 1
-                       or process.returncode is not None, timeout=30)
+        await wait_for(
+            lambda: (
+                port_file.is_file()
+                and port_file.read_text().count("\n") >= 1
+                or process.returncode is not None
+            ),
+            timeout=30,
+        )
         assert process.returncode is None, "Chromium exited at start; see chromium.log"
         port = int(port_file.read_text().split("\n")[0])
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
             async def page_target() -> str | None:
                 targets = (await client.get("/json/list")).json()
                 urls = [t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page"]
                 return urls[0] if urls else None
+
             ws_url = await wait_for(page_target, timeout=30)
         async with websockets.connect(ws_url, max_size=None) as ws:
             devtools = DevTools(ws)
@@ -195,19 +233,26 @@ async def chromium(profile: Path) -> AsyncIterator[DevTools]:
         log.close()
 
 
-CODEMIRRORS = ("[...document.querySelectorAll('.CodeMirror')]"
-               ".map(e => ({where: e.closest('[class*=graphiql-]')?.className || '', "
-               "text: e.CodeMirror.getValue()}))")
-RESPONSE = ("(() => { const e = document.querySelector('.graphiql-response .CodeMirror');"
-            " return e ? e.CodeMirror.getValue() : null; })()")
+CODEMIRRORS = (
+    "[...document.querySelectorAll('.CodeMirror')]"
+    ".map(e => ({where: e.closest('[class*=graphiql-]')?.className || '', "
+    "text: e.CodeMirror.getValue()}))"
+)
+RESPONSE = (
+    "(() => { const e = document.querySelector('.graphiql-response .CodeMirror');"
+    " return e ? e.CodeMirror.getValue() : null; })()"
+)
 QUERY = "query Me { viewer { id role } }"
 
 
 async def test_graphiql_runs_a_query_and_a_subscription_offline(
-        server, pg, vault, gql, admin_id, admin_token, tmp_path):
+    server, pg, vault, gql, admin_id, admin_token, tmp_path
+):
     if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium): the offline "
-                    "GraphiQL check did not run")
+        pytest.skip(
+            "Chromium is not installed (apt-get install chromium): the offline "
+            "GraphiQL check did not run"
+        )
     require_vendored_assets()
     instance = await create_instance_row(pg, vault)
 
@@ -223,8 +268,11 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(
                 await browser.post("Fetch.continueRequest", requestId=params["requestId"])
             else:
                 blocked.append(url)
-                await browser.post("Fetch.failRequest", requestId=params["requestId"],
-                                   errorReason="BlockedByClient")
+                await browser.post(
+                    "Fetch.failRequest",
+                    requestId=params["requestId"],
+                    errorReason="BlockedByClient",
+                )
 
         async def on_exception(params: dict[str, Any]) -> None:
             problems.append(json.dumps(params["exceptionDetails"])[:500])
@@ -256,25 +304,33 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(
 
         # GraphiQL's own URL parameters: the query, and the headers for its header editor.
         headers = json.dumps({"Authorization": f"Bearer {admin_token}"})
-        page = f"{server.url}/graphql?" + urlencode({"q": QUERY, "headers": headers},
-                                                    quote_via=quote)
+        page = f"{server.url}/graphql?" + urlencode(
+            {"q": QUERY, "headers": headers}, quote_via=quote
+        )
         await browser.call("Page.navigate", url=page)
 
         async def ready() -> bool:
-            return bool(await browser.evaluate(
-                "!!document.querySelector('.graphiql-execute-button') && "
-                "!!document.querySelector('.graphiql-query-editor .CodeMirror')"))
+            return bool(
+                await browser.evaluate(
+                    "!!document.querySelector('.graphiql-execute-button') && "
+                    "!!document.querySelector('.graphiql-query-editor .CodeMirror')"
+                )
+            )
+
         try:
             await wait_for(ready, timeout=30, interval=0.1)
         except AssertionError:
             body = await browser.evaluate("document.body && document.body.innerText")
-            raise AssertionError(f"GraphiQL did not start. Blocked: {blocked}; problems: "
-                                 f"{problems}; page: {str(body)[:300]!r}") from None
+            raise AssertionError(
+                f"GraphiQL did not start. Blocked: {blocked}; problems: "
+                f"{problems}; page: {str(body)[:300]!r}"
+            ) from None
 
         editors = await browser.evaluate(CODEMIRRORS)
         assert any(QUERY in e["text"] for e in editors), editors
-        assert any(f"Bearer {admin_token}" in e["text"] for e in editors), \
+        assert any(f"Bearer {admin_token}" in e["text"] for e in editors), (
             "the token is not in GraphiQL's header editor"
+        )
 
         # The query, with the header editor's token.
         await browser.evaluate("document.querySelector('.graphiql-execute-button').click()")
@@ -282,41 +338,54 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(
         async def answer() -> dict[str, Any] | None:
             text = await browser.evaluate(RESPONSE)
             return json.loads(text) if text else None
+
         result = await wait_for(answer, timeout=30, interval=0.1)
         assert result == {"data": {"viewer": {"id": str(admin_id), "role": "ADMIN"}}}, result
 
         # A subscription over GraphiQL's websocket client (the header travels as
         # connectionParams); afterSeq "0" replays an event that wins the race with it.
-        subscription = (f'subscription Live {{ messageEvents(instanceId: "{instance["id"]}", '
-                        'afterSeq: "0") { seq kind message { textContent fromMe } } }')
+        subscription = (
+            f'subscription Live {{ messageEvents(instanceId: "{instance["id"]}", '
+            'afterSeq: "0") { seq kind message { textContent fromMe } } }'
+        )
         await browser.evaluate(
             "document.querySelector('.graphiql-query-editor .CodeMirror')"
-            f".CodeMirror.setValue({json.dumps(subscription)})")
+            f".CodeMirror.setValue({json.dumps(subscription)})"
+        )
 
         # GraphiQL takes in an edit after a debounce; its onEditQuery then updates the URL.
         async def edit_taken_in() -> bool:
-            return bool(await browser.evaluate(
-                "new URLSearchParams(location.search).get('q')?.startsWith('subscription Live')"))
+            return bool(
+                await browser.evaluate(
+                    "new URLSearchParams(location.search).get('q')?.startsWith('subscription Live')"
+                )
+            )
+
         await wait_for(edit_taken_in, timeout=10, interval=0.05)
         await browser.evaluate("document.querySelector('.graphiql-execute-button').click()")
-        webhook = await post_webhook(gql.http, load_payload("messages_upsert_text"),
-                                     vault.webhook_secret("acme-support"))
+        webhook = await post_webhook(
+            gql.http, load_payload("messages_upsert_text"), vault.webhook_secret("acme-support")
+        )
         assert webhook.status_code == 200
 
         async def event() -> dict[str, Any] | None:
             text = await browser.evaluate(RESPONSE)
             body = json.loads(text) if text else {}
             return body if "messageEvents" in (body.get("data") or {}) else None
+
         try:
             received = await wait_for(event, timeout=30, interval=0.1)
         except AssertionError:
-            raise AssertionError(f"no subscription event; response: "
-                                 f"{await browser.evaluate(RESPONSE)!r}; problems: {problems}"
-                                 ) from None
+            raise AssertionError(
+                f"no subscription event; response: "
+                f"{await browser.evaluate(RESPONSE)!r}; problems: {problems}"
+            ) from None
         message_event = received["data"]["messageEvents"]
         assert message_event["kind"] == "CREATED"
         assert message_event["message"] == {
-            "textContent": "Oi, bom dia! Meu pedido 4821 ainda não chegou.", "fromMe": False}
+            "textContent": "Oi, bom dia! Meu pedido 4821 ainda não chegou.",
+            "fromMe": False,
+        }
 
     assert blocked == [], f"the page asked for something other than this server: {blocked}"
     # The event came over GraphiQL's websocket, authenticated by the header editor's token.

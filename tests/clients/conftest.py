@@ -21,9 +21,13 @@ def client_kit() -> Path:
     installed = KIT / "node_modules" / ".package-lock.json"
     lock = KIT / "package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                              cwd=KIT, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=KIT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             pytest.skip(f"npm ci could not install the client kit: {done.stderr[-500:]}")
     return KIT
-

@@ -24,20 +24,35 @@ from tests.media_samples import voice_note_ogg
 
 
 async def test_apollo_and_urql_as_the_readme_sets_them_up(
-    client_kit: Path, server: ServerHandle, gql: GraphQLClient, pg: asyncpg.Connection,
-    vault: Vault, admin_token: str, tmp_path: Path,
+    client_kit: Path,
+    server: ServerHandle,
+    gql: GraphQLClient,
+    pg: asyncpg.Connection,
+    vault: Vault,
+    admin_token: str,
+    tmp_path: Path,
 ) -> None:
     instance = await create_instance_row(pg, vault)
     secret = vault.webhook_secret("acme-support")
-    assert (await post_webhook(gql.http, load_payload("messages_upsert_text"),
-                               secret)).status_code == 200
+    assert (
+        await post_webhook(gql.http, load_payload("messages_upsert_text"), secret)
+    ).status_code == 200
     contact = await wait_for(lambda: pg.fetchval("SELECT id FROM whatsapp_contacts"))
     audio = tmp_path / "note.ogg"
     audio.write_bytes(voice_note_ogg())
     process = await asyncio.create_subprocess_exec(
-        "node", "checks/client-setups.mjs", f"{server.url}/graphql", admin_token,
-        str(instance["id"]), str(contact), str(audio), cwd=client_kit, env=os.environ.copy(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        "node",
+        "checks/client-setups.mjs",
+        f"{server.url}/graphql",
+        admin_token,
+        str(instance["id"]),
+        str(contact),
+        str(audio),
+        cwd=client_kit,
+        env=os.environ.copy(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None and process.stderr is not None
     try:
         ready = await asyncio.wait_for(process.stdout.readline(), 60)

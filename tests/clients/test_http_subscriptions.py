@@ -51,8 +51,7 @@ class StreamReader:
         if self.sse:
             *events, self.buffer = self.buffer.split("\n\n")
             for event in events:
-                data = [line[5:].strip() for line in event.splitlines()
-                        if line.startswith("data:")]
+                data = [line[5:].strip() for line in event.splitlines() if line.startswith("data:")]
                 if "event: next" in event and data:
                     self.results.append(json.loads("".join(data)))
         else:
@@ -64,8 +63,9 @@ class StreamReader:
 
 
 @pytest.mark.parametrize("accept", [MULTIPART, SSE], ids=["multipart", "sse"])
-async def test_subscriptions_over_http_deliver_and_resume(server, gql, pg, vault, admin_token,
-                                                          accept):
+async def test_subscriptions_over_http_deliver_and_resume(
+    server, gql, pg, vault, admin_token, accept
+):
     instance = await create_instance_row(pg, vault)
     secret = vault.webhook_secret("acme-support")
     assert (await post_webhook(gql.http, text_message("antes", "K1"), secret)).status_code == 200
@@ -79,8 +79,9 @@ async def test_subscriptions_over_http_deliver_and_resume(server, gql, pg, vault
             stream = StreamReader(response, accept)
             first = await stream.next()
             assert first["data"]["messageEvents"]["message"]["textContent"] == "antes"
-            assert (await post_webhook(gql.http, text_message("depois", "K2"),
-                                       secret)).status_code == 200
+            assert (
+                await post_webhook(gql.http, text_message("depois", "K2"), secret)
+            ).status_code == 200
             second = await stream.next()
             event = second["data"]["messageEvents"]
             assert event["message"]["textContent"] == "depois"
@@ -88,23 +89,29 @@ async def test_subscriptions_over_http_deliver_and_resume(server, gql, pg, vault
 
 
 @pytest.mark.parametrize("accept", [MULTIPART, SSE], ids=["multipart", "sse"])
-async def test_subscriptions_over_http_need_a_token_and_membership(server, pg, vault,
-                                                                   agent_token, accept):
+async def test_subscriptions_over_http_need_a_token_and_membership(
+    server, pg, vault, agent_token, accept
+):
     instance = await create_instance_row(pg, vault)  # the agent is no member
     body = {"query": EVENTS, "variables": {"instanceId": str(instance["id"])}}
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
         anonymous = await http.post("/graphql", json=body, headers={"accept": accept})
         assert anonymous.status_code in (200, 401)
         assert "UNAUTHENTICATED" in anonymous.text
-        async with http.stream("POST", "/graphql", json=body, headers={
-                "authorization": f"Bearer {agent_token}", "accept": accept}) as response:
+        async with http.stream(
+            "POST",
+            "/graphql",
+            json=body,
+            headers={"authorization": f"Bearer {agent_token}", "accept": accept},
+        ) as response:
             refused = await StreamReader(response, accept).next()
     assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert refused.get("data") is None
 
 
-async def test_an_http_subscription_ends_when_its_token_expires(server, gql, pg, vault,
-                                                                admin_token, monkeypatch):
+async def test_an_http_subscription_ends_when_its_token_expires(
+    server, gql, pg, vault, admin_token, monkeypatch
+):
     instance = await create_instance_row(pg, vault)
     secret = vault.webhook_secret("acme-support")
     body = {"query": EVENTS, "variables": {"instanceId": str(instance["id"])}}
@@ -112,13 +119,16 @@ async def test_an_http_subscription_ends_when_its_token_expires(server, gql, pg,
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
         async with http.stream("POST", "/graphql", json=body, headers=headers) as response:
             stream = StreamReader(response, MULTIPART)
-            assert (await post_webhook(gql.http, text_message("antes", "K1"),
-                                       secret)).status_code == 200
-            assert (await stream.next())["data"]["messageEvents"]["message"]["textContent"] \
-                == "antes"
+            assert (
+                await post_webhook(gql.http, text_message("antes", "K1"), secret)
+            ).status_code == 200
+            assert (await stream.next())["data"]["messageEvents"]["message"][
+                "textContent"
+            ] == "antes"
             later = auth.wall_clock() + 8 * 24 * 3600  # past the token's expiry
             monkeypatch.setattr(auth, "wall_clock", lambda: later)
-            assert (await post_webhook(gql.http, text_message("depois", "K2"),
-                                       secret)).status_code == 200
+            assert (
+                await post_webhook(gql.http, text_message("depois", "K2"), secret)
+            ).status_code == 200
             with pytest.raises(AssertionError, match="the stream ended"):
                 await stream.next()  # no "depois": the stream completed instead

@@ -18,16 +18,24 @@ async def test_a_hash_alone_runs_once_the_document_was_registered(server, admin_
     async with httpx.AsyncClient(base_url=server.url, headers=auth) as http:
         unknown = await http.post("/graphql", json={"extensions": PERSISTED})
         assert unknown.status_code == 200
-        assert unknown.json() == {"errors": [{
-            "message": "PersistedQueryNotFound",
-            "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
+        assert unknown.json() == {
+            "errors": [
+                {
+                    "message": "PersistedQueryNotFound",
+                    "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"},
+                }
+            ]
+        }
         registered = await http.post("/graphql", json={"query": QUERY, "extensions": PERSISTED})
         assert registered.json() == {"data": {"viewer": {"role": "ADMIN"}}}
         by_hash = await http.post("/graphql", json={"extensions": PERSISTED})
         assert by_hash.json() == {"data": {"viewer": {"role": "ADMIN"}}}
         # Over GET: the URL names the operation, so a cache can keep the answer.
-        by_get = await http.get("/graphql", params={"extensions": json.dumps(PERSISTED)},
-                                headers={"accept": "application/json"})
+        by_get = await http.get(
+            "/graphql",
+            params={"extensions": json.dumps(PERSISTED)},
+            headers={"accept": "application/json"},
+        )
         assert (by_get.status_code, by_get.json()) == (200, {"data": {"viewer": {"role": "ADMIN"}}})
 
 
@@ -35,8 +43,11 @@ async def test_a_document_that_does_not_match_its_hash_is_refused(server, admin_
     other = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
     auth = {"authorization": f"Bearer {admin_token}"}
     async with httpx.AsyncClient(base_url=server.url, headers=auth) as http:
-        refused = await http.post("/graphql", json={"query": QUERY, "extensions": other},
-                                  headers={"accept": "application/graphql-response+json"})
+        refused = await http.post(
+            "/graphql",
+            json={"query": QUERY, "extensions": other},
+            headers={"accept": "application/graphql-response+json"},
+        )
         assert refused.status_code == 400
         assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         # Nothing was registered under the wrong hash.
@@ -46,8 +57,9 @@ async def test_a_document_that_does_not_match_its_hash_is_refused(server, admin_
 
 async def test_only_signed_in_callers_register_documents(server, admin_token):
     query = "{ __schema { queryType { name } } }"  # what an anonymous caller may run
-    persisted = {"persistedQuery": {"version": 1,
-                                    "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    persisted = {
+        "persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}
+    }
     async with httpx.AsyncClient(base_url=server.url) as http:
         ran = await http.post("/graphql", json={"query": query, "extensions": persisted})
         assert ran.json()["data"]["__schema"]["queryType"]["name"] == "Query"

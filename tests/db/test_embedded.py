@@ -30,9 +30,13 @@ def _postgres_running(data_dir: Path) -> bool:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 async def test_server_starts_embedded_postgres_and_stops_it(
-        tmp_path: Path, stop_signal: signal.Signals, unused_tcp_port: int) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "SUPABASE_JWT_SECRET")}
+    tmp_path: Path, stop_signal: signal.Signals, unused_tcp_port: int
+) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "SUPABASE_JWT_SECRET")
+    }
     env.update(DATA_DIR=str(tmp_path), PORT=str(unused_tcp_port), LOG_LEVEL="WARNING")
     proc = subprocess.Popen(
         [sys.executable, "server.py", "serve"],

@@ -16,18 +16,33 @@ from db.migrate import MigrationError, apply_migrations, load_migrations
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_TABLES = {
-    "profiles", "clients", "whatsapp_instances", "whatsapp_contacts", "whatsapp_messages",
-    "whatsapp_quick_messages", "whatsapp_instance_settings", "whatsapp_auto_reply_log",
+    "profiles",
+    "clients",
+    "whatsapp_instances",
+    "whatsapp_contacts",
+    "whatsapp_messages",
+    "whatsapp_quick_messages",
+    "whatsapp_instance_settings",
+    "whatsapp_auto_reply_log",
 }
 SEED_INDEXES = {
-    "idx_whatsapp_instances_status", "idx_whatsapp_instances_created_by",
-    "idx_whatsapp_contacts_instance", "idx_whatsapp_contacts_remote_jid",
-    "idx_whatsapp_contacts_phone", "idx_whatsapp_contacts_client", "idx_whatsapp_contacts_type",
-    "idx_whatsapp_contacts_last_message", "idx_whatsapp_messages_instance",
-    "idx_whatsapp_messages_contact", "idx_whatsapp_messages_timestamp",
-    "idx_whatsapp_messages_from_me", "idx_whatsapp_messages_status",
-    "idx_whatsapp_quick_messages_shortcut", "idx_whatsapp_instance_settings_instance",
-    "idx_whatsapp_auto_reply_log_instance", "idx_whatsapp_auto_reply_log_contact",
+    "idx_whatsapp_instances_status",
+    "idx_whatsapp_instances_created_by",
+    "idx_whatsapp_contacts_instance",
+    "idx_whatsapp_contacts_remote_jid",
+    "idx_whatsapp_contacts_phone",
+    "idx_whatsapp_contacts_client",
+    "idx_whatsapp_contacts_type",
+    "idx_whatsapp_contacts_last_message",
+    "idx_whatsapp_messages_instance",
+    "idx_whatsapp_messages_contact",
+    "idx_whatsapp_messages_timestamp",
+    "idx_whatsapp_messages_from_me",
+    "idx_whatsapp_messages_status",
+    "idx_whatsapp_quick_messages_shortcut",
+    "idx_whatsapp_instance_settings_instance",
+    "idx_whatsapp_auto_reply_log_instance",
+    "idx_whatsapp_auto_reply_log_contact",
 }
 
 
@@ -52,10 +67,16 @@ async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str) -> 
 
     conn = await asyncpg.connect(fresh_db)
     try:
-        tables = {r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        indexes = {r["indexname"] for r in await conn.fetch(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        indexes = {
+            r["indexname"]
+            for r in await conn.fetch(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+            )
+        }
         recorded = await conn.fetchval("SELECT count(*) FROM schema_migrations")
         defaults = await conn.fetchval("SELECT count(*) FROM whatsapp_quick_messages")
     finally:
@@ -69,15 +90,21 @@ async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str) -> 
 async def test_two_processes_migrating_at_once_apply_each_file_once(fresh_db: str) -> None:
     env = {**os.environ, "DATABASE_URL": fresh_db, "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "server.py", "migrate"]
-    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = await asyncio.gather(*(asyncio.to_thread(p.communicate, timeout=120) for p in procs))
     assert [p.returncode for p in procs] == [0, 0], outputs
 
     conn = await asyncpg.connect(fresh_db)
     try:
-        versions = [r["version"] for r in await conn.fetch(
-            "SELECT version FROM schema_migrations ORDER BY version")]
+        versions = [
+            r["version"]
+            for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        ]
     finally:
         await conn.close()
     assert versions == [m.version for m in load_migrations()]
@@ -111,7 +138,8 @@ async def test_a_failing_migration_leaves_nothing_behind(fresh_db: str, tmp_path
     try:
         assert await conn.fetchval("SELECT to_regclass('half')") is None
         assert await conn.fetchval("SELECT to_regclass('ok')") is not None
-        assert [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")] \
-            == ["0001_ok"]
+        assert [
+            r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
+        ] == ["0001_ok"]
     finally:
         await conn.close()

@@ -172,8 +172,9 @@ def test_contact_cards_with_values_of_the_wrong_type_keep_what_is_text() -> None
     cards = [{"displayName": 7, "vcard": "waid=5511987654321"}, {"displayName": "Ana", "vcard": 5}]
     content = parse_content({"message": {"contactsArrayMessage": {"contacts": cards}}})
     assert content.text == "Ana"
-    assert content.metadata == {"contacts": [{"name": None, "phones": ["5511987654321"]},
-                                             {"name": "Ana", "phones": []}]}
+    assert content.metadata == {
+        "contacts": [{"name": None, "phones": ["5511987654321"]}, {"name": "Ana", "phones": []}]
+    }
 
 
 async def test_a_query_asking_for_too_much_is_refused_before_it_runs(gql, conversation):

@@ -60,16 +60,18 @@ async def test_hostile_inputs_are_refused_cheaply_and_leave_no_trace(
     await http.post("/graphql", json={"query": "{ viewer { id } }"}, headers=auth)  # profile
     before = await snapshot(pg)
 
-    def gql(query: str, variables: dict[str, Any] | None = None,
-            headers: dict[str, Any] | None = None) -> Coroutine[Any, Any, httpx.Response]:
+    def gql(
+        query: str, variables: dict[str, Any] | None = None, headers: dict[str, Any] | None = None
+    ) -> Coroutine[Any, Any, httpx.Response]:
         return http.post(
             "/graphql",
             json={"query": query, "variables": variables or {}},
             headers=auth if headers is None else headers,
         )
 
-    def raw_json(body: bytes,
-                 headers: dict[str, Any] | None = None) -> Coroutine[Any, Any, httpx.Response]:
+    def raw_json(
+        body: bytes, headers: dict[str, Any] | None = None
+    ) -> Coroutine[Any, Any, httpx.Response]:
         return http.post(
             "/graphql",
             content=body,

@@ -24,17 +24,20 @@ async def client_role(pg):
             pass  # created by a concurrent run
     await pg.execute(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
     await pg.execute(
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}"
+    )
     return ROLE
 
 
-async def as_client(pg: asyncpg.Connection, claims: dict[str, Any] | None, query: str,
-                    *args: Any) -> list[asyncpg.Record]:
+async def as_client(
+    pg: asyncpg.Connection, claims: dict[str, Any] | None, query: str, *args: Any
+) -> list[asyncpg.Record]:
     async with pg.transaction():
         await pg.execute(f"SET LOCAL ROLE {ROLE}")
         if claims is not None:
-            await pg.execute("SELECT set_config('request.jwt.claims', $1, true)",
-                             json.dumps(claims))
+            await pg.execute(
+                "SELECT set_config('request.jwt.claims', $1, true)", json.dumps(claims)
+            )
         return await pg.fetch(query, *args)
 
 
@@ -46,11 +49,14 @@ async def test_members_see_their_numbers_only(pg, vault, client_role):
         contact = await pg.fetchval(
             "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number) "
             "VALUES ($1, '5511999990002@s.whatsapp.net', '5511999990002') RETURNING id",
-            instance["id"])
+            instance["id"],
+        )
         await pg.execute(
             "INSERT INTO whatsapp_messages (instance_id, contact_id, message_id, remote_jid, "
             "message_type, status, timestamp) VALUES ($1, $2, 'M', 'x', 'text', 'sent', NOW())",
-            instance["id"], contact)
+            instance["id"],
+            contact,
+        )
 
     claims = {"sub": str(agent), "role": "authenticated", "app_metadata": {"role": "agent"}}
     rows = await as_client(pg, claims, "SELECT instance_name FROM whatsapp_instances")
@@ -65,5 +71,10 @@ async def test_members_see_their_numbers_only(pg, vault, client_role):
 
     # An agent cannot write into a number that is not theirs.
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        await as_client(pg, claims, "INSERT INTO whatsapp_contacts (instance_id, remote_jid, "
-                        "phone_number) VALUES ($1, 'y@s.whatsapp.net', '1')", other["id"])
+        await as_client(
+            pg,
+            claims,
+            "INSERT INTO whatsapp_contacts (instance_id, remote_jid, "
+            "phone_number) VALUES ($1, 'y@s.whatsapp.net', '1')",
+            other["id"],
+        )

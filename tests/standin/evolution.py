@@ -54,25 +54,63 @@ from tests.helpers import serve_app
 # Copies of the shared real payloads, kept with the tests so a fresh clone has them.
 PAYLOADS_DIR = Path(__file__).resolve().parents[1] / "payloads"
 EVENTS = (
-    "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT", "MESSAGES_EDITED",
-    "MESSAGES_UPDATE", "MESSAGES_DELETE", "SEND_MESSAGE", "SEND_MESSAGE_UPDATE", "CONTACTS_SET",
-    "CONTACTS_UPSERT", "CONTACTS_UPDATE", "PRESENCE_UPDATE", "CHATS_SET", "CHATS_UPSERT",
-    "CHATS_UPDATE", "CHATS_DELETE", "GROUPS_UPSERT", "GROUP_UPDATE", "GROUP_PARTICIPANTS_UPDATE",
-    "CONNECTION_UPDATE", "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL", "TYPEBOT_START",
-    "TYPEBOT_CHANGE_STATUS", "REMOVE_INSTANCE", "LOGOUT_INSTANCE", "INSTANCE_CREATE",
-    "INSTANCE_DELETE", "STATUS_INSTANCE",
+    "APPLICATION_STARTUP",
+    "QRCODE_UPDATED",
+    "MESSAGES_SET",
+    "MESSAGES_UPSERT",
+    "MESSAGES_EDITED",
+    "MESSAGES_UPDATE",
+    "MESSAGES_DELETE",
+    "SEND_MESSAGE",
+    "SEND_MESSAGE_UPDATE",
+    "CONTACTS_SET",
+    "CONTACTS_UPSERT",
+    "CONTACTS_UPDATE",
+    "PRESENCE_UPDATE",
+    "CHATS_SET",
+    "CHATS_UPSERT",
+    "CHATS_UPDATE",
+    "CHATS_DELETE",
+    "GROUPS_UPSERT",
+    "GROUP_UPDATE",
+    "GROUP_PARTICIPANTS_UPDATE",
+    "CONNECTION_UPDATE",
+    "LABELS_EDIT",
+    "LABELS_ASSOCIATION",
+    "CALL",
+    "TYPEBOT_START",
+    "TYPEBOT_CHANGE_STATUS",
+    "REMOVE_INSTANCE",
+    "LOGOUT_INSTANCE",
+    "INSTANCE_CREATE",
+    "INSTANCE_DELETE",
+    "STATUS_INSTANCE",
 )
 SETTINGS_DEFAULTS: dict[str, Any] = {
-    "rejectCall": False, "msgCall": "", "groupsIgnore": False, "alwaysOnline": False,
-    "readMessages": False, "readStatus": False, "syncFullHistory": False, "wavoipToken": "",
+    "rejectCall": False,
+    "msgCall": "",
+    "groupsIgnore": False,
+    "alwaysOnline": False,
+    "readMessages": False,
+    "readStatus": False,
+    "syncFullHistory": False,
+    "wavoipToken": "",
 }
-REQUIRED_SETTINGS = ("rejectCall", "groupsIgnore", "alwaysOnline", "readMessages", "readStatus",
-                     "syncFullHistory")
+REQUIRED_SETTINGS = (
+    "rejectCall",
+    "groupsIgnore",
+    "alwaysOnline",
+    "readMessages",
+    "readStatus",
+    "syncFullHistory",
+)
 PRESENCES = ("composing", "recording", "paused", "available", "unavailable")
 MEDIA_TYPES = ("image", "video", "document", "audio")
 PERMANENT_CLOSE = (401, 402, 403, 406)  # §9.6: other codes reconnect silently
-PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJ"
-           "RU5ErkJggg==")
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJ"
+    "RU5ErkJggg=="
+)
 CONNECTION_CLOSED = "Connection Closed"
 # Envelope fields filled in on delivery (§8.1).
 COMPUTED_ENVELOPE = ("destination", "date_time", "sender", "server_url", "apikey")
@@ -211,11 +249,22 @@ class EvolutionStandIn:
 
     # -- arranging --------------------------------------------------------------------------
 
-    def add_instance(self, name: str, *, token: str | None = None, state: str = "close",
-                     webhook: WebhookConfig | None = None) -> Instance:
+    def add_instance(
+        self,
+        name: str,
+        *,
+        token: str | None = None,
+        state: str = "close",
+        webhook: WebhookConfig | None = None,
+    ) -> Instance:
         """An instance as if created earlier (settings at their defaults)."""
-        instance = Instance(name, token or str(uuid.uuid4()).upper(), state=state,
-                            webhook=webhook, settings=dict(SETTINGS_DEFAULTS))
+        instance = Instance(
+            name,
+            token or str(uuid.uuid4()).upper(),
+            state=state,
+            webhook=webhook,
+            settings=dict(SETTINGS_DEFAULTS),
+        )
         self.instances[name] = instance
         return instance
 
@@ -227,9 +276,16 @@ class EvolutionStandIn:
         """Every number is on WhatsApp again (undoes `not_on_whatsapp`)."""
         self._not_on_whatsapp.clear()
 
-    def add_media(self, message_id: str, data: bytes, *, mimetype: str,
-                  media_type: str = "imageMessage", file_name: str | None = None,
-                  caption: str | None = None) -> None:
+    def add_media(
+        self,
+        message_id: str,
+        data: bytes,
+        *,
+        mimetype: str,
+        media_type: str = "imageMessage",
+        file_name: str | None = None,
+        caption: str | None = None,
+    ) -> None:
         """Media served by getBase64FromMediaMessage for the message with `message_id`."""
         self._media[message_id] = MediaFile(data, mimetype, media_type, file_name, caption)
 
@@ -268,41 +324,68 @@ class EvolutionStandIn:
 
     async def emit_message(self, name: str, data: dict[str, Any]) -> int | None:
         """A `messages.upsert` with `data`, its `instanceId` set to this instance's."""
-        return await self.emit(name, "messages.upsert",
-                               {**data, "instanceId": self.instances[name].instance_id})
+        return await self.emit(
+            name, "messages.upsert", {**data, "instanceId": self.instances[name].instance_id}
+        )
 
     async def emit_qrcode(self, name: str) -> int | None:
         """A new QR code (`qrcode.updated`); the instance becomes `connecting`."""
         instance = self.instances[name]
         qr = _next_qr(instance, pairing=bool(instance.qrcode and instance.qrcode["pairingCode"]))
-        data = {"qrcode": {"instance": name, "pairingCode": qr["pairingCode"], "code": qr["code"],
-                           "base64": qr["base64"]}}
+        data = {
+            "qrcode": {
+                "instance": name,
+                "pairingCode": qr["pairingCode"],
+                "code": qr["code"],
+                "base64": qr["base64"],
+            }
+        }
         return await self.emit(name, "qrcode.updated", data)
 
-    async def open_connection(self, name: str, wuid: str = "5511999990001@s.whatsapp.net",
-                              profile_name: str = "Acme Atendimento",
-                              profile_picture_url: str | None = None) -> int | None:
+    async def open_connection(
+        self,
+        name: str,
+        wuid: str = "5511999990001@s.whatsapp.net",
+        profile_name: str = "Acme Atendimento",
+        profile_picture_url: str | None = None,
+    ) -> int | None:
         """The phone scanned the QR: `connection.update` open (the state follows)."""
-        return await self.emit(name, "connection.update", {
-            "instance": name, "wuid": wuid, "profileName": profile_name,
-            "profilePictureUrl": profile_picture_url, "state": "open", "statusReason": 200,
-        })
+        return await self.emit(
+            name,
+            "connection.update",
+            {
+                "instance": name,
+                "wuid": wuid,
+                "profileName": profile_name,
+                "profilePictureUrl": profile_picture_url,
+                "state": "open",
+                "statusReason": 200,
+            },
+        )
 
     async def close_connection(self, name: str, status_reason: int = 401) -> int | None:
         """The session ended: `connection.update` close, then for a permanent reason (401, 402,
         403, 406) `status.instance` and `logout.instance` as §9.6 says. Answers the status of
         the `connection.update` delivery."""
-        status = await self.emit(name, "connection.update",
-                                 {"instance": name, "state": "close",
-                                  "statusReason": status_reason})
+        status = await self.emit(
+            name,
+            "connection.update",
+            {"instance": name, "state": "close", "statusReason": status_reason},
+        )
         if status_reason in PERMANENT_CLOSE:
-            await self.emit(name, "status.instance", {
-                "instance": name, "status": "closed", "disconnectionAt": _iso(datetime.now(UTC)),
-                "disconnectionReasonCode": status_reason,
-                "disconnectionObject": json.dumps(
-                    {"error": {"output": {"statusCode": status_reason}}}
-                ),
-            })
+            await self.emit(
+                name,
+                "status.instance",
+                {
+                    "instance": name,
+                    "status": "closed",
+                    "disconnectionAt": _iso(datetime.now(UTC)),
+                    "disconnectionReasonCode": status_reason,
+                    "disconnectionObject": json.dumps(
+                        {"error": {"output": {"statusCode": status_reason}}}
+                    ),
+                },
+            )
             await self.emit(name, "logout.instance", None)
         return status
 
@@ -310,19 +393,25 @@ class EvolutionStandIn:
         """POST a recorded payload (a file name under PAYLOADS_DIR, or a path) as if this
         instance sent it: its instance name, instance id and token are put in."""
         source = Path(path)
-        payload = json.loads((source if source.is_absolute() else PAYLOADS_DIR / source)
-                             .read_text(encoding="utf-8"))
+        payload = json.loads(
+            (source if source.is_absolute() else PAYLOADS_DIR / source).read_text(encoding="utf-8")
+        )
         instance = self.instances[name]
         return await self._deliver(instance, _as_instance(payload, instance))
 
-    async def _deliver(self, instance: Instance, envelope: dict[str, Any],
-                       follow: bool = True) -> int | None:
+    async def _deliver(
+        self, instance: Instance, envelope: dict[str, Any], follow: bool = True
+    ) -> int | None:
         if follow:
             _follow(instance, envelope["event"], envelope.get("data"))
         hook = instance.webhook
         upper = re.sub(r"[.-]", "_", envelope["event"]).upper()
-        if (hook is None or not hook.enabled or not hook.url.startswith(("http://", "https://"))
-                or (hook.events and upper not in hook.events)):
+        if (
+            hook is None
+            or not hook.enabled
+            or not hook.url.startswith(("http://", "https://"))
+            or (hook.events and upper not in hook.events)
+        ):
             return None
         envelope = {
             **envelope,
@@ -358,8 +447,11 @@ class EvolutionStandIn:
         instance = self.instances.get(name)
         if instance is None:  # deleted: Evolution finds no webhook for the name
             return
-        envelope = {"event": "connection.update", "instance": name,
-                    "data": {"instance": name, "state": "connecting", "statusReason": 200}}
+        envelope = {
+            "event": "connection.update",
+            "instance": name,
+            "data": {"instance": name, "state": "connecting", "statusReason": 200},
+        }
         with contextlib.suppress(httpx.HTTPError):
             await self._deliver(instance, envelope, follow=False)
 
@@ -387,11 +479,18 @@ class EvolutionStandIn:
             ("POST", "/chat/getBase64FromMediaMessage/{instance}", self._media_base64),
             ("POST", "/chat/sendPresence/{instance}", self._send_presence),
         ]
-        routes = [Route(path, self._endpoint(handler), methods=[method])
-                  for method, path, handler in table]
+        routes = [
+            Route(path, self._endpoint(handler), methods=[method])
+            for method, path, handler in table
+        ]
         # Express answers unknown routes and wrong methods alike with 404 "Cannot METHOD /path".
-        routes.append(Route("/{path:path}", self._endpoint(self._unknown_route),
-                            methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        routes.append(
+            Route(
+                "/{path:path}",
+                self._endpoint(self._unknown_route),
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            )
+        )
         return routes
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -402,10 +501,16 @@ class EvolutionStandIn:
             except ValueError:
                 body = None
             path = request.scope["path"]  # decoded, as instance names are compared
-            self.requests.append(RecordedRequest(
-                request.method, path, dict(request.query_params), dict(request.headers), body,
-                time.monotonic(),
-            ))
+            self.requests.append(
+                RecordedRequest(
+                    request.method,
+                    path,
+                    dict(request.query_params),
+                    dict(request.headers),
+                    body,
+                    time.monotonic(),
+                )
+            )
             delay = _take(self._delays, path)
             if delay is not None:
                 await self._pause(delay.seconds)
@@ -449,16 +554,26 @@ class EvolutionStandIn:
             raise Reject(400, [{"jid": jid, "exists": False, "number": number}])
         return jid
 
-    def _store(self, instance: Instance, route: str, request: dict[str, Any], jid: str,
-               content: dict[str, Any], message_type: str) -> dict[str, Any]:
+    def _store(
+        self,
+        instance: Instance,
+        route: str,
+        request: dict[str, Any],
+        jid: str,
+        content: dict[str, Any],
+        message_type: str,
+    ) -> dict[str, Any]:
         now = int(time.time())
         message = {
             "key": {"remoteJid": jid, "fromMe": True, "id": "3EB0" + secrets.token_hex(9).upper()},
             "pushName": "Você",
             "status": "PENDING",
             "message": content,
-            "contextInfo": None if jid.endswith("@g.us") else {
-                "mentionedJid": [], "groupMentions": [],
+            "contextInfo": None
+            if jid.endswith("@g.us")
+            else {
+                "mentionedJid": [],
+                "groupMentions": [],
                 "ephemeralSettingTimestamp": _long(now - 2 * 86400),
                 "disappearingMode": {"initiator": 0},
             },
@@ -490,21 +605,34 @@ class EvolutionStandIn:
         instance.settings.update((k, body[k]) for k in SETTINGS_DEFAULTS if k in body)
         if isinstance(hook, dict):
             instance.webhook = WebhookConfig(
-                url=hook.get("url") or "", headers=dict(hook.get("headers") or {}),
-                events=list(hook["events"]), by_events=bool(hook.get("byEvents")),
+                url=hook.get("url") or "",
+                headers=dict(hook.get("headers") or {}),
+                events=list(hook["events"]),
+                by_events=bool(hook.get("byEvents")),
                 base64=bool(hook.get("base64")),
             )
         answer: dict[str, Any] = {
-            "instance": {"instanceName": name, "instanceId": instance.instance_id,
-                         "integration": body["integration"], "webhookWaBusiness": None,
-                         "accessTokenWaBusiness": "", "status": "close"},
+            "instance": {
+                "instanceName": name,
+                "instanceId": instance.instance_id,
+                "integration": body["integration"],
+                "webhookWaBusiness": None,
+                "accessTokenWaBusiness": "",
+                "status": "close",
+            },
             "hash": instance.token,
-            "webhook": {} if instance.webhook is None else {
-                "webhookUrl": instance.webhook.url, "webhookHeaders": instance.webhook.headers,
+            "webhook": {}
+            if instance.webhook is None
+            else {
+                "webhookUrl": instance.webhook.url,
+                "webhookHeaders": instance.webhook.headers,
                 "webhookByEvents": instance.webhook.by_events,
                 "webhookBase64": instance.webhook.base64,
             },
-            "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
+            "websocket": {},
+            "rabbitmq": {},
+            "nats": {},
+            "sqs": {},
             "settings": instance.settings,
         }
         if body.get("qrcode") and not self.whatsapp_reachable:
@@ -531,17 +659,33 @@ class EvolutionStandIn:
         now = _iso(datetime.now(UTC))
         settings = instance.settings or SETTINGS_DEFAULTS
         return {
-            "id": instance.instance_id, "name": instance.name,
-            "connectionStatus": instance.state, "ownerJid": instance.wuid,
-            "profileName": instance.profile_name, "profilePicUrl": None,
-            "integration": "WHATSAPP-BAILEYS", "number": None, "businessId": None,
-            "token": instance.token, "clientName": "evolution_exchange",
-            "disconnectionReasonCode": None, "disconnectionObject": None,
-            "disconnectionAt": None, "createdAt": now, "updatedAt": now,
-            "Chatwoot": None, "Proxy": None, "Rabbitmq": None, "Nats": None, "Sqs": None,
+            "id": instance.instance_id,
+            "name": instance.name,
+            "connectionStatus": instance.state,
+            "ownerJid": instance.wuid,
+            "profileName": instance.profile_name,
+            "profilePicUrl": None,
+            "integration": "WHATSAPP-BAILEYS",
+            "number": None,
+            "businessId": None,
+            "token": instance.token,
+            "clientName": "evolution_exchange",
+            "disconnectionReasonCode": None,
+            "disconnectionObject": None,
+            "disconnectionAt": None,
+            "createdAt": now,
+            "updatedAt": now,
+            "Chatwoot": None,
+            "Proxy": None,
+            "Rabbitmq": None,
+            "Nats": None,
+            "Sqs": None,
             "Websocket": None,
-            "Setting": {**settings, "id": "cm" + instance.instance_id.replace("-", "")[:23],
-                        "instanceId": instance.instance_id},
+            "Setting": {
+                **settings,
+                "id": "cm" + instance.instance_id.replace("-", "")[:23],
+                "instanceId": instance.instance_id,
+            },
             "_count": {"Message": 0, "Contact": 0, "Chat": 0},
         }
 
@@ -565,8 +709,11 @@ class EvolutionStandIn:
         if instance.state == "close":
             raise Reject(400, [f'The "{instance.name}" instance is not connected'])
         instance.state, instance.qrcode = "close", None
-        return 200, {"status": "SUCCESS", "error": False,
-                     "response": {"message": "Instance logged out"}}
+        return 200, {
+            "status": "SUCCESS",
+            "error": False,
+            "response": {"message": "Instance logged out"},
+        }
 
     async def _delete(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
         instance = self._instance(request)
@@ -575,16 +722,22 @@ class EvolutionStandIn:
             instance.state, instance.qrcode = "close", None
             self._removals.add(asyncio.create_task(self._remove(instance)))
         # Recorded: until the removal is through, a repeated delete answers 200 again.
-        return 200, {"status": "SUCCESS", "error": False,
-                     "response": {"message": "Instance deleted"}}
+        return 200, {
+            "status": "SUCCESS",
+            "error": False,
+            "response": {"message": "Instance deleted"},
+        }
 
     async def _remove(self, instance: Instance) -> None:
         """What Evolution does after answering a delete: `remove.instance` (data null), the
         reconnect loop's next `connecting` while the name still resolves, and only then the
         instance is forgotten (its name is taken until then: create answers 403)."""
         with contextlib.suppress(httpx.HTTPError):
-            await self._deliver(instance, {"event": "remove.instance", "instance": instance.name,
-                                           "data": None}, follow=False)
+            await self._deliver(
+                instance,
+                {"event": "remove.instance", "instance": instance.name, "data": None},
+                follow=False,
+            )
             if self.reconnecting(instance.name):
                 await self._post_connecting(instance.name)
         await self._pause(self.delete_linger_seconds)
@@ -606,8 +759,9 @@ class EvolutionStandIn:
             raise Reject(400, ["Text is required"])
         jid = self._recipient(instance, body["number"])
         await self._typing(body)
-        message = self._store(instance, "sendText", body, jid,
-                              {"conversation": body["text"]}, "conversation")
+        message = self._store(
+            instance, "sendText", body, jid, {"conversation": body["text"]}, "conversation"
+        )
         return 201, message
 
     async def _send_media(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
@@ -615,8 +769,9 @@ class EvolutionStandIn:
         _require(body, "number", "mediatype")
         mediatype = body["mediatype"]
         if mediatype not in MEDIA_TYPES:
-            raise Reject(400, [[f"instance.mediatype is not one of enum values: "
-                                f"{','.join(MEDIA_TYPES)}"]])
+            raise Reject(
+                400, [[f"instance.mediatype is not one of enum values: {','.join(MEDIA_TYPES)}"]]
+            )
         media, file_name = body.get("media"), body.get("fileName")
         if not isinstance(media, str) or not media:
             raise Reject(400, ["Owned media must be a url or base64"])
@@ -626,17 +781,27 @@ class EvolutionStandIn:
         jid = self._recipient(instance, body["number"])
         await self._typing(body)
         # Evolution re-encodes images to JPEG and trusts the file name over `mimetype` (§3.2).
-        mimetype = ("image/jpeg" if mediatype == "image"
-                    else (file_name and mimetypes.guess_type(file_name)[0])
-                    or body.get("mimetype") or "application/octet-stream")
+        mimetype = (
+            "image/jpeg"
+            if mediatype == "image"
+            else (file_name and mimetypes.guess_type(file_name)[0])
+            or body.get("mimetype")
+            or "application/octet-stream"
+        )
         try:
             size = 1024 if is_url else len(base64.b64decode(media, validate=True))
         except binascii.Error:
             raise Reject(400, ["Owned media must be a url or base64"]) from None
         content = _media_object(mimetype, size)
         content.update(_without_none({"caption": body.get("caption"), "fileName": file_name}))
-        message = self._store(instance, "sendMedia", body, jid,
-                              {f"{mediatype}Message": content}, f"{mediatype}Message")
+        message = self._store(
+            instance,
+            "sendMedia",
+            body,
+            jid,
+            {f"{mediatype}Message": content},
+            f"{mediatype}Message",
+        )
         return 201, message
 
     async def _send_audio(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
@@ -644,10 +809,15 @@ class EvolutionStandIn:
         _require(body, "number", "audio")
         jid = self._recipient(instance, body["number"])
         await self._typing(body)
-        content = {**_media_object("audio/ogg; codecs=opus", 18342), "seconds": 7, "ptt": True,
-                   "waveform": _index_bytes(64)}
-        message = self._store(instance, "sendWhatsAppAudio", body, jid,
-                              {"audioMessage": content}, "audioMessage")
+        content = {
+            **_media_object("audio/ogg; codecs=opus", 18342),
+            "seconds": 7,
+            "ptt": True,
+            "waveform": _index_bytes(64),
+        }
+        message = self._store(
+            instance, "sendWhatsAppAudio", body, jid, {"audioMessage": content}, "audioMessage"
+        )
         return 201, message
 
     async def _typing(self, body: dict[str, Any]) -> None:
@@ -664,8 +834,10 @@ class EvolutionStandIn:
         wrong = [k for k in REQUIRED_SETTINGS if not isinstance(body[k], bool)]
         if wrong:
             raise Reject(400, [[f"instance.{k} is not of a type(s) boolean" for k in wrong]])
-        instance.settings = {**SETTINGS_DEFAULTS,
-                             **{k: body[k] for k in SETTINGS_DEFAULTS if k in body}}
+        instance.settings = {
+            **SETTINGS_DEFAULTS,
+            **{k: body[k] for k in SETTINGS_DEFAULTS if k in body},
+        }
         return 201, {"settings": {"instanceName": instance.name, "settings": body}}
 
     async def _find_settings(self, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
@@ -682,13 +854,19 @@ class EvolutionStandIn:
         if hook["enabled"] and "events" not in hook:
             raise Reject(500, "Cannot read properties of undefined (reading 'length')")
         events = list(hook.get("events") or []) if hook["enabled"] else []
-        unknown = [f"instance.webhook.events[{i}] is not one of enum values: {','.join(EVENTS)}"
-                   for i, e in enumerate(events) if e not in EVENTS]
+        unknown = [
+            f"instance.webhook.events[{i}] is not one of enum values: {','.join(EVENTS)}"
+            for i, e in enumerate(events)
+            if e not in EVENTS
+        ]
         if unknown:
             raise Reject(400, [unknown])
         instance.webhook = WebhookConfig(
-            url=hook["url"], headers=dict(hook.get("headers") or {}), events=events,
-            by_events=bool(hook.get("byEvents")), base64=bool(hook.get("base64")),
+            url=hook["url"],
+            headers=dict(hook.get("headers") or {}),
+            events=events,
+            by_events=bool(hook.get("byEvents")),
+            base64=bool(hook.get("base64")),
             enabled=bool(hook["enabled"]),
         )
         return 201, self._webhook_row(instance)
@@ -700,11 +878,18 @@ class EvolutionStandIn:
     def _webhook_row(self, instance: Instance) -> dict[str, Any]:
         hook = instance.webhook
         assert hook is not None
-        return {"id": hook.row_id, "url": hook.url, "headers": hook.headers,
-                "enabled": hook.enabled, "events": hook.events,
-                "webhookByEvents": hook.by_events, "webhookBase64": hook.base64,
-                "createdAt": hook.stored_at, "updatedAt": hook.stored_at,
-                "instanceId": instance.instance_id}
+        return {
+            "id": hook.row_id,
+            "url": hook.url,
+            "headers": hook.headers,
+            "enabled": hook.enabled,
+            "events": hook.events,
+            "webhookByEvents": hook.by_events,
+            "webhookBase64": hook.base64,
+            "createdAt": hook.stored_at,
+            "updatedAt": hook.stored_at,
+            "instanceId": instance.instance_id,
+        }
 
     # -- chat routes (§4) -----------------------------------------------------------------
 
@@ -715,8 +900,13 @@ class EvolutionStandIn:
         if not isinstance(keys, list) or not keys:
             raise Reject(400, [["instance.readMessages does not meet minimum length of 1"]])
         for i, key in enumerate(keys):
-            _require(key if isinstance(key, dict) else {}, "remoteJid", "fromMe", "id",
-                     where=f"instance.readMessages[{i}]")
+            _require(
+                key if isinstance(key, dict) else {},
+                "remoteJid",
+                "fromMe",
+                "id",
+                where=f"instance.readMessages[{i}]",
+            )
         if instance.state != "open":
             raise Reject(500, ["Read messages fail", CONNECTION_CLOSED])
         return 201, {"message": "Read messages", "read": "success"}
@@ -729,8 +919,11 @@ class EvolutionStandIn:
         answer = []
         for number in body["numbers"]:
             jid = _jid(str(number))
-            entry: dict[str, Any] = {"jid": jid, "number": number,
-                                     "exists": jid.split("@")[0] not in self._not_on_whatsapp}
+            entry: dict[str, Any] = {
+                "jid": jid,
+                "number": number,
+                "exists": jid.split("@")[0] not in self._not_on_whatsapp,
+            }
             if jid.endswith("@lid"):
                 entry["lid"] = "lid"
             answer.append(entry)
@@ -768,8 +961,9 @@ class EvolutionStandIn:
         instance = self._instance(request)
         _require(body, "number", "presence", "delay")
         if body["presence"] not in PRESENCES:
-            raise Reject(400, [[f"instance.presence is not one of enum values: "
-                                f"{','.join(PRESENCES)}"]])
+            raise Reject(
+                400, [[f"instance.presence is not one of enum values: {','.join(PRESENCES)}"]]
+            )
         if not isinstance(body["delay"], int):
             raise Reject(400, [["instance.delay is not of a type(s) integer"]])
         try:
@@ -812,8 +1006,12 @@ def _jid(number: str) -> str:
         return f"{digits}@g.us"
     # Brazilian mobiles outside DDD 11–30 whose number starts with 7–9 are registered without
     # the 9th digit.
-    if len(digits) == 13 and digits.startswith("55") and int(digits[2:4]) >= 31 \
-            and digits[5] >= "7":
+    if (
+        len(digits) == 13
+        and digits.startswith("55")
+        and int(digits[2:4]) >= 31
+        and digits[5] >= "7"
+    ):
         digits = digits[:4] + digits[5:]
     return f"{digits}@s.whatsapp.net"
 
@@ -826,7 +1024,7 @@ def _next_qr(instance: Instance, *, pairing: bool, first: bool = False) -> dict[
     instance.qrcode = {
         "pairingCode": secrets.token_hex(4).upper() if pairing else None,
         "code": f"2@{base64.b64encode(secrets.token_bytes(48)).decode()},"
-                f"{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        f"{base64.b64encode(secrets.token_bytes(32)).decode()}",
         "base64": f"data:image/png;base64,{PNG_1PX}",
         "count": count,
     }
@@ -836,6 +1034,7 @@ def _next_qr(instance: Instance, *, pairing: bool, first: bool = False) -> dict[
 def _as_instance(payload: dict[str, Any], instance: Instance) -> dict[str, Any]:
     """A recorded payload re-addressed to `instance` (name and id); the envelope fields this
     stand-in computes on delivery are dropped."""
+
     def rewrite(value: Any) -> Any:
         if isinstance(value, list):
             return [rewrite(v) for v in value]
@@ -901,8 +1100,7 @@ def _index_bytes(n: int) -> dict[str, int]:
 def _long(value: int, unsigned: bool = False) -> dict[str, Any]:
     """A 64-bit integer as 2.3.6+ serialises a protobufjs Long (§10.3)."""
     low = value & 0xFFFFFFFF
-    return {"low": low - 2**32 if low >= 2**31 else low, "high": value >> 32,
-            "unsigned": unsigned}
+    return {"low": low - 2**32 if low >= 2**31 else low, "high": value >> 32, "unsigned": unsigned}
 
 
 def _iso(moment: datetime) -> str:

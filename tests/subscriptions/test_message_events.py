@@ -23,8 +23,7 @@ async def test_a_webhook_reaches_a_live_subscriber(server, gql, instance, secret
     assert int(event["seq"]) >= 1
 
 
-async def test_status_updates_arrive_as_updated_events(server, gql, instance, secret,
-                                                       admin_token):
+async def test_status_updates_arrive_as_updated_events(server, gql, instance, secret, admin_token):
     async with Subscription.connect(server.ws_url, admin_token) as ws:
         await ws.subscribe(MESSAGE_EVENTS, {"instanceId": str(instance["id"]), "afterSeq": "0"})
         for name in ("send_message", "messages_update_delivered", "messages_update_read"):
@@ -38,7 +37,8 @@ async def test_status_updates_arrive_as_updated_events(server, gql, instance, se
 
 
 async def test_resume_with_after_seq_misses_nothing_and_repeats_nothing(
-        server, gql, instance, secret, admin_token):
+    server, gql, instance, secret, admin_token
+):
     variables = {"instanceId": str(instance["id"]), "afterSeq": "0"}
     async with Subscription.connect(server.ws_url, admin_token) as ws:
         await ws.subscribe(MESSAGE_EVENTS, variables)
@@ -59,14 +59,17 @@ async def test_resume_with_after_seq_misses_nothing_and_repeats_nothing(
     assert seqs == sorted(seqs) and len(set(seqs)) == 4
 
 
-async def test_resume_beyond_retention_asks_for_a_reload(server, gql, pg, instance, secret,
-                                                          admin_token):
+async def test_resume_beyond_retention_asks_for_a_reload(
+    server, gql, pg, instance, secret, admin_token
+):
     await post_webhook(gql.http, payload_with("old", "OLD1"), secret)
     await post_webhook(gql.http, payload_with("newer", "OLD2"), secret)
 
     async def stored() -> bool:
         return int(await pg.fetchval("SELECT count(*) FROM whatsapp_messages")) == 2
+
     from tests.helpers import wait_for
+
     await wait_for(stored)
     await pg.execute("DELETE FROM whatsapp_events WHERE seq <= 2")  # pruned by retention
     async with Subscription.connect(server.ws_url, admin_token) as ws:

@@ -20,20 +20,24 @@ async def _until_text(ws: Subscription, text: str) -> dict[str, Any]:
             return event  # type: ignore[no-any-return]
 
 
-async def test_each_viewer_sees_their_own_unread_count(server, gql, pg, vault, agent_id,
-                                                       admin_token, agent_token):
+async def test_each_viewer_sees_their_own_unread_count(
+    server, gql, pg, vault, agent_id, admin_token, agent_token
+):
     instance = await create_instance_row(pg, vault, members=[agent_id])
     secret = vault.webhook_secret("acme-support")
     variables = {"instanceId": str(instance["id"]), "afterSeq": "0"}
-    async with Subscription.connect(server.ws_url, admin_token) as admin, \
-            Subscription.connect(server.ws_url, agent_token) as agent:
+    async with (
+        Subscription.connect(server.ws_url, admin_token) as admin,
+        Subscription.connect(server.ws_url, agent_token) as agent,
+    ):
         for ws in (admin, agent):
             await ws.subscribe(CONTACT_EVENTS, variables)  # the very same selection
         await post_webhook(gql.http, payload_with("one", "M1"), secret)
         first = [await _until_text(ws, "one") for ws in (admin, agent)]
         contact_id = await pg.fetchval("SELECT id FROM whatsapp_contacts")
-        await gql("mutation($c: ID!) { markContactRead(contactId: $c) { id } }",
-                        {"c": str(contact_id)})
+        await gql(
+            "mutation($c: ID!) { markContactRead(contactId: $c) { id } }", {"c": str(contact_id)}
+        )
         later = payload_with("two", "M2")
         later["data"]["messageTimestamp"] = int(time.time()) + 60  # after the read mark
         await post_webhook(gql.http, later, secret)
@@ -53,8 +57,10 @@ async def test_many_subscribers_each_get_every_event_once(server, gql, pg, vault
     secret = vault.webhook_secret("acme-support")
     variables = {"instanceId": str(instance["id"]), "afterSeq": "0"}
     async with AsyncExitStack() as stack:
-        subscribers = [await stack.enter_async_context(
-            Subscription.connect(server.ws_url, admin_token)) for _ in range(25)]
+        subscribers = [
+            await stack.enter_async_context(Subscription.connect(server.ws_url, admin_token))
+            for _ in range(25)
+        ]
         for ws in subscribers:
             await ws.subscribe(MESSAGE_EVENTS, variables)
         for n in range(3):
@@ -66,8 +72,9 @@ async def test_many_subscribers_each_get_every_event_once(server, gql, pg, vault
 
         received = await asyncio.gather(*(three(ws) for ws in subscribers))
         # Nothing more: a fourth message would be a duplicate.
-        extra = await asyncio.gather(*(ws.receive(timeout=0.5) for ws in subscribers),
-                                     return_exceptions=True)
+        extra = await asyncio.gather(
+            *(ws.receive(timeout=0.5) for ws in subscribers), return_exceptions=True
+        )
     assert all(r == received[0] for r in received)
     assert [text for _, text in received[0]] == ["text 0", "text 1", "text 2"]
     assert all(isinstance(e, TimeoutError) for e in extra)

@@ -27,8 +27,13 @@ from tests.standin.evolution import PAYLOADS_DIR, EvolutionStandIn, Instance, We
 TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 CUSTOMER = "5511999990002"
 JWT_KEY = "jwt-secret-for-webhooks-0123456789abcdef"  # HS256 wants 32+ bytes
-EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "CONNECTION_UPDATE",
-          "QRCODE_UPDATED"]
+EVENTS = [
+    "MESSAGES_UPSERT",
+    "MESSAGES_UPDATE",
+    "SEND_MESSAGE",
+    "CONNECTION_UPDATE",
+    "QRCODE_UPDATED",
+]
 
 
 class Sleeps(list[float]):
@@ -48,8 +53,9 @@ async def make_client(evolution: EvolutionStandIn) -> AsyncIterator[MakeClient]:
 
     def make(base_url: str | None = None, **options: Any) -> tuple[EvolutionClient, Sleeps]:
         sleeps = Sleeps()
-        client = EvolutionClient(base_url or evolution.url, evolution.api_key, sleep=sleeps,
-                                 **options)
+        client = EvolutionClient(
+            base_url or evolution.url, evolution.api_key, sleep=sleeps, **options
+        )
         clients.append(client)
         return client, sleeps
 
@@ -67,38 +73,44 @@ def line(evolution: EvolutionStandIn) -> Instance:
 # -- tolerant values (§10.3) --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (1763731654, 1763731654),
-    ("148213", 148213),
-    ({"low": 23841, "high": 0, "unsigned": True}, 23841),
-    # senderTimestampMs of messages_upsert_reaction.json: a negative low half
-    ({"low": -1499495239, "high": 410, "unsigned": False}, 1763732063417),
-    ({"low": -1, "high": -1, "unsigned": True}, 2**64 - 1),
-    ({"low": -1, "high": -1, "unsigned": False}, -1),
-    (7.0, 7),
-    (7.5, None),
-    (True, None),
-    ("12 kB", None),
-    ({"low": 1}, None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1763731654, 1763731654),
+        ("148213", 148213),
+        ({"low": 23841, "high": 0, "unsigned": True}, 23841),
+        # senderTimestampMs of messages_upsert_reaction.json: a negative low half
+        ({"low": -1499495239, "high": 410, "unsigned": False}, 1763732063417),
+        ({"low": -1, "high": -1, "unsigned": True}, 2**64 - 1),
+        ({"low": -1, "high": -1, "unsigned": False}, -1),
+        (7.0, 7),
+        (7.5, None),
+        (True, None),
+        ("12 kB", None),
+        ({"low": 1}, None),
+        (None, None),
+    ],
+)
 def test_long_value(value, expected):
     assert long_value(value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("AQID/w==", b"\x01\x02\x03\xff"),
-    ({"0": 1, "1": 2, "2": 255}, b"\x01\x02\xff"),
-    ([1, 2, 255], b"\x01\x02\xff"),
-    ({}, b""),
-    ([], b""),
-    ("not base64!", None),
-    ({"0": 1, "2": 3}, None),
-    ({"low": 1, "high": 0}, None),
-    ([1, 256], None),
-    ([1, True], None),
-    (12, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("AQID/w==", b"\x01\x02\x03\xff"),
+        ({"0": 1, "1": 2, "2": 255}, b"\x01\x02\xff"),
+        ([1, 2, 255], b"\x01\x02\xff"),
+        ({}, b""),
+        ([], b""),
+        ("not base64!", None),
+        ({"0": 1, "2": 3}, None),
+        ({"low": 1, "high": 0}, None),
+        ([1, 256], None),
+        ([1, True], None),
+        (12, None),
+    ],
+)
 def test_bytes_value(value, expected):
     assert bytes_value(value) == expected
 
@@ -123,10 +135,14 @@ def test_values_of_a_recorded_payload():
 
 async def test_create_instance_sends_the_v2_body_with_the_global_key(evolution, evolution_client):
     answer = await evolution_client.create_instance(
-        "acme-support", TOKEN, webhook_url="https://crm.example.com/api/webhooks/evolution",
-        webhook_headers={"x-atendimento-secret": "webhook-secret-123"}, events=EVENTS,
+        "acme-support",
+        TOKEN,
+        webhook_url="https://crm.example.com/api/webhooks/evolution",
+        webhook_headers={"x-atendimento-secret": "webhook-secret-123"},
+        events=EVENTS,
         settings={"rejectCall": True, "msgCall": "Não atendemos ligações", "groupsIgnore": True},
-        qrcode=True, number="5511999990001",
+        qrcode=True,
+        number="5511999990001",
     )
 
     [request] = evolution.requests_to("/instance/create")
@@ -160,14 +176,18 @@ async def test_create_instance_sends_the_v2_body_with_the_global_key(evolution, 
     assert instance.instance_id == answer["instance"]["instanceId"]
     assert instance.webhook == WebhookConfig(
         url="https://crm.example.com/api/webhooks/evolution",
-        headers={"x-atendimento-secret": "webhook-secret-123"}, events=EVENTS,
+        headers={"x-atendimento-secret": "webhook-secret-123"},
+        events=EVENTS,
     )
     assert instance.settings is not None and instance.settings["rejectCall"] is True
 
 
 async def test_create_instance_minimal_body(evolution, evolution_client):
     answer = await evolution_client.create_instance(
-        "acme-support", TOKEN, webhook_url="https://crm.example.com/hook", webhook_headers={},
+        "acme-support",
+        TOKEN,
+        webhook_url="https://crm.example.com/hook",
+        webhook_headers={},
         events=["MESSAGES_UPSERT"],
     )
     [request] = evolution.requests_to("/instance/create")
@@ -176,14 +196,22 @@ async def test_create_instance_minimal_body(evolution, evolution_client):
     assert "qrcode" not in answer and answer["instance"]["status"] == "close"
 
 
-@pytest.mark.parametrize("bad", [
-    {"events": []},
-    {"settings": {"reject_call": True}},  # v1 spelling, silently ignored by Evolution v2
-])
-async def test_create_instance_refuses_bodies_evolution_would_misread(evolution, evolution_client,
-                                                                      bad):
-    arguments: dict[str, Any] = {"webhook_url": "https://crm.example.com/hook",
-                                 "webhook_headers": {}, "events": EVENTS, **bad}
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"events": []},
+        {"settings": {"reject_call": True}},  # v1 spelling, silently ignored by Evolution v2
+    ],
+)
+async def test_create_instance_refuses_bodies_evolution_would_misread(
+    evolution, evolution_client, bad
+):
+    arguments: dict[str, Any] = {
+        "webhook_url": "https://crm.example.com/hook",
+        "webhook_headers": {},
+        "events": EVENTS,
+        **bad,
+    }
     with pytest.raises(ValueError):
         await evolution_client.create_instance("acme-support", TOKEN, **arguments)
     assert evolution.requests == []
@@ -191,9 +219,15 @@ async def test_create_instance_refuses_bodies_evolution_would_misread(evolution,
 
 async def test_the_stand_in_rejects_a_webhook_without_events_as_evolution_does(evolution):
     async with httpx.AsyncClient(base_url=evolution.url) as http:
-        response = await http.post("/instance/create", headers={"apikey": evolution.api_key},
-                                   json={"instanceName": "x", "integration": "WHATSAPP-BAILEYS",
-                                         "webhook": {"url": "https://crm.example.com/hook"}})
+        response = await http.post(
+            "/instance/create",
+            headers={"apikey": evolution.api_key},
+            json={
+                "instanceName": "x",
+                "integration": "WHATSAPP-BAILEYS",
+                "webhook": {"url": "https://crm.example.com/hook"},
+            },
+        )
     assert response.status_code == 400
     assert error_message(response.json()) == (
         "Cannot read properties of undefined (reading 'length')"
@@ -224,17 +258,29 @@ async def test_instance_routes_use_the_instance_token_and_fetch_uses_the_global_
 
 
 async def test_send_text_with_quote(evolution, evolution_client, line):
-    quoted = {"key": {"id": "AC3F0E21B4D97A6650C2E8F1D3B5A7C9"},
-              "message": {"conversation": "Quando chega?"}}
+    quoted = {
+        "key": {"id": "AC3F0E21B4D97A6650C2E8F1D3B5A7C9"},
+        "message": {"conversation": "Quando chega?"},
+    }
     answer = await evolution_client.send_text(
-        "acme-support", TOKEN, number=CUSTOMER, text="Amanhã de manhã.", quoted=quoted, delay=10,
+        "acme-support",
+        TOKEN,
+        number=CUSTOMER,
+        text="Amanhã de manhã.",
+        quoted=quoted,
+        delay=10,
         link_preview=False,
     )
 
     [request] = evolution.requests_to("/message/sendText/acme-support")
     assert request.headers["apikey"] == TOKEN
-    assert request.json == {"number": CUSTOMER, "text": "Amanhã de manhã.", "quoted": quoted,
-                            "delay": 10, "linkPreview": False}
+    assert request.json == {
+        "number": CUSTOMER,
+        "text": "Amanhã de manhã.",
+        "quoted": quoted,
+        "delay": 10,
+        "linkPreview": False,
+    }
     assert answer["key"]["remoteJid"] == f"{CUSTOMER}@s.whatsapp.net"
     assert answer["key"]["fromMe"] is True
     assert answer["key"]["id"].startswith("3EB0") and len(answer["key"]["id"]) == 22
@@ -265,14 +311,25 @@ async def test_send_whatsapp_audio(evolution, evolution_client, line):
 async def test_send_media(evolution, evolution_client, line):
     pdf = base64.b64encode(b"%PDF-1.7 fake").decode()
     answer = await evolution_client.send_media(
-        "acme-support", TOKEN, number=CUSTOMER, mediatype="document", media=pdf,
-        mimetype="application/pdf", file_name="boleto.pdf", caption="Segue o boleto",
+        "acme-support",
+        TOKEN,
+        number=CUSTOMER,
+        mediatype="document",
+        media=pdf,
+        mimetype="application/pdf",
+        file_name="boleto.pdf",
+        caption="Segue o boleto",
     )
     [request] = evolution.requests_to("/message/sendMedia/acme-support")
     assert request.headers["apikey"] == TOKEN
-    assert request.json == {"number": CUSTOMER, "mediatype": "document", "media": pdf,
-                            "mimetype": "application/pdf", "fileName": "boleto.pdf",
-                            "caption": "Segue o boleto"}
+    assert request.json == {
+        "number": CUSTOMER,
+        "mediatype": "document",
+        "media": pdf,
+        "mimetype": "application/pdf",
+        "fileName": "boleto.pdf",
+        "caption": "Segue o boleto",
+    }
     document = answer["message"]["documentMessage"]
     assert answer["messageType"] == "documentMessage"
     assert (document["fileName"], document["caption"]) == ("boleto.pdf", "Segue o boleto")
@@ -284,39 +341,60 @@ async def test_set_settings_sends_every_flag(evolution, evolution_client, line):
         "acme-support", TOKEN, {"readMessages": True, "msgCall": "Só mensagens"}
     )
     [request] = evolution.requests_to("/settings/set/acme-support")
-    expected = {"rejectCall": False, "msgCall": "Só mensagens", "groupsIgnore": False,
-                "alwaysOnline": False, "readMessages": True, "readStatus": False,
-                "syncFullHistory": False}
+    expected = {
+        "rejectCall": False,
+        "msgCall": "Só mensagens",
+        "groupsIgnore": False,
+        "alwaysOnline": False,
+        "readMessages": True,
+        "readStatus": False,
+        "syncFullHistory": False,
+    }
     assert request.headers["apikey"] == TOKEN
     assert request.json == expected
     assert answer == {"settings": {"instanceName": "acme-support", "settings": expected}}
     assert await evolution_client.find_settings("acme-support", TOKEN) == {
-        **expected, "wavoipToken": ""
+        **expected,
+        "wavoipToken": "",
     }
 
 
 async def test_set_webhook(evolution, evolution_client, line):
     row = await evolution_client.set_webhook(
-        "acme-support", TOKEN, url="https://crm.example.com/hook",
-        headers={"x-atendimento-secret": "webhook-secret-123"}, events=EVENTS,
+        "acme-support",
+        TOKEN,
+        url="https://crm.example.com/hook",
+        headers={"x-atendimento-secret": "webhook-secret-123"},
+        events=EVENTS,
     )
     [request] = evolution.requests_to("/webhook/set/acme-support")
     assert request.headers["apikey"] == TOKEN
-    assert request.json == {"webhook": {
-        "enabled": True, "url": "https://crm.example.com/hook", "byEvents": False,
-        "base64": False, "headers": {"x-atendimento-secret": "webhook-secret-123"},
-        "events": EVENTS,
-    }}
+    assert request.json == {
+        "webhook": {
+            "enabled": True,
+            "url": "https://crm.example.com/hook",
+            "byEvents": False,
+            "base64": False,
+            "headers": {"x-atendimento-secret": "webhook-secret-123"},
+            "events": EVENTS,
+        }
+    }
     assert row["events"] == EVENTS and row["instanceId"] == line.instance_id
     assert await evolution_client.find_webhook("acme-support", TOKEN) == row
     with pytest.raises(ValueError):
-        await evolution_client.set_webhook("acme-support", TOKEN, url="https://x.example/h",
-                                           headers={}, events=[])
+        await evolution_client.set_webhook(
+            "acme-support", TOKEN, url="https://x.example/h", headers={}, events=[]
+        )
 
 
 async def test_mark_messages_read(evolution, evolution_client, line):
-    keys = [{"remoteJid": f"{CUSTOMER}@s.whatsapp.net", "fromMe": False,
-             "id": "AC3F0E21B4D97A6650C2E8F1D3B5A7C9"}]
+    keys = [
+        {
+            "remoteJid": f"{CUSTOMER}@s.whatsapp.net",
+            "fromMe": False,
+            "id": "AC3F0E21B4D97A6650C2E8F1D3B5A7C9",
+        }
+    ]
     answer = await evolution_client.mark_messages_read("acme-support", TOKEN, keys)
     [request] = evolution.requests_to("/chat/markMessageAsRead/acme-support")
     assert request.headers["apikey"] == TOKEN
@@ -337,13 +415,19 @@ async def test_send_presence_uses_top_level_fields(evolution, evolution_client, 
 async def test_numbers_pictures_and_media(evolution, evolution_client, line):
     evolution.not_on_whatsapp("5511999990009")
     evolution.profile_pictures[CUSTOMER] = "https://pps.whatsapp.net/v/maria.jpg"
-    evolution.add_media("AC8D21F03B6E4A9957C0D1E2F3A4B5C6", b"\x89PNG fake",
-                        mimetype="image/png", caption="Caixa amassada")
+    evolution.add_media(
+        "AC8D21F03B6E4A9957C0D1E2F3A4B5C6",
+        b"\x89PNG fake",
+        mimetype="image/png",
+        caption="Caixa amassada",
+    )
     client = evolution_client
 
     numbers = await client.whatsapp_numbers("acme-support", TOKEN, [CUSTOMER, "5511999990009"])
-    assert [(n["number"], n["exists"]) for n in numbers] == [(CUSTOMER, True),
-                                                             ("5511999990009", False)]
+    assert [(n["number"], n["exists"]) for n in numbers] == [
+        (CUSTOMER, True),
+        ("5511999990009", False),
+    ]
     assert evolution.requests_to("whatsappNumbers")[0].json == {
         "numbers": [CUSTOMER, "5511999990009"]
     }
@@ -355,7 +439,8 @@ async def test_numbers_pictures_and_media(evolution, evolution_client, line):
         "acme-support", TOKEN, {"key": {"id": "AC8D21F03B6E4A9957C0D1E2F3A4B5C6"}}
     )
     assert evolution.requests_to("getBase64FromMediaMessage")[0].json == {
-        "message": {"key": {"id": "AC8D21F03B6E4A9957C0D1E2F3A4B5C6"}}, "convertToMp4": False
+        "message": {"key": {"id": "AC8D21F03B6E4A9957C0D1E2F3A4B5C6"}},
+        "convertToMp4": False,
     }
     assert base64.b64decode(media["base64"]) == b"\x89PNG fake"
     assert (media["mimetype"], media["caption"]) == ("image/png", "Caixa amassada")
@@ -364,8 +449,13 @@ async def test_numbers_pictures_and_media(evolution, evolution_client, line):
 async def test_connection_life_cycle(evolution, evolution_client):
     client = evolution_client
     # Subscribed to nothing this test emits, so the webhook URL is never called.
-    await client.create_instance("acme-support", TOKEN, webhook_url="https://x.example/h",
-                                 webhook_headers={}, events=["CALL"])
+    await client.create_instance(
+        "acme-support",
+        TOKEN,
+        webhook_url="https://x.example/h",
+        webhook_headers={},
+        events=["CALL"],
+    )
     assert await client.connection_state("acme-support", TOKEN) == "close"
 
     qr = await client.connect("acme-support", TOKEN, number="5511999990001")
@@ -402,40 +492,105 @@ async def test_instance_names_are_url_encoded(evolution, evolution_client):
 SEND_ROUTE = "/message/sendText/{instance}"
 
 
-@pytest.mark.parametrize(("status", "body", "message"), [
-    (404, {"status": 404, "error": "Not Found",
-           "response": {"message": ["Cannot POST /message/sendTxt/acme-support"]}},
-     "Cannot POST /message/sendTxt/acme-support"),
-    (400, {"status": 400, "error": "Bad Request",
-           "response": {"message": [['instance requires property "text"']]}},
-     'instance requires property "text"'),
-    (400, {"status": 400, "error": "Bad Request",
-           "response": {"message": [{"jid": "5511999990009@s.whatsapp.net", "exists": False,
-                                     "number": "5511999990009"}]}},
-     "5511999990009 is not on WhatsApp"),
-    (400, {"status": 400, "error": "Bad Request",
-           "response": {"message": [{"jid": "5511999990009@s.whatsapp.net", "exists": False}]}},
-     "5511999990009 is not on WhatsApp"),
-    (400, {"status": 400, "error": "Bad Request",
-           "response": {"message": ["Error: Connection Closed"]}},
-     "Error: Connection Closed"),
-    (500, {"status": 500, "error": "Internal Server Error",
-           "response": {"message": "Cannot read properties of undefined (reading 'length')"}},
-     "Cannot read properties of undefined (reading 'length')"),
-    (500, {"status": 500, "error": "Internal Server Error",
-           "response": {"message": ["Read messages fail", "Error: timed out"]}},
-     "Read messages fail; Error: timed out"),
-    (400, {"status": 400, "error": "Bad Request", "response": {"message": ["[object Object]"]}},
-     f"Evolution API failed on POST {SEND_ROUTE} without saying why (HTTP 400)"),
-    (400, {"status": 400, "error": "Bad Request", "message": ["Invalid number"]},
-     "Invalid number"),
-    (401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}},
-     "Unauthorized"),
-    (502, "<html><body>502 Bad Gateway</body></html>",
-     f"Evolution API failed on POST {SEND_ROUTE} without saying why (HTTP 502)"),
-])
-async def test_error_bodies_become_one_readable_message(evolution, evolution_client, line,
-                                                        status, body, message):
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (
+            404,
+            {
+                "status": 404,
+                "error": "Not Found",
+                "response": {"message": ["Cannot POST /message/sendTxt/acme-support"]},
+            },
+            "Cannot POST /message/sendTxt/acme-support",
+        ),
+        (
+            400,
+            {
+                "status": 400,
+                "error": "Bad Request",
+                "response": {"message": [['instance requires property "text"']]},
+            },
+            'instance requires property "text"',
+        ),
+        (
+            400,
+            {
+                "status": 400,
+                "error": "Bad Request",
+                "response": {
+                    "message": [
+                        {
+                            "jid": "5511999990009@s.whatsapp.net",
+                            "exists": False,
+                            "number": "5511999990009",
+                        }
+                    ]
+                },
+            },
+            "5511999990009 is not on WhatsApp",
+        ),
+        (
+            400,
+            {
+                "status": 400,
+                "error": "Bad Request",
+                "response": {"message": [{"jid": "5511999990009@s.whatsapp.net", "exists": False}]},
+            },
+            "5511999990009 is not on WhatsApp",
+        ),
+        (
+            400,
+            {
+                "status": 400,
+                "error": "Bad Request",
+                "response": {"message": ["Error: Connection Closed"]},
+            },
+            "Error: Connection Closed",
+        ),
+        (
+            500,
+            {
+                "status": 500,
+                "error": "Internal Server Error",
+                "response": {"message": "Cannot read properties of undefined (reading 'length')"},
+            },
+            "Cannot read properties of undefined (reading 'length')",
+        ),
+        (
+            500,
+            {
+                "status": 500,
+                "error": "Internal Server Error",
+                "response": {"message": ["Read messages fail", "Error: timed out"]},
+            },
+            "Read messages fail; Error: timed out",
+        ),
+        (
+            400,
+            {"status": 400, "error": "Bad Request", "response": {"message": ["[object Object]"]}},
+            f"Evolution API failed on POST {SEND_ROUTE} without saying why (HTTP 400)",
+        ),
+        (
+            400,
+            {"status": 400, "error": "Bad Request", "message": ["Invalid number"]},
+            "Invalid number",
+        ),
+        (
+            401,
+            {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}},
+            "Unauthorized",
+        ),
+        (
+            502,
+            "<html><body>502 Bad Gateway</body></html>",
+            f"Evolution API failed on POST {SEND_ROUTE} without saying why (HTTP 502)",
+        ),
+    ],
+)
+async def test_error_bodies_become_one_readable_message(
+    evolution, evolution_client, line, status, body, message
+):
     # A send is never retried on these, so each body is seen exactly once.
     evolution.fail_next("/message/sendText", status, body)
     with pytest.raises(EvolutionApiError) as raised:
@@ -447,13 +602,20 @@ async def test_error_bodies_become_one_readable_message(evolution, evolution_cli
     assert len(evolution.requests_to("sendText")) == 1
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ("[object Object]", "Evolution API failed on GET /instance/connect/{instance} without "
-                        "saying why (HTTP 200)"),
-    ("Connection Closed", "Connection Closed"),
-])
-async def test_connect_failures_answered_with_http_200(evolution, evolution_client, line,
-                                                       message, expected):
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "[object Object]",
+            "Evolution API failed on GET /instance/connect/{instance} without "
+            "saying why (HTTP 200)",
+        ),
+        ("Connection Closed", "Connection Closed"),
+    ],
+)
+async def test_connect_failures_answered_with_http_200(
+    evolution, evolution_client, line, message, expected
+):
     evolution.fail_next("/instance/connect/", 200, {"error": True, "message": message})
     with pytest.raises(EvolutionApiError) as raised:
         await evolution_client.connect("acme-support", TOKEN)
@@ -465,8 +627,10 @@ async def test_a_success_that_is_not_json_is_an_error(evolution, evolution_clien
     with pytest.raises(EvolutionApiError) as raised:
         await evolution_client.connection_state("acme-support", TOKEN)
     assert raised.value.status == 200
-    assert raised.value.message == ("Evolution API answered GET /instance/connectionState/"
-                                    "{instance} with a body that is not JSON")
+    assert raised.value.message == (
+        "Evolution API answered GET /instance/connectionState/"
+        "{instance} with a body that is not JSON"
+    )
 
 
 async def test_restart_of_a_closed_instance_raises(evolution, evolution_client, line):
@@ -488,16 +652,23 @@ async def test_errors_the_stand_in_gives_on_its_own(evolution, evolution_client,
     assert not_on_whatsapp.value.message == "5511999990009 is not on WhatsApp"
 
     with pytest.raises(EvolutionApiError) as presence:
-        await client.send_presence("acme-support", TOKEN, number="5511999990009",
-                                   presence="composing", delay=0)
+        await client.send_presence(
+            "acme-support", TOKEN, number="5511999990009", presence="composing", delay=0
+        )
     assert presence.value.response["response"]["message"] == ["[object Object]"]
     assert not presence.value.not_on_whatsapp
 
     with pytest.raises(EvolutionApiError) as taken:
-        await client.create_instance("acme-support", TOKEN, webhook_url="https://x.example/h",
-                                     webhook_headers={}, events=EVENTS)
+        await client.create_instance(
+            "acme-support",
+            TOKEN,
+            webhook_url="https://x.example/h",
+            webhook_headers={},
+            events=EVENTS,
+        )
     assert (taken.value.status, taken.value.message) == (
-        403, 'This name "acme-support" is already in use.'
+        403,
+        'This name "acme-support" is already in use.',
     )
 
     with pytest.raises(EvolutionApiError) as unknown:
@@ -516,8 +687,11 @@ async def test_errors_the_stand_in_gives_on_its_own(evolution, evolution_client,
 
 async def test_a_v1_body_gets_the_nested_array_error(evolution, line):
     async with httpx.AsyncClient(base_url=evolution.url) as http:
-        response = await http.post("/message/sendText/acme-support", headers={"apikey": TOKEN},
-                                   json={"number": CUSTOMER, "textMessage": {"text": "Oi"}})
+        response = await http.post(
+            "/message/sendText/acme-support",
+            headers={"apikey": TOKEN},
+            json={"number": CUSTOMER, "textMessage": {"text": "Oi"}},
+        )
     assert response.status_code == 400
     assert response.json()["response"]["message"] == [['instance requires property "text"']]
 
@@ -537,16 +711,18 @@ async def test_wrong_keys_are_401(evolution, evolution_client, line):
     token_client = EvolutionClient(evolution.url, TOKEN)  # an instance token as global key
     try:
         with pytest.raises(EvolutionApiError) as create:
-            await token_client.create_instance("other", "T", webhook_url="https://x.example/h",
-                                               webhook_headers={}, events=EVENTS)
+            await token_client.create_instance(
+                "other", "T", webhook_url="https://x.example/h", webhook_headers={}, events=EVENTS
+            )
     finally:
         await token_client.aclose()
     assert create.value.status == 401
 
 
 CALLS: list[Callable[[EvolutionClient], Any]] = [
-    lambda c: c.create_instance("a", "t", webhook_url="https://x.example/h", webhook_headers={},
-                                events=EVENTS),
+    lambda c: c.create_instance(
+        "a", "t", webhook_url="https://x.example/h", webhook_headers={}, events=EVENTS
+    ),
     lambda c: c.fetch_instances(),
     lambda c: c.connect("a", "t"),
     lambda c: c.connection_state("a", "t"),
@@ -570,8 +746,10 @@ CALLS: list[Callable[[EvolutionClient], Any]] = [
 
 @pytest.mark.parametrize("missing", ["base_url", "api_key"])
 async def test_not_configured_fails_before_any_request(evolution, missing):
-    client = EvolutionClient(None if missing == "base_url" else evolution.url,
-                             None if missing == "api_key" else evolution.api_key)
+    client = EvolutionClient(
+        None if missing == "base_url" else evolution.url,
+        None if missing == "api_key" else evolution.api_key,
+    )
     try:
         assert not client.configured
         for call in CALLS:
@@ -634,8 +812,9 @@ async def test_a_slow_send_is_tried_once(evolution, make_client, line):
 
 async def test_503_then_200_succeeds_after_one_retry(evolution, make_client, line):
     client, sleeps = make_client()
-    evolution.fail_next("/instance/connectionState", 503,
-                        {"status": 503, "error": "Service Unavailable"})
+    evolution.fail_next(
+        "/instance/connectionState", 503, {"status": 503, "error": "Service Unavailable"}
+    )
     assert await client.connection_state("acme-support", TOKEN) == "open"
     assert len(sleeps) == 1
     assert len(evolution.requests_to("connectionState")) == 2
@@ -654,8 +833,7 @@ async def test_a_lasting_5xx_ends_as_an_api_error(evolution, make_client, line):
 
 async def test_429_is_retried_even_for_a_send(evolution, make_client, line):
     client, sleeps = make_client()
-    evolution.fail_next("/message/sendText", 429,
-                        {"status": 429, "error": "Too Many Requests"})
+    evolution.fail_next("/message/sendText", 429, {"status": 429, "error": "Too Many Requests"})
     answer = await client.send_text("acme-support", TOKEN, number=CUSTOMER, text="Oi")
     assert len(evolution.requests_to("sendText")) == 2 and len(sleeps) == 1
     assert [s.message for s in evolution.sent] == [answer]
@@ -672,8 +850,11 @@ async def test_a_send_is_not_retried_after_a_5xx(evolution, make_client, line):
 
 async def test_400_is_never_retried(evolution, make_client, line):
     client, sleeps = make_client()
-    evolution.fail_next("/instance/connectionState", 400,
-                        {"status": 400, "error": "Bad Request", "response": {"message": ["no"]}})
+    evolution.fail_next(
+        "/instance/connectionState",
+        400,
+        {"status": 400, "error": "Bad Request", "response": {"message": ["no"]}},
+    )
     with pytest.raises(EvolutionApiError):
         await client.connection_state("acme-support", TOKEN)
     assert sleeps == [] and len(evolution.requests_to("connectionState")) == 1
@@ -685,12 +866,16 @@ async def test_400_is_never_retried(evolution, make_client, line):
 async def test_logs_name_the_call_but_never_keys_or_content(evolution, evolution_client, caplog):
     caplog.set_level(logging.INFO)
     await evolution_client.create_instance(
-        "acme-support", TOKEN, webhook_url="https://x.example/h",
-        webhook_headers={"x-atendimento-secret": "webhook-secret-123"}, events=EVENTS,
+        "acme-support",
+        TOKEN,
+        webhook_url="https://x.example/h",
+        webhook_headers={"x-atendimento-secret": "webhook-secret-123"},
+        events=EVENTS,
     )
     evolution.instances["acme-support"].state = "open"
-    await evolution_client.send_text("acme-support", TOKEN, number=CUSTOMER,
-                                     text="Meu CPF é 123.456.789-00")
+    await evolution_client.send_text(
+        "acme-support", TOKEN, number=CUSTOMER, text="Meu CPF é 123.456.789-00"
+    )
     with pytest.raises(EvolutionApiError):
         await evolution_client.connection_state("acme-support", "WRONG-TOKEN-0123456789")
 
@@ -701,8 +886,14 @@ async def test_logs_name_the_call_but_never_keys_or_content(evolution, evolution
     assert ours[2].startswith("GET /instance/connectionState/acme-support -> 401 in ")
     assert all(line.endswith("(attempt 1)") for line in ours)
     everything = caplog.text + "".join(r.getMessage() for r in caplog.records)
-    for secret in (evolution.api_key, TOKEN, "WRONG-TOKEN-0123456789", "webhook-secret-123",
-                   "123.456.789-00", CUSTOMER):
+    for secret in (
+        evolution.api_key,
+        TOKEN,
+        "WRONG-TOKEN-0123456789",
+        "webhook-secret-123",
+        "123.456.789-00",
+        CUSTOMER,
+    ):
         assert secret not in everything
 
 
@@ -730,8 +921,12 @@ async def receiver() -> AsyncIterator[tuple[str, list[tuple[str, dict[str, str],
         received.append((request.url.path, dict(request.headers), await request.json()))
         return JSONResponse({"ok": True})
 
-    app = Starlette(routes=[Route("/hook", hook, methods=["POST"]),
-                            Route("/hook/{event}", hook, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/hook", hook, methods=["POST"]),
+            Route("/hook/{event}", hook, methods=["POST"]),
+        ]
+    )
     async with serve_app(app) as handle:
         yield handle.url + "/hook", received
 
@@ -739,8 +934,11 @@ async def receiver() -> AsyncIterator[tuple[str, list[tuple[str, dict[str, str],
 async def test_webhooks_carry_the_envelope_and_headers(evolution, evolution_client, receiver):
     url, received = receiver
     await evolution_client.create_instance(
-        "acme-support", TOKEN, webhook_url=url,
-        webhook_headers={"x-atendimento-secret": "webhook-secret-123"}, events=EVENTS,
+        "acme-support",
+        TOKEN,
+        webhook_url=url,
+        webhook_headers={"x-atendimento-secret": "webhook-secret-123"},
+        events=EVENTS,
     )
     instance = evolution.instances["acme-support"]
 
@@ -770,12 +968,15 @@ async def test_webhooks_by_event_and_a_permanent_close(evolution, receiver):
     evolution.add_instance("acme-support", token=TOKEN, state="open", webhook=hook)
     assert await evolution.close_connection("acme-support") == 200
     assert [path for path, _, _ in received] == [
-        "/hook/connection-update", "/hook/status-instance", "/hook/logout-instance"
+        "/hook/connection-update",
+        "/hook/status-instance",
+        "/hook/logout-instance",
     ]
     assert evolution.instances["acme-support"].state == "close"
     headers = received[0][1]
     assert "jwt_key" not in headers
-    claims = jwt.decode(headers["authorization"].removeprefix("Bearer "),
-                        JWT_KEY, algorithms=["HS256"])
+    claims = jwt.decode(
+        headers["authorization"].removeprefix("Bearer "), JWT_KEY, algorithms=["HS256"]
+    )
     assert (claims["app"], claims["action"]) == ("evolution", "webhook")
     assert received[2][2]["data"] is None

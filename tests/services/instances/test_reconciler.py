@@ -14,8 +14,10 @@ async def test_stale_statuses_are_corrected_from_evolution(server, pg, vault, ev
 
     reconciler = Reconciler(server.runtime)
     assert await reconciler.reconcile_due() == 2
-    statuses = {r["instance_name"]: (r["status"], r["reconcile_at"], r["reconcile_attempts"])
-                for r in await pg.fetch("SELECT * FROM whatsapp_instances")}
+    statuses = {
+        r["instance_name"]: (r["status"], r["reconcile_at"], r["reconcile_attempts"])
+        for r in await pg.fetch("SELECT * FROM whatsapp_instances")
+    }
     assert statuses["up"][:1] == ("connected",) and statuses["up"][1] is None
     assert statuses["down"][:1] == ("disconnected",)
     # Evolution does not know "gone" (404): checked again later, with backoff, never in a loop.

@@ -26,8 +26,9 @@ def test_a_signature_covers_message_format_and_expiry():
     assert media_links.verify(KEY, str(MESSAGE), "original", *args, now=1_900_000_000)
     assert not media_links.verify(KEY, str(uuid.uuid4()), "original", *args, now=1_900_000_000)
     assert not media_links.verify(KEY, str(MESSAGE), "m4a", *args, now=1_900_000_000)
-    assert not media_links.verify(KEY, str(MESSAGE), "original", "2000000001", query["sig"],
-                                  now=1_900_000_000)
+    assert not media_links.verify(
+        KEY, str(MESSAGE), "original", "2000000001", query["sig"], now=1_900_000_000
+    )
     assert not media_links.verify(b"x" * 32, str(MESSAGE), "original", *args, now=1_900_000_000)
     assert not media_links.verify(KEY, str(MESSAGE), "original", *args, now=2_000_000_000)
     assert not media_links.verify(KEY, str(MESSAGE), "original", None, query["sig"])
@@ -56,17 +57,20 @@ def test_the_media_key_is_not_the_webhook_secret():
     assert vault.media_url_key().hex() != vault.webhook_secret("media-url:v1")
 
 
-@pytest.mark.parametrize(("header", "size", "expected"), [
-    ("bytes=0-99", 1000, (0, 99)),
-    ("bytes=990-2000", 1000, (990, 999)),
-    ("bytes=500-", 1000, (500, 999)),
-    ("bytes=-100", 1000, (900, 999)),
-    ("bytes=-5000", 1000, (0, 999)),
-    ("bytes=0-0, 5-9", 1000, (0, 0)),
-    ("bytes=1000-", 1000, None),
-    ("bytes=-0", 1000, None),
-    ("bytes=0-", 0, None),
-])
+@pytest.mark.parametrize(
+    ("header", "size", "expected"),
+    [
+        ("bytes=0-99", 1000, (0, 99)),
+        ("bytes=990-2000", 1000, (990, 999)),
+        ("bytes=500-", 1000, (500, 999)),
+        ("bytes=-100", 1000, (900, 999)),
+        ("bytes=-5000", 1000, (0, 999)),
+        ("bytes=0-0, 5-9", 1000, (0, 0)),
+        ("bytes=1000-", 1000, None),
+        ("bytes=-0", 1000, None),
+        ("bytes=0-", 0, None),
+    ],
+)
 def test_byte_ranges(header, size, expected):
     assert _range(header, size) == expected
 
@@ -77,27 +81,33 @@ def test_malformed_ranges_are_told_apart(header):
         _range(header, 1000)
 
 
-@pytest.mark.parametrize(("kind", "data", "name", "mime", "file_name"), [
-    ("audio", voice_note_ogg(), "voz.ogg", "audio/ogg", "voz.ogg"),
-    ("audio", browser_recording_webm(), None, "audio/webm", "audio.webm"),
-    ("image", jpeg(), "x/../foto.jpg", "image/jpeg", "x_.._foto.jpg"),
-    ("video", mp4_video(), "clip.mp4", "video/mp4", "clip.mp4"),
-    ("document", pdf(), None, "application/pdf", "documento.pdf"),
-    ("document", "Olá, mundo\n".encode(), "leia.txt", "text/plain", "leia.txt"),
-    ("document", b"a;b\n1;2\n", "planilha.csv", "text/csv", "planilha.csv"),
-])
+@pytest.mark.parametrize(
+    ("kind", "data", "name", "mime", "file_name"),
+    [
+        ("audio", voice_note_ogg(), "voz.ogg", "audio/ogg", "voz.ogg"),
+        ("audio", browser_recording_webm(), None, "audio/webm", "audio.webm"),
+        ("image", jpeg(), "x/../foto.jpg", "image/jpeg", "x_.._foto.jpg"),
+        ("video", mp4_video(), "clip.mp4", "video/mp4", "clip.mp4"),
+        ("document", pdf(), None, "application/pdf", "documento.pdf"),
+        ("document", "Olá, mundo\n".encode(), "leia.txt", "text/plain", "leia.txt"),
+        ("document", b"a;b\n1;2\n", "planilha.csv", "text/csv", "planilha.csv"),
+    ],
+)
 def test_uploads_are_typed_by_content(kind, data, name, mime, file_name):
     checked = check_upload(kind, data, name, 10 * 1024 * 1024)
     assert (checked.mime_type, checked.file_name) == (mime, file_name)
 
 
-@pytest.mark.parametrize(("kind", "data", "needle"), [
-    ("image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "damaged"),
-    ("document", b"MZ" + b"\x90\x00" * 200, "programs"),
-    ("document", b"\x00\x01\x02\x03" * 100, "unknown file type"),
-    ("audio", jpeg(), "not a recognised audio"),
-    ("image", jpeg(), "larger than the limit of 100 bytes"),
-])
+@pytest.mark.parametrize(
+    ("kind", "data", "needle"),
+    [
+        ("image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "damaged"),
+        ("document", b"MZ" + b"\x90\x00" * 200, "programs"),
+        ("document", b"\x00\x01\x02\x03" * 100, "unknown file type"),
+        ("audio", jpeg(), "not a recognised audio"),
+        ("image", jpeg(), "larger than the limit of 100 bytes"),
+    ],
+)
 def test_bad_uploads(kind, data, needle):
     with pytest.raises(MediaRejected, match=needle):
         check_upload(kind, data, None, 100 if "larger" in needle else 10**6)
@@ -117,32 +127,45 @@ def test_durations_and_transcodes():
         transcode_audio(jpeg(), "m4a")
 
 
-@pytest.mark.parametrize(("env", "name"), [
-    ({"MEDIA_MAX_BYTES": "lots"}, "MEDIA_MAX_BYTES"),
-    ({"MEDIA_MAX_BYTES": "10"}, "MEDIA_MAX_BYTES"),
-    ({"MEDIA_URL_TTL_SECONDS": "0"}, "MEDIA_URL_TTL_SECONDS"),
-    ({"MEDIA_S3_BUCKET": "Not_A_Bucket"}, "MEDIA_S3_BUCKET"),
-    ({"MEDIA_S3_BUCKET": "media", "MEDIA_S3_ENDPOINT_URL": "minio:9000"},
-     "MEDIA_S3_ENDPOINT_URL"),
-    ({"MEDIA_S3_BUCKET": "media", "MEDIA_S3_REGION": "Sao Paulo"}, "MEDIA_S3_REGION"),
-    ({"MEDIA_S3_BUCKET": "media", "MEDIA_S3_ACCESS_KEY_ID": "k"},
-     "MEDIA_S3_SECRET_ACCESS_KEY"),
-    ({"MEDIA_S3_ENDPOINT_URL": "http://minio:9000"}, "MEDIA_S3_BUCKET"),
-])
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"MEDIA_MAX_BYTES": "lots"}, "MEDIA_MAX_BYTES"),
+        ({"MEDIA_MAX_BYTES": "10"}, "MEDIA_MAX_BYTES"),
+        ({"MEDIA_URL_TTL_SECONDS": "0"}, "MEDIA_URL_TTL_SECONDS"),
+        ({"MEDIA_S3_BUCKET": "Not_A_Bucket"}, "MEDIA_S3_BUCKET"),
+        (
+            {"MEDIA_S3_BUCKET": "media", "MEDIA_S3_ENDPOINT_URL": "minio:9000"},
+            "MEDIA_S3_ENDPOINT_URL",
+        ),
+        ({"MEDIA_S3_BUCKET": "media", "MEDIA_S3_REGION": "Sao Paulo"}, "MEDIA_S3_REGION"),
+        ({"MEDIA_S3_BUCKET": "media", "MEDIA_S3_ACCESS_KEY_ID": "k"}, "MEDIA_S3_SECRET_ACCESS_KEY"),
+        ({"MEDIA_S3_ENDPOINT_URL": "http://minio:9000"}, "MEDIA_S3_BUCKET"),
+    ],
+)
 def test_media_settings_name_the_wrong_variable(env, name):
     with pytest.raises(SettingsError, match=name):
         parse_settings(env)
 
 
 def test_media_settings():
-    settings = parse_settings({
-        "MEDIA_MAX_BYTES": "1048576", "MEDIA_URL_TTL_SECONDS": "600",
-        "MEDIA_S3_BUCKET": "atendimento-media", "MEDIA_S3_ENDPOINT_URL": "http://minio:9000/",
-        "MEDIA_S3_REGION": "sa-east-1", "MEDIA_S3_ACCESS_KEY_ID": "id",
-        "MEDIA_S3_SECRET_ACCESS_KEY": "secret"})
+    settings = parse_settings(
+        {
+            "MEDIA_MAX_BYTES": "1048576",
+            "MEDIA_URL_TTL_SECONDS": "600",
+            "MEDIA_S3_BUCKET": "atendimento-media",
+            "MEDIA_S3_ENDPOINT_URL": "http://minio:9000/",
+            "MEDIA_S3_REGION": "sa-east-1",
+            "MEDIA_S3_ACCESS_KEY_ID": "id",
+            "MEDIA_S3_SECRET_ACCESS_KEY": "secret",
+        }
+    )
     assert (settings.media_max_bytes, settings.media_url_ttl_seconds) == (1048576, 600)
-    assert (settings.media_s3_bucket, settings.media_s3_endpoint_url,
-            settings.media_s3_region) == ("atendimento-media", "http://minio:9000", "sa-east-1")
+    assert (settings.media_s3_bucket, settings.media_s3_endpoint_url, settings.media_s3_region) == (
+        "atendimento-media",
+        "http://minio:9000",
+        "sa-east-1",
+    )
     assert "secret" not in repr(settings)
     defaults = parse_settings({})
     assert defaults.media_s3_bucket is None and defaults.media_max_bytes == 64 * 1024 * 1024

@@ -41,16 +41,26 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture
 def bucket(s3_endpoint: str) -> str:
     name = f"media-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+    )
     client.create_bucket(Bucket=name)
     client.close()
     return name
 
 
 def objects(s3_endpoint: str, bucket: str) -> dict[str, int]:
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+    )
     try:
         listing = client.list_objects_v2(Bucket=bucket)
         return {item["Key"]: item["Size"] for item in listing.get("Contents", [])}
@@ -59,8 +69,13 @@ def objects(s3_endpoint: str, bucket: str) -> dict[str, int]:
 
 
 async def test_put_get_size_and_ranges(s3_endpoint, bucket):
-    store = S3MediaStore(bucket, endpoint_url=s3_endpoint, region="us-east-1",
-                         access_key_id=KEY_ID, secret_access_key=SECRET)
+    store = S3MediaStore(
+        bucket,
+        endpoint_url=s3_endpoint,
+        region="us-east-1",
+        access_key_id=KEY_ID,
+        secret_access_key=SECRET,
+    )
     try:
         data = bytes(range(256)) * 2000  # over one streaming chunk
         await store.put("messages/a/b", data, "audio/ogg")
@@ -84,15 +99,21 @@ def test_settings_choose_the_store(tmp_path):
 @pytest.fixture
 def settings(settings: Settings, s3_endpoint: str, bucket: str) -> Settings:
     return settings.with_overrides(
-        media_s3_bucket=bucket, media_s3_endpoint_url=s3_endpoint, media_s3_region="us-east-1",
-        media_s3_access_key_id=KEY_ID, media_s3_secret_access_key=SECRET)
+        media_s3_bucket=bucket,
+        media_s3_endpoint_url=s3_endpoint,
+        media_s3_region="us-east-1",
+        media_s3_access_key_id=KEY_ID,
+        media_s3_secret_access_key=SECRET,
+    )
 
 
-async def test_the_server_keeps_and_serves_media_from_s3(server, gql, pg, vault, evolution,
-                                                         s3_endpoint, bucket):
+async def test_the_server_keeps_and_serves_media_from_s3(
+    server, gql, pg, vault, evolution, s3_endpoint, bucket
+):
     assert isinstance(server.runtime.media, S3MediaStore)
-    evolution.add_instance("acme-support", token="7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C",
-                           state="open")
+    evolution.add_instance(
+        "acme-support", token="7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C", state="open"
+    )
     instance = await create_instance_row(pg, vault)
     ogg = voice_note_ogg()
     await deliver(gql, pg, vault.webhook_secret("acme-support"), voice_note_payload(ogg))
@@ -109,20 +130,31 @@ async def test_the_server_keeps_and_serves_media_from_s3(server, gql, pg, vault,
     assert objects(s3_endpoint, bucket)[f"{key}.m4a"] == len(m4a.content)
 
 
-async def test_an_outgoing_upload_is_kept_in_s3(server, gql, pg, vault, evolution, admin_token,
-                                                s3_endpoint, bucket):
+async def test_an_outgoing_upload_is_kept_in_s3(
+    server, gql, pg, vault, evolution, admin_token, s3_endpoint, bucket
+):
     instance, contact = await make_conversation(pg, vault, evolution, gql)
     image = jpeg()
-    operations = json.dumps({"query": "mutation($input: SendMessageInput!) { sendMessage("
-                                      "input: $input) { id mediaUrl } }",
-                             "variables": {"input": {
-                                 "instanceId": str(instance["id"]),
-                                 "contactId": str(contact["id"]), "messageType": "IMAGE",
-                                 "media": None}}})
+    operations = json.dumps(
+        {
+            "query": "mutation($input: SendMessageInput!) { sendMessage("
+            "input: $input) { id mediaUrl } }",
+            "variables": {
+                "input": {
+                    "instanceId": str(instance["id"]),
+                    "contactId": str(contact["id"]),
+                    "messageType": "IMAGE",
+                    "media": None,
+                }
+            },
+        }
+    )
     response = await gql.http.post(
-        "/graphql", headers={"Authorization": f"Bearer {admin_token}"},
+        "/graphql",
+        headers={"Authorization": f"Bearer {admin_token}"},
         data={"operations": operations, "map": json.dumps({"0": ["variables.input.media"]})},
-        files={"0": ("foto.jpg", image, "image/jpeg")})
+        files={"0": ("foto.jpg", image, "image/jpeg")},
+    )
     sent = response.json()["data"]["sendMessage"]
     assert objects(s3_endpoint, bucket) == {f"outgoing/{instance['id']}/{sent['id']}": len(image)}
     assert (await gql.http.get(sent["mediaUrl"])).content == image
@@ -140,14 +172,27 @@ def test_a_bucket_without_the_s3_extra_is_refused_naming_the_extra(tmp_path, mon
 
 
 def test_the_server_stops_at_start_when_the_s3_extra_is_missing(tmp_path, database_url):
-    blocked = ("import runpy, sys; sys.modules['aioboto3'] = None; "
-               f"sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['server.py', 'serve']; "
-               f"runpy.run_path({str(ROOT / 'server.py')!r}, run_name='__main__')")
+    blocked = (
+        "import runpy, sys; sys.modules['aioboto3'] = None; "
+        f"sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['server.py', 'serve']; "
+        f"runpy.run_path({str(ROOT / 'server.py')!r}, run_name='__main__')"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_S3_")}
-    env.update(DATA_DIR=str(tmp_path), DATABASE_URL=database_url, MEDIA_S3_BUCKET="media",
-               PORT="0", LOG_LEVEL="WARNING")
-    done = subprocess.run([sys.executable, "-c", blocked], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env.update(
+        DATA_DIR=str(tmp_path),
+        DATABASE_URL=database_url,
+        MEDIA_S3_BUCKET="media",
+        PORT="0",
+        LOG_LEVEL="WARNING",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert "configuration error: MEDIA_S3_BUCKET is set" in done.stderr
     assert "atendimento[s3]" in done.stderr and "Traceback" not in done.stderr

@@ -30,8 +30,9 @@ def message(message_id: str, text: object = "ok", timestamp: object = SECOND) ->
     return payload
 
 
-async def post_all(server: ServerHandle, vault: Vault,
-                   payloads: Sequence[dict[str, Any] | bytes]) -> list[httpx.Response]:
+async def post_all(
+    server: ServerHandle, vault: Vault, payloads: Sequence[dict[str, Any] | bytes]
+) -> list[httpx.Response]:
     secret = vault.webhook_secret("acme-support")
     async with httpx.AsyncClient(base_url=server.url) as http:
         return [await post_webhook(http, p, secret) for p in payloads]

@@ -20,8 +20,9 @@ from services.webhooks.processor import MAX_ATTEMPTS, WebhookProcessor
 from tests.helpers import ServerHandle, create_instance_row, load_payload, post_webhook, wait_for
 
 
-async def post_messages(server: ServerHandle, vault: Vault, instance: str, token: str,
-                        ids: list[str]) -> None:
+async def post_messages(
+    server: ServerHandle, vault: Vault, instance: str, token: str, ids: list[str]
+) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         for message_id in ids:
             payload = load_payload("messages_upsert_text", instance, token)
@@ -35,18 +36,20 @@ async def stream_order(pg: asyncpg.Connection, instance_id: uuid.UUID) -> list[s
     rows = await pg.fetch(
         "SELECT m.message_id FROM whatsapp_events e JOIN whatsapp_messages m ON m.id = e.entity_id "
         "WHERE e.instance_id = $1 AND e.topic = 'message' AND e.op = 'created' ORDER BY e.seq",
-        instance_id)
+        instance_id,
+    )
     return [r["message_id"] for r in rows]
 
 
 async def event_states(pg: asyncpg.Connection) -> dict[str, tuple[str, int, str | None]]:
-    rows = await pg.fetch("SELECT payload->'data'->'key'->>'id' AS message_id, status, attempts, "
-                          "last_error FROM webhook_events")
+    rows = await pg.fetch(
+        "SELECT payload->'data'->'key'->>'id' AS message_id, status, attempts, "
+        "last_error FROM webhook_events"
+    )
     return {r["message_id"]: (r["status"], r["attempts"], r["last_error"]) for r in rows}
 
 
-async def test_instances_are_processed_side_by_side_each_in_order(server, pg, vault,
-                                                                  database_url):
+async def test_instances_are_processed_side_by_side_each_in_order(server, pg, vault, database_url):
     a = await create_instance_row(pg, vault, "acme-support", token="T-A")
     b = await create_instance_row(pg, vault, "beta-vendas", token="T-B")
     await post_messages(server, vault, "acme-support", "T-A", ["A1", "A2", "A3"])
@@ -60,13 +63,27 @@ async def test_instances_are_processed_side_by_side_each_in_order(server, pg, va
     await blocker.execute("SELECT 1 FROM whatsapp_instances WHERE id = $1 FOR UPDATE", a["id"])
     draining = asyncio.create_task(in_own_task(WebhookProcessor(server.runtime).drain()))
     try:
+
         async def b_done() -> bool:
-            return int(await pg.fetchval("SELECT count(*) FROM webhook_events "
-                                         "WHERE instance_id = $1 AND status = 'done'",
-                                         b["id"])) == 3
+            return (
+                int(
+                    await pg.fetchval(
+                        "SELECT count(*) FROM webhook_events "
+                        "WHERE instance_id = $1 AND status = 'done'",
+                        b["id"],
+                    )
+                )
+                == 3
+            )
+
         await wait_for(b_done)
-        assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE instance_id = $1 "
-                                 "AND status = 'done'", a["id"]) == 0
+        assert (
+            await pg.fetchval(
+                "SELECT count(*) FROM webhook_events WHERE instance_id = $1 AND status = 'done'",
+                a["id"],
+            )
+            == 0
+        )
     finally:
         await held.rollback()
         await blocker.close()
@@ -76,7 +93,8 @@ async def test_instances_are_processed_side_by_side_each_in_order(server, pg, va
 
 
 async def test_an_event_failing_for_an_outage_holds_back_only_what_follows_it(
-        server, pg, vault, monkeypatch):
+    server, pg, vault, monkeypatch
+):
     a = await create_instance_row(pg, vault, "acme-support", token="T-A")
     b = await create_instance_row(pg, vault, "beta-vendas", token="T-B")
     await post_messages(server, vault, "acme-support", "T-A", ["A1", "POISON", "A2"])
@@ -118,8 +136,11 @@ async def test_an_event_failing_for_an_outage_holds_back_only_what_follows_it(
     assert set(announced) == {(f"instance:{r['instance_id']}", r["seq"]) for r in streamed}
 
     # Its last attempt fails for good, and what waited behind it goes on.
-    await pg.execute("UPDATE webhook_events SET attempts = $1, next_attempt_at = NOW() "
-                     "WHERE payload->'data'->'key'->>'id' = 'POISON'", MAX_ATTEMPTS - 1)
+    await pg.execute(
+        "UPDATE webhook_events SET attempts = $1, next_attempt_at = NOW() "
+        "WHERE payload->'data'->'key'->>'id' = 'POISON'",
+        MAX_ATTEMPTS - 1,
+    )
     assert await in_own_task(processor.drain()) == 2
     states = await event_states(pg)
     assert states["POISON"][:2] == ("failed", MAX_ATTEMPTS)
@@ -128,8 +149,7 @@ async def test_an_event_failing_for_an_outage_holds_back_only_what_follows_it(
     assert await stream_order(pg, b["id"]) == ["B1", "B2"]
 
 
-async def test_an_event_failing_for_its_data_is_set_aside_at_once(server, pg, vault,
-                                                               monkeypatch):
+async def test_an_event_failing_for_its_data_is_set_aside_at_once(server, pg, vault, monkeypatch):
     a = await create_instance_row(pg, vault, "acme-support", token="T-A")
     await post_messages(server, vault, "acme-support", "T-A", ["A1", "POISON", "A2", "A3"])
     real_keep_inline = media_fetcher.keep_inline
@@ -181,8 +201,11 @@ def mixed_batch(instance: str, token: str) -> list[dict[str, Any]]:
     """Every case a run of messages meets: new contacts, a renamed one, a LID-only chat, a
     reaction, our own message, media, a receipt before its message, a redelivered message and
     the same message twice."""
-    x, y, z = ("5511999990002@s.whatsapp.net", "5511988887777@s.whatsapp.net",
-               "5511977776666@s.whatsapp.net")
+    x, y, z = (
+        "5511999990002@s.whatsapp.net",
+        "5511988887777@s.whatsapp.net",
+        "5511977776666@s.whatsapp.net",
+    )
 
     def text(message_id: str, jid: str, name: str, **changes: Any) -> dict[str, Any]:
         payload = load_payload("messages_upsert_text", instance, token)
@@ -204,46 +227,96 @@ def mixed_batch(instance: str, token: str) -> list[dict[str, Any]]:
     receipt["data"]["keyId"] = "M3"
     lid_only = text("M10", "184467440737095@lid", "Maria S.")
     return [
-        receipt, text("M1", x, "Maria Souza"), text("M2", x, "Maria Souza"),
-        text("M3", y, "Yara"), kind("messages_upsert_reaction", "M4"),
+        receipt,
+        text("M1", x, "Maria Souza"),
+        text("M2", x, "Maria Souza"),
+        text("M3", y, "Yara"),
+        kind("messages_upsert_reaction", "M4"),
         text("M2", x, "Maria Souza", status="READ", envelope={"date_time": "again"}),
-        kind("messages_upsert_from_me", "M5"), text("M6", x, "Maria S."),
-        text("M7", x, "Maria S."), text("M7", x, "Maria S.", envelope={"date_time": "again"}),
-        kind("messages_upsert_image_caption", "M8"), text("M9", y, "Yara"), lid_only,
-        text("M11", x, "Maria S."), text("M12", z, "Zé"), text("M13", z, "Zé"),
-    ] + [text(f"M{n}", jid, name)  # and then the usual: known people writing on
-         for n, (jid, name) in enumerate([(x, "Maria S."), (y, "Yara"), (z, "Zé")] * 2, 14)]
+        kind("messages_upsert_from_me", "M5"),
+        text("M6", x, "Maria S."),
+        text("M7", x, "Maria S."),
+        text("M7", x, "Maria S.", envelope={"date_time": "again"}),
+        kind("messages_upsert_image_caption", "M8"),
+        text("M9", y, "Yara"),
+        lid_only,
+        text("M11", x, "Maria S."),
+        text("M12", z, "Zé"),
+        text("M13", z, "Zé"),
+    ] + [
+        text(f"M{n}", jid, name)  # and then the usual: known people writing on
+        for n, (jid, name) in enumerate([(x, "Maria S."), (y, "Yara"), (z, "Zé")] * 2, 14)
+    ]
 
 
 async def state(pg: asyncpg.Connection, instance_id: uuid.UUID) -> dict[str, Any]:
     """What processing left, with the names the two instances share instead of row ids."""
-    contacts = {r["id"]: r for r in await pg.fetch(
-        "SELECT * FROM whatsapp_contacts WHERE instance_id = $1", instance_id)}
-    messages = {r["id"]: r for r in await pg.fetch(
-        "SELECT * FROM whatsapp_messages WHERE instance_id = $1", instance_id)}
-    stream = await pg.fetch("SELECT * FROM whatsapp_events WHERE instance_id = $1 ORDER BY seq",
-                            instance_id)
+    contacts = {
+        r["id"]: r
+        for r in await pg.fetch(
+            "SELECT * FROM whatsapp_contacts WHERE instance_id = $1", instance_id
+        )
+    }
+    messages = {
+        r["id"]: r
+        for r in await pg.fetch(
+            "SELECT * FROM whatsapp_messages WHERE instance_id = $1", instance_id
+        )
+    }
+    stream = await pg.fetch(
+        "SELECT * FROM whatsapp_events WHERE instance_id = $1 ORDER BY seq", instance_id
+    )
     return {
-        "contacts": sorted((c["remote_jid"], c["lid_jid"], c["name"], c["push_name"],
-                            c["phone_number"], c["last_message_at"])
-                           for c in contacts.values()),
-        "messages": sorted((m["message_id"], contacts[m["contact_id"]]["remote_jid"],
-                            m["from_me"], m["message_type"], m["text_content"], m["status"],
-                            m["deleted_at"] is not None, m["media_state"], m["timestamp"],
-                            m["metadata"]) for m in messages.values()),
-        "stream": [(e["topic"], e["op"], messages[e["entity_id"]]["message_id"]
-                    if e["topic"] == "message" else contacts[e["entity_id"]]["remote_jid"])
-                   for e in stream],
+        "contacts": sorted(
+            (
+                c["remote_jid"],
+                c["lid_jid"],
+                c["name"],
+                c["push_name"],
+                c["phone_number"],
+                c["last_message_at"],
+            )
+            for c in contacts.values()
+        ),
+        "messages": sorted(
+            (
+                m["message_id"],
+                contacts[m["contact_id"]]["remote_jid"],
+                m["from_me"],
+                m["message_type"],
+                m["text_content"],
+                m["status"],
+                m["deleted_at"] is not None,
+                m["media_state"],
+                m["timestamp"],
+                m["metadata"],
+            )
+            for m in messages.values()
+        ),
+        "stream": [
+            (
+                e["topic"],
+                e["op"],
+                messages[e["entity_id"]]["message_id"]
+                if e["topic"] == "message"
+                else contacts[e["entity_id"]]["remote_jid"],
+            )
+            for e in stream
+        ],
         "seqs": [e["seq"] for e in stream],
-        "receipts": await pg.fetchval("SELECT count(*) FROM whatsapp_message_receipts "
-                                      "WHERE instance_id = $1", instance_id),
-        "events": await pg.fetch("SELECT status, attempts FROM webhook_events "
-                                 "WHERE instance_id = $1 ORDER BY id", instance_id),
+        "receipts": await pg.fetchval(
+            "SELECT count(*) FROM whatsapp_message_receipts WHERE instance_id = $1", instance_id
+        ),
+        "events": await pg.fetch(
+            "SELECT status, attempts FROM webhook_events WHERE instance_id = $1 ORDER BY id",
+            instance_id,
+        ),
     }
 
 
-async def test_a_batch_applied_whole_ends_as_one_applied_event_by_event(server, pg, vault,
-                                                                        monkeypatch):
+async def test_a_batch_applied_whole_ends_as_one_applied_event_by_event(
+    server, pg, vault, monkeypatch
+):
     whole = await create_instance_row(pg, vault, "acme-support", token="T-A")
     alone = await create_instance_row(pg, vault, "beta-vendas", token="T-B")
     async with httpx.AsyncClient(base_url=server.url) as http:
