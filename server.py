@@ -44,7 +44,7 @@ from services.identity.auth import LOCAL_ADMIN_ID, issuer_of, mint_token
 from services.instances.evolution import EvolutionClient
 from services.instances.lifecycle import encrypt_stored_tokens
 from services.media.store import create_media_store
-from services.platform import bootstrap, cli
+from services.platform import bootstrap, cli, processes
 from services.platform.broadcast_backends import create_broadcast
 from services.platform.crypto import Vault
 from services.platform.events import EventBus
@@ -241,7 +241,10 @@ def serve(settings: Settings) -> None:
 
     secret = bootstrap.jwt_secret(settings)
     settings = settings.with_overrides(database_url=bootstrap.resolve_database_url(settings))
-    app = create_app(settings, secret)
+    if settings.web_concurrency > 1:
+        settings = processes.prepare(settings)
+    else:
+        app = create_app(settings, secret)
     if not settings.supabase_jwt_secret:
         token = mint_token(
             secret,
@@ -257,7 +260,24 @@ def serve(settings: Settings) -> None:
             f'{{"Authorization": "Bearer {token}"}}\n',
             flush=True,
         )
-    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
+    if settings.web_concurrency > 1:
+        uvicorn.run(
+            "server:process_app",
+            factory=True,
+            workers=settings.web_concurrency,
+            host=settings.host,
+            port=settings.port,
+            **UVICORN_OPTIONS,
+        )
+    else:
+        uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
+
+
+def process_app() -> Starlette:
+    """The app of one of WEB_CONCURRENCY's processes, from the environment `serve` prepared."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, bootstrap.jwt_secret(settings))
 
 
 def main(argv: list[str] | None = None) -> int:

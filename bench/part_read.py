@@ -145,6 +145,9 @@ def _med(results: list[dict[str, Any]], key: str) -> float:
     return median([r[key] for r in results])
 
 
+TWO_PROCESSES = "atendimento WEB_CONCURRENCY=2"
+
+
 async def messages(ctx: Context) -> None:
     print("\n== 1. messages page ==", flush=True)
     seeded = ctx.seeded
@@ -213,6 +216,10 @@ async def messages(ctx: Context) -> None:
             }
         else:
             ctx.note("floor skipped: the messages-page SQL was not captured")
+        # The same server with WEB_CONCURRENCY=2, for the ratio of two processes to one.
+        two = procs.server(ctx, "app-read-2", free_port(), extra={"WEB_CONCURRENCY": "2"})
+        await stack.enter_async_context(two)
+        cases[TWO_PROCESSES] = {**cases["atendimento"], "port": two.port}
         results = await _matrix(ctx, cases, (1, 32))
 
         for name in cases:
@@ -284,6 +291,18 @@ async def messages(ctx: Context) -> None:
                         "median of per-run ratios",
                     )
                 )
+        for c in (1, 32):
+            pairs = list(zip(results[(TWO_PROCESSES, c)], results[("atendimento", c)], strict=True))
+            ctx.add(
+                Figure(
+                    "messages",
+                    f"WEB_CONCURRENCY=2 / 1 throughput c={c}",
+                    median([a["rps"] / b["rps"] for a, b in pairs if b["rps"]]),
+                    "x",
+                    note="median of per-run ratios; both processes share the machine's cores "
+                    "with PostgreSQL and the load generator",
+                )
+            )
         p50_c1 = _med(results[("atendimento", 1)], "p50_ms")
         if ctx.profile and (ratio_ok is False or p50_c1 > MESSAGES_P50_TARGET_MS):
             spec = {

@@ -101,7 +101,8 @@ class Reconciler:
             log.exception("could not schedule the start-up reconciliation")
         while not stop.is_set():
             try:
-                await in_own_task(self.reconcile_due())
+                if self.runtime.liveness.leads:  # one process of all checks Evolution
+                    await in_own_task(self.reconcile_due())
             except Exception:
                 log.exception("reconciliation failed")
             await wait_any(stop, timeout=min(self.interval, 5.0))

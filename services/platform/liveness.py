@@ -7,8 +7,13 @@ as its worker's lock is gone (`atendimento_worker_alive` in SQL). PostgreSQL dro
 the moment the connection ends: a process killed with SIGKILL loses it at once, a host that
 vanishes once the TCP keepalives below give up.
 
+The same connection also competes for one more lock (LEADER_NAMESPACE): the process holding it
+runs the periodic jobs (the reconciler, pointing webhooks at their URLs) for every process and
+replica; when it dies another takes the lock at its next check, within CHECK_SECONDS.
+
 Behind PgBouncer in transaction mode a session lock does not follow the client, so liveness
-cannot be told apart there; claims then fall back to their lease, as without a worker id.
+cannot be told apart there; claims then fall back to their lease, as without a worker id, and
+every process runs the periodic jobs (they are safe to run twice, only wasteful).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -24,6 +30,7 @@ import asyncpg
 log = logging.getLogger("atendimento.liveness")
 
 WORKER_NAMESPACE = 7002  # also in migration 0006's atendimento_worker_alive
+LEADER_NAMESPACE = 7003
 CHECK_SECONDS = 2.0
 # The server notices a vanished client host after about idle + interval × count seconds.
 KEEPALIVES = {
@@ -39,9 +46,16 @@ class Liveness:
     def __init__(self, database_url: str | None) -> None:
         self.database_url = database_url
         self.worker_id: int | None = None
+        self._leader = False
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+
+    @property
+    def leads(self) -> bool:
+        """Whether this process runs the periodic jobs: it holds the leader lock, or no lock can
+        be held at all (no database, a pooler) and every process must run them."""
+        return self._leader or self.worker_id is None
 
     async def start(self) -> None:
         """Take the lock now (a failure is logged and retried in the background)."""
@@ -70,7 +84,7 @@ class Liveness:
         (the same worker id when it is free, so this process's claims stay alive)."""
         try:
             if self._conn is not None and not self._conn.is_closed():
-                await self._conn.fetchval("SELECT 1")
+                await self._try_to_lead(self._conn)
                 return
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             log.warning("the liveness connection broke; taking the worker lock again")
@@ -82,6 +96,7 @@ class Liveness:
             self._conn = await _connect(self.database_url)
             self.worker_id = await self._take(self._conn, wanted)
             log.debug("worker lock %s held", self.worker_id)
+            await self._try_to_lead(self._conn)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning(
                 "cannot take the worker lock (%s); claims fall back to their lease",
@@ -99,9 +114,18 @@ class Liveness:
                 return key
         raise asyncpg.InterfaceError("no free worker lock found")
 
+    async def _try_to_lead(self, conn: asyncpg.Connection) -> None:
+        """Also checks that the connection still answers (a broken one raises)."""
+        if self._leader:
+            await conn.fetchval("SELECT 1")
+        elif await conn.fetchval("SELECT pg_try_advisory_lock($1, 0)", LEADER_NAMESPACE):
+            self._leader = True
+            log.info("this process runs the periodic jobs")
+
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
         self.worker_id = None
+        self._leader = False
         if conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
@@ -112,6 +136,8 @@ async def _connect(url: str) -> asyncpg.Connection:
     query = dict(parse_qsl(parts.query))
     host = query.pop("host", None)  # a unix-socket folder (embedded PostgreSQL)
     dsn = urlunsplit(parts._replace(query=urlencode(query)))
+    # The name lets an operator (and the tests) tell in pg_stat_activity which process it is.
+    name = {"application_name": f"atendimento-liveness-{os.getpid()}"}
     return await asyncpg.connect(
-        dsn, host=host, timeout=10, statement_cache_size=0, server_settings=KEEPALIVES
+        dsn, host=host, timeout=10, statement_cache_size=0, server_settings=KEEPALIVES | name
     )

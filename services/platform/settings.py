@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     )
     send_max_attempts: Whole = _env("SEND_MAX_ATTEMPTS", default=5, ge=1, le=100)
     workers_enabled: Switch = _env("WORKERS_ENABLED", default=True)
+    # Server processes `serve` runs on this machine (uvicorn's workers), sharing one port.
+    web_concurrency: Whole = _env("WEB_CONCURRENCY", default=1, ge=1, le=64)
     webhook_max_bytes: Whole = _env(
         "WEBHOOK_MAX_BYTES", default=32 * 1024 * 1024, ge=1024, le=1024**3
     )

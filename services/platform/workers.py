@@ -41,6 +41,8 @@ class Workers:
         self.tasks.append(asyncio.create_task(self._point_webhooks(), name="webhook-urls"))
 
     async def _point_webhooks(self) -> None:
+        if not self.runtime.liveness.leads:
+            return  # the leading process does it for all
         try:
             await point_webhooks_at_own_urls(self.runtime)
         except Exception:  # the database is down: the next start tries again
