@@ -259,6 +259,7 @@ async def ingest(ctx: Context) -> None:
             )
         )
         ctx.add(Figure("ingest", "floor: INSERT p99", median([f["p99_ms"] for f in floors]), "ms"))
+        await _two_processes(ctx, instances, accepted)
         if ctx.profile and (
             accepted < ACCEPT_TARGET or processed < ACCEPT_TARGET or p99 > P99_TARGET_MS
         ):
@@ -306,6 +307,43 @@ async def _one_run(
     if not drained:
         ctx.note(f"ingest run {run + 1}: events still pending after the drain timeout")
     return result, await _verify(ctx.db_url, instance_ids, since, until, ids_file)
+
+
+async def _two_processes(
+    ctx: Context, instances: list[dict[str, Any]], one_process_accepted: float
+) -> None:
+    """One run against `serve` with WEB_CONCURRENCY=2 (receivers and processors in both)."""
+    two = procs.server(ctx, "app-ingest-2", free_port(), extra={"WEB_CONCURRENCY": "2"})
+    async with two:
+        result, verified = await _one_run(ctx, two, instances, ctx.sizes.runs)
+    print(
+        f"    WEB_CONCURRENCY=2: accepted {result['accepted_per_s']:.0f}/s, processed "
+        f"{verified['processed_per_s']:.0f}/s, lost {verified['lost']}, duplicated "
+        f"{verified['duplicated']}",
+        flush=True,
+    )
+    accepted = result["accepted_per_s"]
+    ctx.add(
+        Figure(
+            "ingest",
+            "WEB_CONCURRENCY=2: accepted events/s (c=32)",
+            accepted,
+            "ev/s",
+            f"≥ {ACCEPT_TARGET:,.0f}",
+            accepted >= ACCEPT_TARGET,
+            f"{accepted / one_process_accepted:.2f}× one process" if one_process_accepted else "",
+        )
+    )
+    ctx.add(
+        Figure(
+            "ingest",
+            "WEB_CONCURRENCY=2: lost / duplicated",
+            verified["lost"] + verified["duplicated"],
+            "",
+            "0",
+            verified["lost"] + verified["duplicated"] == 0,
+        )
+    )
 
 
 async def _floor_instance(ctx: Context, rng: random.Random) -> dict[str, Any]:
