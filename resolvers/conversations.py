@@ -78,7 +78,7 @@ class ConversationQueries:
                 ContactEdge(cursor=c, node=Contact.from_listed(listed))
                 for listed, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=page_info(page.cursors, page.has_next, after),
+            page_info=page_info(page),
         )
 
     @strawberry.field
@@ -91,13 +91,19 @@ class ConversationQueries:
             return None
         return Contact.from_row(row)
 
-    @strawberry.field(description="A contact's messages, newest first; `after` goes back in time.")
+    @strawberry.field(
+        description="A contact's messages, newest first. `first` (50 when neither is "
+        "given) with `after` goes back in time; `last` with `before` comes forward "
+        "from a cursor (edges still newest first)."
+    )
     async def messages(
         self,
         info: Info,
         contact_id: strawberry.ID,
-        first: int | None = 50,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> MessageConnection:
         page = await service.list_messages(
             info.context.runtime,
@@ -105,13 +111,15 @@ class ConversationQueries:
             parse_id(contact_id, "contactId"),
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
         return MessageConnection(
             edges=[
                 MessageEdge(cursor=c, node=Message.from_row(r))
                 for r, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=page_info(page.cursors, page.has_next, after),
+            page_info=page_info(page),
         )
 
 

@@ -7,12 +7,15 @@ import strawberry
 
 @strawberry.type(description="Relay-style page information; cursors are opaque.")
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(
+        description="With first: more items after this page. With last: true when the "
+        "page was asked for before a cursor."
+    )
     end_cursor: str | None
     has_previous_page: bool = strawberry.field(
         default=False,
-        description="True when the page was asked for after a cursor: there is "
-        "something before it.",
+        description="With last: more items before this page. With first: true when "
+        "the page was asked for after a cursor.",
     )
     start_cursor: str | None = None
 

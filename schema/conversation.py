@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from resolvers.context import Info
 from schema.common import PageInfo
 from schema.executor import SharedResults, null_unless, per_viewer
+from services.common.pagination import Page
 from services.common.rows import Row
 from services.messaging.conversations import NOT_READ, ListedContact, NotRead
 
@@ -334,14 +335,13 @@ class ContactEvent:
     shared_results: strawberry.Private[SharedResults | None] = None
 
 
-def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
-    """A forward page's PageInfo: something lies before it exactly when it starts after a
-    cursor (Relay lets `hasPreviousPage` say so without counting)."""
+def page_info(page: Page[Any]) -> PageInfo:
+    """A page's PageInfo, whichever way it was asked for (services/common/pagination.py)."""
     return PageInfo(
-        has_next_page=has_next,
-        end_cursor=cursors[-1] if cursors else None,
-        has_previous_page=after is not None,
-        start_cursor=cursors[0] if cursors else None,
+        has_next_page=page.has_next,
+        end_cursor=page.cursors[-1] if page.cursors else None,
+        has_previous_page=page.has_previous,
+        start_cursor=page.cursors[0] if page.cursors else None,
     )
 
 

@@ -207,10 +207,12 @@ export type MessagesQueryVariables = Exact<{
   contactId: string | number;
   first?: number | null | undefined;
   after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
 }>;
 
 
-export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
 export type MessageEventsSubscriptionVariables = Exact<{
   instanceId: string | number;

@@ -478,8 +478,9 @@ export type OutgoingMessageType =
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** With first: more items after this page. With last: true when the page was asked for before a cursor. */
   hasNextPage: Scalars['Boolean']['output'];
-  /** True when the page was asked for after a cursor: there is something before it. */
+  /** With last: more items before this page. With first: true when the page was asked for after a cursor. */
   hasPreviousPage: Scalars['Boolean']['output'];
   startCursor?: Maybe<Scalars['String']['output']>;
 };
@@ -519,7 +520,7 @@ export type Query = {
   instanceSettings: InstanceSettings;
   /** The numbers the viewer can see (all of them for admins). */
   instances: Array<Instance>;
-  /** A contact's messages, newest first; `after` goes back in time. */
+  /** A contact's messages, newest first. `first` (50 when neither is given) with `after` goes back in time; `last` with `before` comes forward from a cursor (edges still newest first). */
   messages: MessageConnection;
   /** Quick messages for the `/` autocomplete: shortcut prefix matches first, then matches in the text. */
   quickMessages: Array<QuickMessage>;
@@ -575,8 +576,10 @@ export type QueryInstanceSettingsArgs = {
 
 export type QueryMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   contactId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 

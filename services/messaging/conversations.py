@@ -17,6 +17,7 @@ from services.common.pagination import (
     decode_arrival_cursor,
     encode_cursor,
     page_size,
+    window,
 )
 from services.common.phones import search_digits
 from services.common.rows import in_key_order
@@ -112,6 +113,7 @@ async def list_contacts(
             encode_cursor(c.row["activity_at"], c.row["activity_arrival"], c.row["id"])
             for c in items
         ],
+        has_previous=after is not None,
     )
 
 
@@ -122,16 +124,19 @@ async def list_messages(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Page[Row]:
+    """A page of the contact's messages, newest first: `first` after a cursor goes back in
+    time, `last` before a cursor comes forward (both answer newest first)."""
     await visible_contact(runtime, principal, contact_id)
-    size = page_size(first)
+    cut = window(first, last)
+    start, end = decode_arrival_cursor(after), decode_arrival_cursor(before, "before")
     rows = await messages_db.page_for_contact(
-        runtime.db, contact_id, decode_arrival_cursor(after), size + 1
+        runtime.db, contact_id, after=start, before=end, limit=cut.size + 1, backward=cut.backward
     )
-    items = rows[:size]
-    return Page(
-        items, len(rows) > size, [encode_cursor(r["timestamp"], r["arrival"]) for r in items]
-    )
+    cursors = [encode_cursor(r["timestamp"], r["arrival"]) for r in rows]
+    return cut.page(rows, cursors, (after is not None, before is not None))
 
 
 async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
