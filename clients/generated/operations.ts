@@ -188,10 +188,12 @@ export type ContactsQueryVariables = Exact<{
   search?: string | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
 }>;
 
 
-export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
 export type ContactEventsSubscriptionVariables = Exact<{
   instanceId: string | number;

@@ -512,7 +512,7 @@ export type Query = {
   /** Clients for the picker, by name; `search` matches name, phone in any format, or document. */
   clients: ClientConnection;
   contact?: Maybe<Contact>;
-  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format. */
+  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format. `first` (50 when neither is given) with `after` goes on to older conversations; `last` with `before` comes back to newer ones (edges still newest first). */
   contacts: ContactConnection;
   /** Webhook events that failed, newest first (admins). */
   failedWebhookEvents: Array<FailedWebhookEvent>;
@@ -552,8 +552,10 @@ export type QueryContactArgs = {
 
 export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   instanceId: Scalars['ID']['input'];
+  last?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
   type?: InputMaybe<ContactType>;
 };

@@ -66,9 +66,16 @@ def window(first: int | None, last: int | None, default: int = 50) -> Window:
     return Window(page_size(first, default), backward=False)
 
 
+# PostgreSQL's -infinity as asyncpg reads it (and writes it back): the activity of a contact
+# that never wrote, which sorts last.
+NEVER = datetime.min
+NEVER_TEXT = "-infinity"
+
+
 def encode_cursor(at: datetime, *keys: int | uuid.UUID) -> str:
     """A cursor over (at, keys…): the sort key of the row it stands for."""
-    raw = "|".join([at.isoformat(), *(str(key) for key in keys)]).encode()
+    instant = NEVER_TEXT if at == NEVER else at.isoformat()
+    raw = "|".join([instant, *(str(key) for key in keys)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -116,7 +123,7 @@ def decode_activity_cursor(
         return None
     try:
         at, arrival, row_id = _cursor_parts(cursor, 3)
-        return _instant(at), _arrival(arrival), uuid.UUID(row_id)
+        return NEVER if at == NEVER_TEXT else _instant(at), _arrival(arrival), uuid.UUID(row_id)
     except ValueError:
         raise _not_a_cursor(field) from None
 

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+import db.contacts
 import db.messages
 from db.sql import _compile
 from tests.helpers import GraphQLClient, create_instance_row
@@ -294,3 +295,162 @@ async def test_backward_pages_walk_the_index_and_sort_nothing(gql, pg, chat, mon
             )
             backward = "ASC" in sql
             assert scans[0]["Scan Direction"] == ("Backward" if backward else "Forward"), sql
+
+
+# -- contacts -----------------------------------------------------------------------------------
+
+CONTACTS = """
+query($i: ID!, $search: String, $first: Int, $after: String, $last: Int, $before: String) {
+  contacts(instanceId: $i, search: $search, first: $first, after: $after, last: $last,
+           before: $before) {
+    edges { cursor node { name unreadCount lastMessage { textContent } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+
+@pytest.fixture
+async def contact_list(pg, vault, agent_id):
+    """Seven conversations c1 (newest) … c5 (oldest), c3 and c4 of one second (c3 wrote
+    after c4: arrival decides), then c6 and c7 who never wrote (address book)."""
+    instance = await create_instance_row(pg, vault, name="contacts-number", members=[agent_id])
+    seconds = {"c1": 600, "c2": 500, "c3": 400, "c4": 400, "c5": 100}
+    for n, name in enumerate(["c5", "c4", "c3", "c2", "c1", "c6", "c7"]):
+        contact = await pg.fetchval(
+            "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
+            "VALUES ($1, $2, $3, $4) RETURNING id",
+            instance["id"],
+            f"55119000000{n:02d}@s.whatsapp.net",
+            f"55119000000{n:02d}",
+            name,
+        )
+        if name in seconds:
+            at = T0 + timedelta(seconds=seconds[name])
+            await add_message(pg, instance["id"], contact, f"hi from {name}", at)
+            await pg.execute(
+                "UPDATE whatsapp_contacts c SET last_message_at = m.timestamp, "
+                "activity_arrival = m.arrival FROM whatsapp_messages m "
+                "WHERE c.id = $1 AND m.contact_id = c.id",
+                contact,
+            )
+    return instance["id"]
+
+
+async def contacts_page(gql: GraphQLClient, instance: uuid.UUID, **args: Any) -> dict[str, Any]:
+    return (await gql(CONTACTS, {"i": str(instance), **args}))["contacts"]  # type: ignore[no-any-return]
+
+
+def names(connection: dict[str, Any]) -> list[str]:
+    return [edge["node"]["name"] for edge in connection["edges"]]
+
+
+async def test_contacts_page_both_ways_over_the_same_list(gql, contact_list):
+    # Pages of two end on c6, who never wrote: its cursor (activity -infinity) works too.
+    everyone = await contacts_page(gql, contact_list)
+    order = names(everyone)
+    assert order[:5] == ["c1", "c2", "c3", "c4", "c5"] and set(order[5:]) == {"c6", "c7"}
+    forward: list[str] = []
+    after = None
+    while True:
+        connection = await contacts_page(gql, contact_list, first=2, after=after)
+        forward += names(connection)
+        assert flags(connection)[0] is (after is not None)
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    backward: list[str] = []
+    before = None
+    while True:
+        connection = await contacts_page(gql, contact_list, last=2, before=before)
+        backward = names(connection) + backward
+        assert flags(connection)[1] is (before is not None)
+        if not connection["pageInfo"]["hasPreviousPage"]:
+            break
+        before = connection["pageInfo"]["startCursor"]
+    assert forward == backward == order
+
+
+async def test_a_backward_contacts_page_carries_what_the_list_shows(gql, contact_list, agent_token):
+    cursor = {
+        e["node"]["name"]: e["cursor"] for e in (await contacts_page(gql, contact_list))["edges"]
+    }
+    newer = await contacts_page(gql.as_user(agent_token), contact_list, last=2, before=cursor["c4"])
+    assert [
+        (e["node"]["name"], e["node"]["unreadCount"], e["node"]["lastMessage"])
+        for e in newer["edges"]
+    ] == [
+        ("c2", 1, {"textContent": "hi from c2"}),
+        ("c3", 1, {"textContent": "hi from c3"}),
+    ]
+    assert flags(newer) == (True, True)
+    assert [e["cursor"] for e in newer["edges"]] == [cursor["c2"], cursor["c3"]]
+    # With a search, and bounded on both sides.
+    found = await contacts_page(
+        gql, contact_list, search="c", last=2, after=cursor["c1"], before=cursor["c5"]
+    )
+    assert names(found) == ["c3", "c4"] and flags(found) == (True, True)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"first": 1, "last": 1}, "last"),
+        ({"last": -2}, "last"),
+        ({"last": 500}, "last"),
+        ({"last": 1, "before": "garbage"}, "before"),
+    ],
+)
+async def test_invalid_contacts_arguments_are_refused_naming_them(gql, contact_list, args, field):
+    error = await gql.error(CONTACTS, {"i": str(contact_list), **args})
+    assert error.codes == ["BAD_USER_INPUT"], error.errors
+    assert error.errors[0]["extensions"]["field"] == field
+
+
+async def test_a_messages_cursor_is_no_contacts_cursor(gql, chat, contact_list):
+    cursor = (await page(gql, chat["contact"], first=1))["edges"][0]["cursor"]
+    error = await gql.error(CONTACTS, {"i": str(contact_list), "last": 1, "before": cursor})
+    assert error.codes == ["BAD_USER_INPUT"] and error.errors[0]["extensions"]["field"] == "before"
+
+
+async def test_backward_contacts_pages_keep_the_access_rules(
+    gql, contact_list, pg, vault, agent_token
+):
+    other = await create_instance_row(pg, vault, name="other-number")
+    error = await gql.error(CONTACTS, {"i": str(other["id"]), "last": 2}, token=agent_token)
+    assert error.codes == ["NOT_FOUND"]
+
+
+async def test_backward_contacts_pages_walk_the_activity_index(gql, pg, contact_list, monkeypatch):
+    """Among three thousand conversations: the page is cut by the activity index read from
+    its other end; the only sort puts the page's own rows back in list order."""
+    await pg.execute(
+        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, last_message_at, "
+        "activity_arrival) SELECT $1, '5521' || lpad(n::text, 9, '0') || '@s.whatsapp.net', "
+        "'5521' || lpad(n::text, 9, '0'), $2::timestamptz - n * interval '1 minute', n "
+        "FROM generate_series(1, 3000) n",
+        contact_list,
+        T0,
+    )
+    await pg.execute("ANALYZE whatsapp_contacts")
+    middle = None
+    for _ in range(5):  # a thousand conversations down
+        connection = await contacts_page(gql, contact_list, first=200, after=middle)
+        middle = connection["pageInfo"]["endCursor"]
+    statements = record_statements(monkeypatch, db.contacts, "fetch_all")
+    await contacts_page(gql, contact_list, last=20)
+    await contacts_page(gql, contact_list, last=20, before=middle)
+    await contacts_page(gql, contact_list, first=20, after=middle)
+    assert len(statements) == 3
+    for mode in ("auto", "force_generic_plan"):
+        for sql, params in statements:
+            top = await plan(pg, sql, params, mode)
+            everything = list(nodes(top))
+            kinds = [n["Node Type"] for n in everything]
+            assert "Seq Scan" not in kinds, (mode, kinds)
+            scans = [n for n in everything if n.get("Relation Name") == "whatsapp_contacts"]
+            assert [s["Index Name"] for s in scans] == ["idx_whatsapp_contacts_activity"]
+            backward = "ASC" in sql
+            assert scans[0]["Scan Direction"] == ("Backward" if backward else "Forward"), sql
+            for sort in (n for n in everything if n["Node Type"] == "Sort"):
+                # Above the LIMIT: the page's rows only.
+                assert "Limit" in [n["Node Type"] for n in nodes(sort)], (mode, kinds)
