@@ -5,6 +5,14 @@ from datetime import UTC, datetime
 import strawberry
 
 
+@strawberry.interface(
+    description="An object with an id of its own: `node(id:)` finds it again by that id "
+    "(Relay's object identification; normalised caches refetch with it)."
+)
+class Node:
+    id: strawberry.ID
+
+
 @strawberry.type(description="Relay-style page information; cursors are opaque.")
 class PageInfo:
     has_next_page: bool = strawberry.field(

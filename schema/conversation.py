@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.context import Info
-from schema.common import PageInfo
+from schema.common import Node, PageInfo
 from schema.executor import SharedResults, null_unless, per_viewer
 from services.common.pagination import Page
 from services.common.rows import Row
@@ -71,7 +71,7 @@ class MessageStatus(Enum):
 
 
 @strawberry.type(description="A client of the company, from the client base.")
-class Client:
+class Client(Node):
     id: strawberry.ID
     name: str
     phone: str | None
@@ -96,7 +96,7 @@ class Client:
 
 
 @strawberry.type(description="A WhatsApp message, incoming or outgoing.")
-class Message:
+class Message(Node):
     id: strawberry.ID
     instance_id: strawberry.ID
     contact_id: strawberry.ID
@@ -180,7 +180,7 @@ class Message:
 
 
 @strawberry.type(description="A person (or group) talking to one of our numbers.")
-class Contact:
+class Contact(Node):
     id: strawberry.ID
     instance_id: strawberry.ID
     remote_jid: str
