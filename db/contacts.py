@@ -183,6 +183,8 @@ def _list_sql(
     limit: int,
     unread: bool,
     last_message: bool,
+    before: bool = False,
+    backward: bool = False,
 ) -> str:
     """The list statement of one shape of request, with only the filters given.
 
@@ -203,6 +205,11 @@ def _list_sql(
         where.append(
             "(c.activity_at, c.activity_arrival, c.id) < (:after_at, :after_arrival, :after_id)"
         )
+    if before:
+        where.append(
+            "(c.activity_at, c.activity_arrival, c.id) > (:before_at, :before_arrival, :before_id)"
+        )
+    inner_order = "ASC" if backward else "DESC"
     columns = "c.*"
     if unread:
         columns += f", {_UNREAD_COUNT} AS unread_count"
@@ -214,7 +221,8 @@ def _list_sql(
         SELECT {columns} FROM (
           SELECT {CONTACT_COLUMNS} FROM whatsapp_contacts c
           WHERE {" AND ".join(where)}
-          ORDER BY c.activity_at DESC, c.activity_arrival DESC, c.id DESC
+          ORDER BY c.activity_at {inner_order}, c.activity_arrival {inner_order},
+                   c.id {inner_order}
           LIMIT {int(limit)}
         ) c
         {_LAST_MESSAGE if last_message else ""}
@@ -233,6 +241,8 @@ async def list_contacts(
     limit: int,
     unread_for: uuid.UUID | None = None,
     with_last_message: bool = False,
+    before: tuple[datetime, int, uuid.UUID] | None = None,
+    backward: bool = False,
 ) -> list[Row]:
     """Newest conversation first, keyset-paginated on (activity_at, activity_arrival, id)
     (conversations whose last messages share a second: the one that arrived last first), in
@@ -242,7 +252,9 @@ async def list_contacts(
     (ILIKE/LIKE '%…%' strings served by the trigram indexes). With `unread_for` (a profile
     id) each row has that viewer's `unread_count`, with `with_last_message` its last message
     (read it with `last_message_of`): the list shows both, and reading them here spares two more
-    queries and a DataLoader future per contact and field."""
+    queries and a DataLoader future per contact and field. `before` bounds the page on the
+    newer side; `backward` takes the `limit` rows nearest `before` (the oldest without it),
+    still answered newest first."""
     params: dict[str, Any] = {"instance_id": instance_id}
     if contact_type is not None:
         params["contact_type"] = contact_type
@@ -252,6 +264,8 @@ async def list_contacts(
         params["phone_pattern"] = phone_pattern
     if after is not None:
         params["after_at"], params["after_arrival"], params["after_id"] = after
+    if before is not None:
+        params["before_at"], params["before_arrival"], params["before_id"] = before
     if unread_for is not None:
         params["profile_id"] = unread_for
     sql = _list_sql(
@@ -262,6 +276,8 @@ async def list_contacts(
         limit=limit,
         unread=unread_for is not None,
         last_message=with_last_message,
+        before=before is not None,
+        backward=backward,
     )
     searching = name_pattern is not None or phone_pattern is not None
     # A search's best plan depends on its pattern: a common fragment ("silva") is found

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from databases import Database
@@ -69,26 +70,46 @@ async def get_messages(db: Database, ids: list[uuid.UUID]) -> list[Row]:
     )
 
 
+@lru_cache(maxsize=16)
+def page_sql(*, after: bool, before: bool, backward: bool) -> str:
+    """A contact's page statement of one shape: only the bounds given, read from the end the
+    page is cut from. Both directions walk idx_whatsapp_messages_contact_page (backward
+    scans it in reverse); no shape sorts the conversation."""
+    where = ["m.contact_id = :contact_id"]
+    if after:
+        where.append("(m.timestamp, m.arrival) < (:after_ts, :after_arrival)")
+    if before:
+        where.append("(m.timestamp, m.arrival) > (:before_ts, :before_arrival)")
+    order = "ASC" if backward else "DESC"
+    return f"""
+        SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
+        WHERE {" AND ".join(where)}
+        ORDER BY m.timestamp {order}, m.arrival {order}
+        LIMIT :limit
+        """
+
+
 async def page_for_contact(
-    db: Database, contact_id: uuid.UUID, after: tuple[datetime, int] | None, limit: int
+    db: Database,
+    contact_id: uuid.UUID,
+    *,
+    after: tuple[datetime, int] | None,
+    before: tuple[datetime, int] | None,
+    limit: int,
+    backward: bool = False,
 ) -> list[Row]:
     """Newest first, keyset on (timestamp, arrival): WhatsApp's whole seconds, ties in the
-    order the messages reached us; stable while new messages arrive."""
-    return await fetch_all(
-        db,
-        f"""
-        SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
-        WHERE m.contact_id = :contact_id
-          AND (CAST(:after_ts AS timestamptz) IS NULL
-               OR (m.timestamp, m.arrival) < (:after_ts, CAST(:after_arrival AS bigint)))
-        ORDER BY m.timestamp DESC, m.arrival DESC
-        LIMIT :limit
-        """,
-        contact_id=contact_id,
-        after_ts=after[0] if after else None,
-        after_arrival=after[1] if after else None,
-        limit=limit,
-    )
+    order the messages reached us; stable while new messages arrive. `after` and `before`
+    are positions in that order; `backward` takes the `limit` rows nearest `before` (the
+    oldest of the list without it), still answered newest first."""
+    params: dict[str, Any] = {"contact_id": contact_id, "limit": limit}
+    if after is not None:
+        params["after_ts"], params["after_arrival"] = after
+    if before is not None:
+        params["before_ts"], params["before_arrival"] = before
+    sql = page_sql(after=after is not None, before=before is not None, backward=backward)
+    rows = await fetch_all(db, sql, **params)
+    return rows[::-1] if backward else rows
 
 
 async def last_messages(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]:

@@ -25,6 +25,12 @@ async def get(db: Database, quick_id: uuid.UUID) -> Row | None:
     )
 
 
+async def get_many(db: Database, ids: list[uuid.UUID]) -> list[Row]:
+    return await fetch_all(
+        db, f"SELECT {COLUMNS} FROM whatsapp_quick_messages q WHERE q.id = ANY(:ids)", ids=ids
+    )
+
+
 async def search(
     db: Database, prefix: str | None, text_pattern: str | None, limit: int
 ) -> list[Row]:

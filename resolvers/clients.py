@@ -42,7 +42,7 @@ class ClientQueries:
                 ClientEdge(cursor=c, node=Client.from_row(r))
                 for r, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=page_info(page.cursors, page.has_next, after),
+            page_info=page_info(page),
         )
 
     @strawberry.field(description="Whether the number is within business hours now.")

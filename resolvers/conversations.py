@@ -49,7 +49,9 @@ def _asked_fields(selections: list[Selection], path: tuple[str, ...]) -> set[str
 class ConversationQueries:
     @strawberry.field(
         description="Contacts of a number, newest conversation first. `search` "
-        "matches names and phone numbers in any format."
+        "matches names and phone numbers in any format. `first` (50 when neither "
+        "is given) with `after` goes on to older conversations; `last` with "
+        "`before` comes back to newer ones (edges still newest first)."
     )
     async def contacts(
         self,
@@ -57,8 +59,10 @@ class ConversationQueries:
         instance_id: strawberry.ID,
         type: ContactType | None = None,
         search: str | None = None,
-        first: int | None = 50,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> ContactConnection:
         # Asked-for unread counts and last messages come with the page (one statement).
         asked = _asked_fields(info.selected_fields, (info.field_name, "edges", "node"))
@@ -70,6 +74,8 @@ class ConversationQueries:
             search=search,
             first=first,
             after=after,
+            last=last,
+            before=before,
             with_unread_count="unreadCount" in asked,
             with_last_message="lastMessage" in asked,
         )
@@ -78,7 +84,7 @@ class ConversationQueries:
                 ContactEdge(cursor=c, node=Contact.from_listed(listed))
                 for listed, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=page_info(page.cursors, page.has_next, after),
+            page_info=page_info(page),
         )
 
     @strawberry.field
@@ -91,13 +97,19 @@ class ConversationQueries:
             return None
         return Contact.from_row(row)
 
-    @strawberry.field(description="A contact's messages, newest first; `after` goes back in time.")
+    @strawberry.field(
+        description="A contact's messages, newest first. `first` (50 when neither is "
+        "given) with `after` goes back in time; `last` with `before` comes forward "
+        "from a cursor (edges still newest first)."
+    )
     async def messages(
         self,
         info: Info,
         contact_id: strawberry.ID,
-        first: int | None = 50,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> MessageConnection:
         page = await service.list_messages(
             info.context.runtime,
@@ -105,13 +117,15 @@ class ConversationQueries:
             parse_id(contact_id, "contactId"),
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
         return MessageConnection(
             edges=[
                 MessageEdge(cursor=c, node=Message.from_row(r))
                 for r, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=page_info(page.cursors, page.has_next, after),
+            page_info=page_info(page),
         )
 
 

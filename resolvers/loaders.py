@@ -10,6 +10,7 @@ from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
+from services.automation.quick_messages import quick_messages_by_id
 from services.common.rows import Row
 from services.identity.auth import Principal
 from services.identity.profiles import profiles_by_id
@@ -47,6 +48,10 @@ class Loaders:
     @cached_property
     def client(self) -> DataLoader[uuid.UUID, Row | None]:
         return DataLoader(lambda ids: clients_by_id(self.db, ids))
+
+    @cached_property
+    def quick_message(self) -> DataLoader[uuid.UUID, Row | None]:
+        return DataLoader(lambda ids: quick_messages_by_id(self.db, ids))
 
     @cached_property
     def interactions(self) -> DataLoader[uuid.UUID, Row | None]:

@@ -29,8 +29,11 @@ from graphql.validation import ValidationRule
 # PostgreSQL cannot store NUL in text, and a lone surrogate cannot be written as UTF-8: either
 # would fail deep inside a query instead of at the door.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# The argument whose value says how many items a field returns.
+# The arguments whose value says how many items a field returns (Relay's `first` and `last`),
+# and the page a paginated field returns when given neither.
 PAGE_ARGUMENT = "first"
+PAGE_ARGUMENTS = ("first", "last")
+DEFAULT_PAGE = 50
 
 
 def bad_input(message: str, field: str | None = None) -> GraphQLError:
@@ -140,19 +143,26 @@ def operation_cost(
 ) -> int:
     """How many items an operation may return: each root field counts one, each paginated
     field (one with `first`) as many as it may return, times the items of the fields around
-    it. Thirty aliases of `messages(first: 200)` cost 6,000."""
+    it (`last` counts as `first` does; neither counts the field's default page). Thirty
+    aliases of `messages(first: 200)` cost 6,000."""
     fragments = _fragments(document)
     given = variables or {}
 
     def page(node: FieldNode, default: object) -> int:
-        value: object = default
+        # The larger of `first` and `last`: both together are refused, but only when it runs.
+        values: list[object] = []
         for argument in node.arguments or ():
-            if argument.name.value == PAGE_ARGUMENT:
+            if argument.name.value in PAGE_ARGUMENTS:
                 if isinstance(argument.value, IntValueNode):
-                    value = int(argument.value.value)
+                    values.append(int(argument.value.value))
                 elif isinstance(argument.value, VariableNode):
-                    value = given.get(argument.value.name.value, default)
-        return value if isinstance(value, int) and value > 0 else 1
+                    values.append(given.get(argument.value.name.value))
+        sizes = [v for v in values if isinstance(v, int) and v > 0]
+        if sizes:
+            return max(sizes)
+        if any(v is not None for v in values):
+            return 1  # a size the field refuses (zero, negative): it returns nothing
+        return default if isinstance(default, int) and default > 0 else DEFAULT_PAGE
 
     def walk(
         selection_set: SelectionSetNode,

@@ -5,14 +5,25 @@ from datetime import UTC, datetime
 import strawberry
 
 
+@strawberry.interface(
+    description="An object with an id of its own: `node(id:)` finds it again by that id "
+    "(Relay's object identification; normalised caches refetch with it)."
+)
+class Node:
+    id: strawberry.ID
+
+
 @strawberry.type(description="Relay-style page information; cursors are opaque.")
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(
+        description="With first: more items after this page. With last: true when the "
+        "page was asked for before a cursor."
+    )
     end_cursor: str | None
     has_previous_page: bool = strawberry.field(
         default=False,
-        description="True when the page was asked for after a cursor: there is "
-        "something before it.",
+        description="With last: more items before this page. With first: true when "
+        "the page was asked for after a cursor.",
     )
     start_cursor: str | None = None
 

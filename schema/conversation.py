@@ -10,8 +10,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.context import Info
-from schema.common import PageInfo
+from schema.common import Node, PageInfo
 from schema.executor import SharedResults, null_unless, per_viewer
+from services.common.pagination import Page
 from services.common.rows import Row
 from services.messaging.conversations import NOT_READ, ListedContact, NotRead
 
@@ -70,7 +71,7 @@ class MessageStatus(Enum):
 
 
 @strawberry.type(description="A client of the company, from the client base.")
-class Client:
+class Client(Node):
     id: strawberry.ID
     name: str
     phone: str | None
@@ -95,7 +96,7 @@ class Client:
 
 
 @strawberry.type(description="A WhatsApp message, incoming or outgoing.")
-class Message:
+class Message(Node):
     id: strawberry.ID
     instance_id: strawberry.ID
     contact_id: strawberry.ID
@@ -179,7 +180,7 @@ class Message:
 
 
 @strawberry.type(description="A person (or group) talking to one of our numbers.")
-class Contact:
+class Contact(Node):
     id: strawberry.ID
     instance_id: strawberry.ID
     remote_jid: str
@@ -334,14 +335,13 @@ class ContactEvent:
     shared_results: strawberry.Private[SharedResults | None] = None
 
 
-def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
-    """A forward page's PageInfo: something lies before it exactly when it starts after a
-    cursor (Relay lets `hasPreviousPage` say so without counting)."""
+def page_info(page: Page[Any]) -> PageInfo:
+    """A page's PageInfo, whichever way it was asked for (services/common/pagination.py)."""
     return PageInfo(
-        has_next_page=has_next,
-        end_cursor=cursors[-1] if cursors else None,
-        has_previous_page=after is not None,
-        start_cursor=cursors[0] if cursors else None,
+        has_next_page=page.has_next,
+        end_cursor=page.cursors[-1] if page.cursors else None,
+        has_previous_page=page.has_previous,
+        start_cursor=page.cursors[0] if page.cursors else None,
     )
 
 

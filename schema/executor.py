@@ -13,6 +13,7 @@ and errors are exactly what they were.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -126,7 +127,7 @@ def _short_fields(
         )
         if attribute and is_leaf_type(inner):
             plain[name] = PlainField(definition.python_name, _coercion(inner), non_null)
-        elif attribute and isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
+        elif attribute and isinstance(inner, GraphQLObjectType):
             objects[name] = ObjectField(definition.python_name, inner, field.type)
         elif definition.base_resolver is not None and not non_null:
             needed = getattr(definition.base_resolver.wrapped_func, "null_unless", None)
@@ -216,7 +217,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 value = getattr(source, target.attribute, None)
             except Exception:
                 value = None  # graphql-core's path reads it again and reports the error
-            if value is not None and not isinstance(value, Exception):
+            if (
+                value is not None
+                and not isinstance(value, Exception)
+                and _is_type_of(target.object_type, value)
+            ):
                 return self._complete_object(
                     target, value, field_details_list, path, position_context
                 )
@@ -308,6 +313,23 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
 
             return merged()
         return _in_order(grouped_field_set, done, others)  # type: ignore[arg-type]
+
+
+def _is_type_of(object_type: GraphQLObjectType, value: Any) -> bool:
+    """graphql-core's check of an object value (complete_object_value), when the type has
+    one: Strawberry gives one to every type that implements an interface (Node). Only a plain
+    True takes the short path; anything else (false, an awaitable, an error, a check that
+    needs the resolve info) goes down graphql-core's path, which reports it as it would."""
+    check = object_type.is_type_of
+    if check is None:
+        return True
+    try:
+        answer = check(value, None)  # type: ignore[arg-type]
+    except Exception:
+        return False
+    if inspect.iscoroutine(answer):
+        answer.close()  # graphql-core's path asks again and awaits it
+    return answer is True
 
 
 async def _shielded(future: asyncio.Future[Any]) -> Any:

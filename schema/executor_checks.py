@@ -81,9 +81,15 @@ def _plain() -> None:
     """A resolver (see MiddlewareManager above)."""
 
 
-@strawberry.type
-class ProbeLeaf:
+@strawberry.interface
+class ProbeNode:
     name: str
+
+
+@strawberry.type
+class ProbeLeaf(ProbeNode):
+    """Implements an interface: Strawberry gives it an is_type_of, which the short path
+    calls as graphql-core does."""
 
 
 @strawberry.type
@@ -111,6 +117,21 @@ class ProbeQuery:
     def probe(self) -> Probe:
         return Probe(count=2, leaf=ProbeLeaf(name="n"))
 
+    @strawberry.field
+    def node(self) -> ProbeNode:
+        return ProbeLeaf(name="i")
+
+    @strawberry.field
+    def wrong(self) -> Probe:
+        return Probe(count=1, leaf=Probe(count=0, leaf=None))  # type: ignore[arg-type]
+
+
+class _QuietSchema(strawberry.Schema):
+    """The probe's expected errors are compared, not logged at every start."""
+
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        pass
+
 
 def _strawberry_problems() -> list[str]:
     """How Strawberry's fields look to the short path, on a probe schema: attribute fields
@@ -118,8 +139,8 @@ def _strawberry_problems() -> list[str]:
     the short path reads them, the config reachable from the graphql-core schema; and the
     probe's answers equal graphql-core's."""
     problems: list[str] = []
-    stock = strawberry.Schema(query=ProbeQuery)
-    short = strawberry.Schema(query=ProbeQuery, execution_context_class=Executor)
+    stock = _QuietSchema(query=ProbeQuery)
+    short = _QuietSchema(query=ProbeQuery, execution_context_class=Executor)
     probe_type = short._schema.get_type("Probe")
     assert isinstance(probe_type, GraphQLObjectType)
     if set(plain_fields(probe_type)) != {"count", "maybe"}:
@@ -130,8 +151,18 @@ def _strawberry_problems() -> list[str]:
         problems.append("Strawberry's field metadata is not where the executor reads it")
     if getattr(short._schema, "_strawberry_schema", None) is not short:
         problems.append("a graphql-core schema no longer leads to its Strawberry schema")
-    query = "{ probe { count maybe computed(times: 3) leaf { name } mine } }"
+    query = (
+        "{ probe { count maybe computed(times: 3) leaf { name } mine } "
+        "node { name ... on ProbeLeaf { name } __typename } }"
+    )
     expected, got = stock.execute_sync(query), short.execute_sync(query)
     if (got.data, got.errors) != (expected.data, expected.errors) or expected.errors:
         problems.append(f"the probe query answers {got.data}, graphql-core {expected.data}")
+    # A value that is not of the field's type (its is_type_of says no): the same error.
+    query = "{ wrong { leaf { name } } }"
+    expected, got = stock.execute_sync(query), short.execute_sync(query)
+    if [e.formatted for e in got.errors or ()] != [e.formatted for e in expected.errors or ()]:
+        problems.append(f"a wrong object answers {got.errors}, graphql-core {expected.errors}")
+    elif not expected.errors:
+        problems.append("Strawberry no longer checks the type of an interface's object")
     return problems

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.context import Info
+from schema.common import Node
 from schema.profile import Profile
 from services.common.rows import Row
 
@@ -22,7 +23,7 @@ class InstanceStatus(Enum):
 
 
 @strawberry.type(description="A WhatsApp number connected through Evolution API.")
-class Instance:
+class Instance(Node):
     id: strawberry.ID
     instance_name: str = strawberry.field(description="Evolution API's name for this number.")
     display_name: str

@@ -5,6 +5,7 @@ from enum import Enum
 
 import strawberry
 
+from schema.common import Node
 from services.common.rows import Row
 
 
@@ -15,7 +16,7 @@ class ProfileRole(Enum):
 
 
 @strawberry.type(description="A person who signs in: an administrator or an agent.")
-class Profile:
+class Profile(Node):
     id: strawberry.ID
     full_name: str | None
     email: str | None

@@ -22,6 +22,7 @@ from resolvers.conversations import (
 from resolvers.documents import Documents
 from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_place
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
+from resolvers.nodes import NodeQueries
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
 from resolvers.sending import SendingMutations, SendingQueries
@@ -39,6 +40,7 @@ class Query(
     SendingQueries,
     ClientQueries,
     OperationsQueries,
+    NodeQueries,
 ):
     pass
 

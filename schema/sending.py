@@ -6,6 +6,7 @@ from enum import Enum
 import strawberry
 from strawberry.file_uploads import Upload
 
+from schema.common import Node
 from services.common.rows import Row
 
 
@@ -74,7 +75,7 @@ class SendMessageInput:
 
 
 @strawberry.type(description="A reusable reply, typed as /shortcut.")
-class QuickMessage:
+class QuickMessage(Node):
     id: strawberry.ID
     shortcut: str
     message_text: str

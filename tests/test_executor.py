@@ -23,6 +23,7 @@ from schema.executor import (
     per_viewer,
     plain_fields,
 )
+from schema.root import schema as served_schema
 
 
 @strawberry.enum
@@ -142,6 +143,16 @@ def test_plain_fields_are_attributes_with_leaf_types_only() -> None:
     }
     assert set(object_fields(item_type)) == {"child", "twin"}
     assert plain_fields(item_type)["greeting"].needed is not None
+
+
+def test_the_served_pages_take_the_short_path_to_their_nodes() -> None:
+    """Contact and Message implement Node, so Strawberry gives them an is_type_of: an edge's
+    node still goes straight to its fields (after that check), as before the interface."""
+    for edge, node in (("MessageEdge", "Message"), ("ContactEdge", "Contact")):
+        edge_type = served_schema._schema.get_type(edge)
+        assert isinstance(edge_type, GraphQLObjectType)
+        target = object_fields(edge_type)["node"]
+        assert target.object_type.name == node and target.object_type.is_type_of is not None
 
 
 def test_a_null_unless_resolver_is_called_only_when_needed() -> None:

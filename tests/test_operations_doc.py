@@ -330,6 +330,20 @@ RECIPES: dict[str, Recipe] = {
         }
     ),
     "DeleteQuickMessage": lambda w: _v({"id": w.quick_message_id}),
+    "Node": lambda w: _v({"id": w.contact_id}),
+    "Nodes": lambda w: _v(
+        {
+            "ids": [
+                w.contact_id,
+                w.message_id,
+                w.instance_id,
+                w.client_id,
+                str(w.agent_id),
+                w.quick_message_id,
+                str(uuid.uuid4()),
+            ]
+        }
+    ),
 }
 
 
@@ -364,6 +378,19 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     ),
     "RemoveInstanceMember": lambda w, d: _eq(
         str(w.agent_id) in [m["id"] for m in d["removeInstanceMember"]["members"]], False
+    ),
+    "Node": lambda w, d: _eq((d["node"]["__typename"], d["node"]["id"]), ("Contact", w.contact_id)),
+    "Nodes": lambda w, d: _eq(
+        [n and (n["__typename"], n["id"]) for n in d["nodes"]],
+        [
+            ("Contact", w.contact_id),
+            ("Message", w.message_id),
+            ("Instance", w.instance_id),
+            ("Client", w.client_id),
+            ("Profile", str(w.agent_id)),
+            ("QuickMessage", w.quick_message_id),
+            None,
+        ],
     ),
 }
 SENDS = {"SendText", "SendAudio", "SendMedia", "SendQuickMessage", "RetryMessage"}

@@ -31,7 +31,7 @@ export type Availability = {
 };
 
 /** A client of the company, from the client base. */
-export type Client = {
+export type Client = Node & {
   __typename?: 'Client';
   createdAt: Scalars['DateTime']['output'];
   document?: Maybe<Scalars['String']['output']>;
@@ -56,7 +56,7 @@ export type ClientEdge = {
 };
 
 /** A person (or group) talking to one of our numbers. */
-export type Contact = {
+export type Contact = Node & {
   __typename?: 'Contact';
   /** The linked client, if any. */
   client?: Maybe<Client>;
@@ -134,7 +134,7 @@ export type FailedWebhookEvent = {
 };
 
 /** A WhatsApp number connected through Evolution API. */
-export type Instance = {
+export type Instance = Node & {
   __typename?: 'Instance';
   connectedAt?: Maybe<Scalars['DateTime']['output']>;
   createdAt: Scalars['DateTime']['output'];
@@ -242,7 +242,7 @@ export type MediaState =
   | 'UNAVAILABLE';
 
 /** A WhatsApp message, incoming or outgoing. */
-export type Message = {
+export type Message = Node & {
   __typename?: 'Message';
   contactId: Scalars['ID']['output'];
   createdAt: Scalars['DateTime']['output'];
@@ -466,6 +466,11 @@ export type MutationUpdateQuickMessageArgs = {
   input: UpdateQuickMessageInput;
 };
 
+/** An object with an id of its own: `node(id:)` finds it again by that id (Relay's object identification; normalised caches refetch with it). */
+export type Node = {
+  id: Scalars['ID']['output'];
+};
+
 /** What sendMessage can send. */
 export type OutgoingMessageType =
   | 'AUDIO'
@@ -478,8 +483,9 @@ export type OutgoingMessageType =
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** With first: more items after this page. With last: true when the page was asked for before a cursor. */
   hasNextPage: Scalars['Boolean']['output'];
-  /** True when the page was asked for after a cursor: there is something before it. */
+  /** With last: more items before this page. With first: true when the page was asked for after a cursor. */
   hasPreviousPage: Scalars['Boolean']['output'];
   startCursor?: Maybe<Scalars['String']['output']>;
 };
@@ -490,7 +496,7 @@ export type Presence =
   | 'RECORDING';
 
 /** A person who signs in: an administrator or an agent. */
-export type Profile = {
+export type Profile = Node & {
   __typename?: 'Profile';
   createdAt: Scalars['DateTime']['output'];
   email?: Maybe<Scalars['String']['output']>;
@@ -511,7 +517,7 @@ export type Query = {
   /** Clients for the picker, by name; `search` matches name, phone in any format, or document. */
   clients: ClientConnection;
   contact?: Maybe<Contact>;
-  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format. */
+  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format. `first` (50 when neither is given) with `after` goes on to older conversations; `last` with `before` comes back to newer ones (edges still newest first). */
   contacts: ContactConnection;
   /** Webhook events that failed, newest first (admins). */
   failedWebhookEvents: Array<FailedWebhookEvent>;
@@ -519,8 +525,12 @@ export type Query = {
   instanceSettings: InstanceSettings;
   /** The numbers the viewer can see (all of them for admins). */
   instances: Array<Instance>;
-  /** A contact's messages, newest first; `after` goes back in time. */
+  /** A contact's messages, newest first. `first` (50 when neither is given) with `after` goes back in time; `last` with `before` comes forward from a cursor (edges still newest first). */
   messages: MessageConnection;
+  /** Any object by its id (Contact, Message, Instance, Profile, Client, QuickMessage): null when it does not exist or is not yours to see, as contact(id:) and instance(id:) answer. */
+  node?: Maybe<Node>;
+  /** Several objects by id (at most 100), in the order asked; null for each one that does not exist or is not yours to see. */
+  nodes: Array<Maybe<Node>>;
   /** Quick messages for the `/` autocomplete: shortcut prefix matches first, then matches in the text. */
   quickMessages: Array<QuickMessage>;
   /** The quick message as it would be sent to this contact. */
@@ -551,8 +561,10 @@ export type QueryContactArgs = {
 
 export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   instanceId: Scalars['ID']['input'];
+  last?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
   type?: InputMaybe<ContactType>;
 };
@@ -575,8 +587,20 @@ export type QueryInstanceSettingsArgs = {
 
 export type QueryMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   contactId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryNodesArgs = {
+  ids: Array<Scalars['ID']['input']>;
 };
 
 
@@ -591,7 +615,7 @@ export type QueryRenderQuickMessageArgs = {
 };
 
 /** A reusable reply, typed as /shortcut. */
-export type QuickMessage = {
+export type QuickMessage = Node & {
   __typename?: 'QuickMessage';
   createdAt: Scalars['DateTime']['output'];
   description?: Maybe<Scalars['String']['output']>;

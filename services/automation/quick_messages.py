@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from databases import Database
 
 from db import (
     clients as clients_db,
@@ -21,6 +22,7 @@ from db import (
 )
 from db.sql import Row
 from services.automation.variables import render_template, template_values
+from services.common.rows import in_key_order
 from services.common.text_rules import clean_line, escape_like
 from services.errors import BadInput, Conflict, NotFound
 from services.identity import access
@@ -143,3 +145,8 @@ async def delete(runtime: Runtime, principal: Principal, quick_id: uuid.UUID) ->
     access.require_admin(principal, "manage quick messages")
     if not await quick_db.delete(runtime.db, quick_id):
         raise NotFound("Quick message not found", id=str(quick_id))
+
+
+async def quick_messages_by_id(db: Database, ids: list[uuid.UUID]) -> list[Row | None]:
+    """A batch read for DataLoaders: the quick messages in the order of `ids`, None for a miss."""
+    return in_key_order(await quick_db.get_many(db, ids), ids)

@@ -44,7 +44,8 @@ async def list_clients(
         limit=size + 1,
     )
     items = rows[:size]
-    return Page(items, len(rows) > size, [encode_text_cursor(r["name"], r["id"]) for r in items])
+    cursors = [encode_text_cursor(r["name"], r["id"]) for r in items]
+    return Page(items, len(rows) > size, cursors, has_previous=after is not None)
 
 
 async def update_contact(

@@ -16,7 +16,7 @@ from services.common.pagination import (
     decode_activity_cursor,
     decode_arrival_cursor,
     encode_cursor,
-    page_size,
+    window,
 )
 from services.common.phones import search_digits
 from services.common.rows import in_key_order
@@ -74,11 +74,15 @@ async def list_contacts(
     after: str | None,
     with_unread_count: bool = False,
     with_last_message: bool = False,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Page[ListedContact]:
     """A page of the number's contacts; each with the viewer's own unread count and its last
-    message when asked for (read with the page, in the same statement)."""
+    message when asked for (read with the page, in the same statement). `first` after a
+    cursor goes on to older conversations, `last` before one comes back to newer ones."""
     await access.visible_instance(runtime.db, principal, instance_id)
-    size = page_size(first)
+    cut = window(first, last)
+    start, end = decode_activity_cursor(after), decode_activity_cursor(before, "before")
     name_pattern = phone_pattern = None
     term = (search or "").strip()
     if term:
@@ -91,8 +95,10 @@ async def list_contacts(
         contact_type=contact_type,
         name_pattern=name_pattern,
         phone_pattern=phone_pattern,
-        after=decode_activity_cursor(after),
-        limit=size + 1,
+        after=start,
+        before=end,
+        backward=cut.backward,
+        limit=cut.size + 1,
         unread_for=principal.profile_id if with_unread_count else None,
         with_last_message=with_last_message,
     )
@@ -104,15 +110,10 @@ async def list_contacts(
         )
         for row in rows
     ]
-    items = listed[:size]
-    return Page(
-        items,
-        len(listed) > size,
-        [
-            encode_cursor(c.row["activity_at"], c.row["activity_arrival"], c.row["id"])
-            for c in items
-        ],
-    )
+    cursors = [
+        encode_cursor(c.row["activity_at"], c.row["activity_arrival"], c.row["id"]) for c in listed
+    ]
+    return cut.page(listed, cursors, (after is not None, before is not None))
 
 
 async def list_messages(
@@ -122,16 +123,19 @@ async def list_messages(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Page[Row]:
+    """A page of the contact's messages, newest first: `first` after a cursor goes back in
+    time, `last` before a cursor comes forward (both answer newest first)."""
     await visible_contact(runtime, principal, contact_id)
-    size = page_size(first)
+    cut = window(first, last)
+    start, end = decode_arrival_cursor(after), decode_arrival_cursor(before, "before")
     rows = await messages_db.page_for_contact(
-        runtime.db, contact_id, decode_arrival_cursor(after), size + 1
+        runtime.db, contact_id, after=start, before=end, limit=cut.size + 1, backward=cut.backward
     )
-    items = rows[:size]
-    return Page(
-        items, len(rows) > size, [encode_cursor(r["timestamp"], r["arrival"]) for r in items]
-    )
+    cursors = [encode_cursor(r["timestamp"], r["arrival"]) for r in rows]
+    return cut.page(rows, cursors, (after is not None, before is not None))
 
 
 async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
