@@ -24,6 +24,7 @@ from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_plac
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
+from resolvers.privacy import PrivacyMutations
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 from schema.common import DateTime
@@ -45,7 +46,12 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    InstanceMutations, ConversationMutations, SendingMutations, ClientMutations, OperationsMutations
+    InstanceMutations,
+    ConversationMutations,
+    SendingMutations,
+    ClientMutations,
+    OperationsMutations,
+    PrivacyMutations,
 ):
     pass
 

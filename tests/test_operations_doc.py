@@ -330,6 +330,9 @@ RECIPES: dict[str, Recipe] = {
         }
     ),
     "DeleteQuickMessage": lambda w: _v({"id": w.quick_message_id}),
+    "EraseContact": lambda w: _v(
+        {"contactId": w.contact_id, "reason": "Pedido da titular por e-mail (LGPD art. 18)"}
+    ),
 }
 
 
@@ -365,6 +368,7 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "RemoveInstanceMember": lambda w, d: _eq(
         str(w.agent_id) in [m["id"] for m in d["removeInstanceMember"]["members"]], False
     ),
+    "EraseContact": lambda w, d: _eq(d["eraseContact"], w.contact_id),
 }
 SENDS = {"SendText", "SendAudio", "SendMedia", "SendQuickMessage", "RetryMessage"}
 

@@ -97,7 +97,10 @@ export type ContactEdge = {
 
 export type ContactEvent = {
   __typename?: 'ContactEvent';
+  /** Null when DELETED or RELOAD_REQUIRED. */
   contact?: Maybe<Contact>;
+  /** The contact's id, also when DELETED; null for RELOAD_REQUIRED. */
+  contactId?: Maybe<Scalars['ID']['output']>;
   kind: StreamEventKind;
   /** Pass it back as afterSeq to resume after it. */
   seq: Scalars['String']['output'];
@@ -340,6 +343,8 @@ export type Mutation = {
   deleteQuickMessage: Scalars['ID']['output'];
   /** Log the number out of WhatsApp; a new QR is needed after. */
   disconnectInstance: Instance;
+  /** Erase everything kept about a contact (admins; LGPD art. 18): its messages, media files, notes, labels and the contact itself. `reason` is required (at most 500 characters) and kept in the privacy log. Returns the erased contact's id; contactEvents says DELETED. A later message from the same number starts a new contact. */
+  eraseContact: Scalars['ID']['output'];
   /** Mark the contact read for the viewer only. */
   markContactRead: Contact;
   /** Stop a profile answering this number; its live subscriptions stop delivering within seconds (admins). */
@@ -403,6 +408,12 @@ export type MutationDeleteQuickMessageArgs = {
 
 export type MutationDisconnectInstanceArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationEraseContactArgs = {
+  contactId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -648,9 +659,10 @@ export type StatusCount = {
   status: Scalars['String']['output'];
 };
 
-/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. */
+/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. DELETED: the contact was erased (eraseContact); drop it and its conversation. */
 export type StreamEventKind =
   | 'CREATED'
+  | 'DELETED'
   | 'RELOAD_REQUIRED'
   | 'UPDATED';
 

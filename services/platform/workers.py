@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from services.instances.reconciler import Reconciler
+from services.media.cleanup import MediaCleaner
 from services.media.fetcher import MediaFetcher
 from services.messaging.outbox import OutboxWorker
 from services.platform.runtime import Runtime
@@ -33,6 +34,11 @@ class Workers:
         self.tasks.append(
             asyncio.create_task(
                 MediaFetcher(self.runtime).run(self.stop_event), name="media-fetcher"
+            )
+        )
+        self.tasks.append(
+            asyncio.create_task(
+                MediaCleaner(self.runtime).run(self.stop_event), name="media-cleaner"
             )
         )
         self.tasks.append(
