@@ -10,6 +10,7 @@ from services.media.cleanup import MediaCleaner
 from services.media.fetcher import MediaFetcher
 from services.messaging.outbox import OutboxWorker
 from services.platform.runtime import Runtime
+from services.privacy.retention import RetentionJob
 from services.webhooks.processor import WebhookProcessor
 from services.webhooks.urls import point_webhooks_at_own_urls
 
@@ -40,6 +41,9 @@ class Workers:
             asyncio.create_task(
                 MediaCleaner(self.runtime).run(self.stop_event), name="media-cleaner"
             )
+        )
+        self.tasks.append(
+            asyncio.create_task(RetentionJob(self.runtime).run(self.stop_event), name="retention")
         )
         self.tasks.append(
             asyncio.create_task(Reconciler(self.runtime).run(self.stop_event), name="reconciler")

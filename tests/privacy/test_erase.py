@@ -7,40 +7,24 @@ import asyncio
 import json
 import logging
 import uuid
-from typing import Any
 
 import pytest
 
 from services.media import cleanup
-from tests.api.media_kit import MESSAGES, deliver, voice_note_payload
+from tests.api.media_kit import deliver
 from tests.helpers import Subscription, create_instance_row, load_payload, wait_for
 from tests.media_samples import voice_note_ogg
 from tests.privacy.conftest import rows_referencing_contact, tables_mentioning
+from tests.privacy.kit import REASON, TOKEN, conversation
 
-TOKEN = "7A1F3C2E-9B4D-4E8F-A1C2-3D4E5F6A7B8C"
 NUMBER = "5511999990002"
 LID = "184467440737095"
 TEXT = "Oi, bom dia! Meu pedido 4821 ainda não chegou."
 ERASE = "mutation($c: ID!, $r: String!) { eraseContact(contactId: $c, reason: $r) }"
 SEND = """mutation($i: ID!, $c: ID!, $t: String!) { sendMessage(input: {instanceId: $i,
           contactId: $c, textContent: $t}) { id status } }"""
-REASON = "Pedido da titular por e-mail em 2026-11-30 (LGPD art. 18, VI)"
 # The company's own rows that may name the number without being the person's data.
 NOT_THE_PERSON = frozenset({"privacy_log"})
-
-
-async def conversation(gql: Any, pg: Any, vault: Any, evolution: Any) -> dict[str, Any]:
-    """A person who wrote a text and sent a voice note (stored, and converted to M4A), and the
-    agent's answer: what an erasure must remove."""
-    evolution.add_instance("acme-support", token=TOKEN, state="open")
-    instance = await create_instance_row(pg, vault, token=TOKEN)
-    secret = vault.webhook_secret("acme-support")
-    await deliver(gql, pg, secret, load_payload("messages_upsert_text"))
-    await deliver(gql, pg, secret, voice_note_payload(voice_note_ogg()))
-    contact_id = await pg.fetchval("SELECT id FROM whatsapp_contacts")
-    [*_, audio] = (await gql(MESSAGES, {"c": str(contact_id)}))["messages"]["edges"][::-1]
-    assert (await gql.http.get(audio["node"]["m4a"])).status_code == 200
-    return {"instance": instance, "contact_id": contact_id, "secret": secret}
 
 
 async def test_erasing_removes_every_row_and_object_of_the_person(
