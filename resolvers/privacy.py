@@ -6,11 +6,27 @@ import strawberry
 
 from resolvers.context import Info
 from resolvers.inputs import parse_id
-from services.privacy import erase
+from schema.privacy import DataExport
+from services.media import links
+from services.privacy import erase, export
 
 
 @strawberry.type
 class PrivacyMutations:
+    @strawberry.mutation(
+        description="A copy of everything kept about a contact (LGPD art. 18): a signed link, "
+        "valid for 15 minutes, to one zip with dados.json (contact, client link, messages "
+        "with status and timestamps, notes, labels) and the media files. Agents export "
+        "contacts of their numbers."
+    )
+    async def export_contact_data(self, info: Info, contact_id: strawberry.ID) -> DataExport:
+        runtime = info.context.runtime
+        made = await export.request_export(
+            runtime, info.context.viewer, parse_id(contact_id, "contactId")
+        )
+        base = runtime.settings.app_url or str(info.context.request.base_url)
+        return DataExport(url=links.absolute(base, made.path), expires_at=made.expires_at)
+
     @strawberry.mutation(
         description="Erase everything kept about a contact (admins; LGPD art. 18): its "
         "messages, media files, notes, labels and the contact itself. `reason` is required "

@@ -330,6 +330,7 @@ RECIPES: dict[str, Recipe] = {
         }
     ),
     "DeleteQuickMessage": lambda w: _v({"id": w.quick_message_id}),
+    "ExportContactData": lambda w: _v({"contactId": w.contact_id}),
     "EraseContact": lambda w: _v(
         {"contactId": w.contact_id, "reason": "Pedido da titular por e-mail (LGPD art. 18)"}
     ),
@@ -369,6 +370,9 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
         str(w.agent_id) in [m["id"] for m in d["removeInstanceMember"]["members"]], False
     ),
     "EraseContact": lambda w, d: _eq(d["eraseContact"], w.contact_id),
+    "ExportContactData": lambda w, d: _eq(
+        f"/exports/{w.contact_id}?exp=" in d["exportContactData"]["url"], True
+    ),
 }
 SENDS = {"SendText", "SendAudio", "SendMedia", "SendQuickMessage", "RetryMessage"}
 

@@ -399,6 +399,13 @@ export type DeleteQuickMessageMutationVariables = Exact<{
 
 export type DeleteQuickMessageMutation = { deleteQuickMessage: string };
 
+export type ExportContactDataMutationVariables = Exact<{
+  contactId: string | number;
+}>;
+
+
+export type ExportContactDataMutation = { exportContactData: { url: string, expiresAt: string } };
+
 export type EraseContactMutationVariables = Exact<{
   contactId: string | number;
   reason: string;

@@ -125,6 +125,14 @@ export type CreateInstanceInput = {
   displayName: Scalars['String']['input'];
 };
 
+/** A signed, short-lived link to a person's data (exportContactData). */
+export type DataExport = {
+  __typename?: 'DataExport';
+  expiresAt: Scalars['DateTime']['output'];
+  /** GET it (no header needed) for the zip. */
+  url: Scalars['String']['output'];
+};
+
 /** A webhook event that could not be applied. */
 export type FailedWebhookEvent = {
   __typename?: 'FailedWebhookEvent';
@@ -345,6 +353,8 @@ export type Mutation = {
   disconnectInstance: Instance;
   /** Erase everything kept about a contact (admins; LGPD art. 18): its messages, media files, notes, labels and the contact itself. `reason` is required (at most 500 characters) and kept in the privacy log. Returns the erased contact's id; contactEvents says DELETED. A later message from the same number starts a new contact. */
   eraseContact: Scalars['ID']['output'];
+  /** A copy of everything kept about a contact (LGPD art. 18): a signed link, valid for 15 minutes, to one zip with dados.json (contact, client link, messages with status and timestamps, notes, labels) and the media files. Agents export contacts of their numbers. */
+  exportContactData: DataExport;
   /** Mark the contact read for the viewer only. */
   markContactRead: Contact;
   /** Stop a profile answering this number; its live subscriptions stop delivering within seconds (admins). */
@@ -414,6 +424,11 @@ export type MutationDisconnectInstanceArgs = {
 export type MutationEraseContactArgs = {
   contactId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
+};
+
+
+export type MutationExportContactDataArgs = {
+  contactId: Scalars['ID']['input'];
 };
 
 
