@@ -35,6 +35,7 @@ from strawberry.subscriptions import (
 from db.embedded import DataFolderError
 from db.migrate import apply_migrations, pending_migrations
 from db.sql import close_database, connection, create_database
+from resolvers.export_route import export_route
 from resolvers.graphiql import graphiql_assets_route
 from resolvers.media_route import media_route
 from resolvers.view import GraphQLView
@@ -213,6 +214,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             media_route(runtime),
+            export_route(runtime),
             graphiql_assets_route(),
         ],
         middleware=[

@@ -191,6 +191,7 @@ async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | Non
             seq=str(event.seq),
             kind=_kind(event),
             contact=Contact.from_row(row),
+            contact_id=strawberry.ID(str(row["id"])),
             shared_results=SharedResults(),
         )
         if row
@@ -201,6 +202,8 @@ async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | Non
 def _kind(event: StreamEvent) -> StreamEventKind:
     if event.topic is None:
         return StreamEventKind.RELOAD_REQUIRED
+    if event.op == "deleted":
+        return StreamEventKind.DELETED
     return StreamEventKind.CREATED if event.op == "created" else StreamEventKind.UPDATED
 
 
@@ -241,6 +244,14 @@ class ConversationSubscriptions:
                 yield ContactEvent(seq=str(event.seq), kind=_kind(event), contact=None)
                 continue
             if event.topic != "contact":
+                continue
+            if event.op == "deleted":
+                yield ContactEvent(
+                    seq=str(event.seq),
+                    kind=StreamEventKind.DELETED,
+                    contact=None,
+                    contact_id=strawberry.ID(str(event.entity_id)),
+                )
                 continue
             payload = await _shared_event(info, event, _contact_event)
             if payload is not None:

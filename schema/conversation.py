@@ -309,11 +309,13 @@ class MessageConnection:
 
 @strawberry.enum(
     description="RELOAD_REQUIRED: events were missed beyond the retention window; "
-    "refetch and subscribe again without afterSeq."
+    "refetch and subscribe again without afterSeq. DELETED: the contact was erased "
+    "(eraseContact); drop it and its conversation."
 )
 class StreamEventKind(Enum):
     CREATED = "CREATED"
     UPDATED = "UPDATED"
+    DELETED = "DELETED"
     RELOAD_REQUIRED = "RELOAD_REQUIRED"
 
 
@@ -330,7 +332,10 @@ class MessageEvent:
 class ContactEvent:
     seq: str = strawberry.field(description="Pass it back as afterSeq to resume after it.")
     kind: StreamEventKind
-    contact: Contact | None
+    contact: Contact | None = strawberry.field(description="Null when DELETED or RELOAD_REQUIRED.")
+    contact_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The contact's id, also when DELETED; null for RELOAD_REQUIRED."
+    )
     # Set on events built once for every subscriber: the executor shares their results.
     shared_results: strawberry.Private[SharedResults | None] = None
 

@@ -25,6 +25,7 @@ from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubs
 from resolvers.nodes import NodeQueries
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
+from resolvers.privacy import PrivacyMutations
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 from schema.common import DateTime
@@ -47,7 +48,12 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    InstanceMutations, ConversationMutations, SendingMutations, ClientMutations, OperationsMutations
+    InstanceMutations,
+    ConversationMutations,
+    SendingMutations,
+    ClientMutations,
+    OperationsMutations,
+    PrivacyMutations,
 ):
     pass
 

@@ -344,6 +344,10 @@ RECIPES: dict[str, Recipe] = {
             ]
         }
     ),
+    "ExportContactData": lambda w: _v({"contactId": w.contact_id}),
+    "EraseContact": lambda w: _v(
+        {"contactId": w.contact_id, "reason": "Pedido da titular por e-mail (LGPD art. 18)"}
+    ),
 }
 
 
@@ -391,6 +395,10 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
             ("QuickMessage", w.quick_message_id),
             None,
         ],
+    ),
+    "EraseContact": lambda w, d: _eq(d["eraseContact"], w.contact_id),
+    "ExportContactData": lambda w, d: _eq(
+        f"/exports/{w.contact_id}?exp=" in d["exportContactData"]["url"], True
     ),
 }
 SENDS = {"SendText", "SendAudio", "SendMedia", "SendQuickMessage", "RetryMessage"}

@@ -97,9 +97,10 @@ export type QuickMessageInput = {
   shortcut: string;
 };
 
-/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. */
+/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. DELETED: the contact was erased (eraseContact); drop it and its conversation. */
 export type StreamEventKind =
   | 'CREATED'
+  | 'DELETED'
   | 'RELOAD_REQUIRED'
   | 'UPDATED';
 
@@ -201,7 +202,7 @@ export type ContactEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } | null } };
+export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contactId: string | null, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } | null } };
 
 export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null };
 
@@ -429,3 +430,18 @@ export type NodesQuery = { nodes: Array<
     | { __typename: 'Profile', fullName: string | null, id: string }
     | { __typename: 'QuickMessage', shortcut: string, id: string }
    | null> };
+
+export type ExportContactDataMutationVariables = Exact<{
+  contactId: string | number;
+}>;
+
+
+export type ExportContactDataMutation = { exportContactData: { url: string, expiresAt: string } };
+
+export type EraseContactMutationVariables = Exact<{
+  contactId: string | number;
+  reason: string;
+}>;
+
+
+export type EraseContactMutation = { eraseContact: string };

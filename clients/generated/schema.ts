@@ -97,7 +97,10 @@ export type ContactEdge = {
 
 export type ContactEvent = {
   __typename?: 'ContactEvent';
+  /** Null when DELETED or RELOAD_REQUIRED. */
   contact?: Maybe<Contact>;
+  /** The contact's id, also when DELETED; null for RELOAD_REQUIRED. */
+  contactId?: Maybe<Scalars['ID']['output']>;
   kind: StreamEventKind;
   /** Pass it back as afterSeq to resume after it. */
   seq: Scalars['String']['output'];
@@ -120,6 +123,14 @@ export type CreateClientInput = {
 
 export type CreateInstanceInput = {
   displayName: Scalars['String']['input'];
+};
+
+/** A signed, short-lived link to a person's data (exportContactData). */
+export type DataExport = {
+  __typename?: 'DataExport';
+  expiresAt: Scalars['DateTime']['output'];
+  /** GET it (no header needed) for the zip. */
+  url: Scalars['String']['output'];
 };
 
 /** A webhook event that could not be applied. */
@@ -340,6 +351,10 @@ export type Mutation = {
   deleteQuickMessage: Scalars['ID']['output'];
   /** Log the number out of WhatsApp; a new QR is needed after. */
   disconnectInstance: Instance;
+  /** Erase everything kept about a contact (admins; LGPD art. 18): its messages, media files, notes, labels and the contact itself. `reason` is required (at most 500 characters) and kept in the privacy log. Returns the erased contact's id; contactEvents says DELETED. A later message from the same number starts a new contact. */
+  eraseContact: Scalars['ID']['output'];
+  /** A copy of everything kept about a contact (LGPD art. 18): a signed link, valid for 15 minutes, to one zip with dados.json (contact, client link, messages with status and timestamps, notes, labels) and the media files. Agents export contacts of their numbers. */
+  exportContactData: DataExport;
   /** Mark the contact read for the viewer only. */
   markContactRead: Contact;
   /** Stop a profile answering this number; its live subscriptions stop delivering within seconds (admins). */
@@ -403,6 +418,17 @@ export type MutationDeleteQuickMessageArgs = {
 
 export type MutationDisconnectInstanceArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationEraseContactArgs = {
+  contactId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+export type MutationExportContactDataArgs = {
+  contactId: Scalars['ID']['input'];
 };
 
 
@@ -672,9 +698,10 @@ export type StatusCount = {
   status: Scalars['String']['output'];
 };
 
-/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. */
+/** RELOAD_REQUIRED: events were missed beyond the retention window; refetch and subscribe again without afterSeq. DELETED: the contact was erased (eraseContact); drop it and its conversation. */
 export type StreamEventKind =
   | 'CREATED'
+  | 'DELETED'
   | 'RELOAD_REQUIRED'
   | 'UPDATED';
 

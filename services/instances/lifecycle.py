@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from databases import Database
 
-from db import instances as instances_db
+from db import instances as instances_db, privacy as privacy_db
 from db.sql import Row
 from services.automation.availability import MAX_RANGES_PER_DAY, parse_schedule, schedule_to_json
 from services.common.phones import parse_jid
@@ -29,6 +29,7 @@ from services.errors import AppError, BadInput, EvolutionNotConfigured, Evolutio
 from services.identity import access
 from services.identity.auth import Principal
 from services.instances.evolution import EvolutionApiError
+from services.media import cleanup
 from services.platform.events import INSTANCES_CHANNEL, Publication
 from services.platform.metrics import DISCONNECTIONS
 from services.platform.runtime import Runtime
@@ -306,9 +307,20 @@ async def delete_instance(runtime: Runtime, principal: Principal, instance_id: u
     except EvolutionApiError as error:
         if error.status != 404:  # already gone on Evolution's side
             raise
-    await instances_db.delete_instance(runtime.db, instance_id)
+    # Its media objects go too: queued with the deletion (so a failing store retries them),
+    # then deleted at once. Contacts, messages and the rest go by ON DELETE CASCADE.
+    folders = cleanup.instance_prefixes(instance_id)
+    async with runtime.db.transaction():
+        await privacy_db.queue_deletions(runtime.db, folders, is_prefix=True)
+        await instances_db.delete_instance(runtime.db, instance_id)
     await runtime.bus.publish([instance_event(instance_id, "DELETED")])
-    log.info("instance %s deleted", row["instance_name"])
+    deleted, failed = await cleanup.purge(runtime, folders)
+    log.info(
+        "instance %s deleted; its media folders: %s deleted, %s queued for retry",
+        row["instance_name"],
+        deleted,
+        failed,
+    )
 
 
 # Webhook events of the life cycle ------------------------------------------------------------

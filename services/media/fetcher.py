@@ -31,6 +31,8 @@ from services.errors import AppError, Conflict, NotFound
 from services.identity import access
 from services.identity.auth import Principal
 from services.instances.lifecycle import token_of
+from services.media import cleanup
+from services.media.cleanup import message_key, with_renditions
 from services.media.codec import duration_seconds
 from services.media.types import base_type, detect
 from services.platform import events
@@ -65,7 +67,7 @@ def incoming_columns(content: MessageContent) -> dict[str, Any]:
 
 
 def store_key(message: Row) -> str:
-    return f"messages/{message['instance_id']}/{message['id']}"
+    return message_key(message["instance_id"], message["id"])
 
 
 async def put(
@@ -88,10 +90,17 @@ async def put(
     }
 
 
-async def mark_ready(runtime: Runtime, message: Row, stored: dict[str, Any]) -> Row:
-    row = await media_db.mark_ready(runtime.db, message["id"], **stored)
-    assert row is not None
-    return row
+async def mark_ready(runtime: Runtime, message: Row, stored: dict[str, Any]) -> Row | None:
+    """The message with its media ready; None when the message is gone (erased, or its number
+    deleted, while the bytes were being fetched)."""
+    return await media_db.mark_ready(runtime.db, message["id"], **stored)
+
+
+async def _discard_orphan(runtime: Runtime, message: Row, stored: dict[str, Any]) -> None:
+    """The message was erased while its media was in flight: the object just written must not
+    outlive it (the erasure already deleted what it knew of)."""
+    log.info("message %s is gone: its media just stored is deleted", message["id"])
+    await cleanup.discard(runtime, with_renditions(stored["key"]))
 
 
 async def keep_inline(runtime: Runtime, message: Row, data: dict[str, Any]) -> Row:
@@ -111,7 +120,11 @@ async def keep_inline(runtime: Runtime, message: Row, data: dict[str, Any]) -> R
     except Exception as error:  # the message is never held back by its media
         log.warning("media of message %s not stored from the webhook: %s", message["id"], error)
         return message
-    return await mark_ready(runtime, message, stored)
+    row = await mark_ready(runtime, message, stored)
+    if row is None:
+        await _discard_orphan(runtime, message, stored)
+        return message
+    return row
 
 
 def _decode(encoded: str, max_bytes: int) -> bytes:
@@ -228,11 +241,19 @@ class MediaFetcher:
             stored = await put(self.runtime, message, data, mime, name)
             async with db.transaction():
                 row = await mark_ready(self.runtime, message, stored)
-                published.append(
-                    await events.record(
-                        db, row["instance_id"], "message", "updated", row["id"], row["contact_id"]
+                if row is not None:
+                    published.append(
+                        await events.record(
+                            db,
+                            row["instance_id"],
+                            "message",
+                            "updated",
+                            row["id"],
+                            row["contact_id"],
+                        )
                     )
-                )
+            if row is None:
+                await _discard_orphan(self.runtime, message, stored)
         except asyncio.CancelledError:
             raise
         except Exception as error:

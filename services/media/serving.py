@@ -9,8 +9,9 @@ import posixpath
 import uuid
 from dataclasses import dataclass
 
-from db import messages as messages_db
+from db import messages as messages_db, privacy as privacy_db
 from services.common.header_values import safe_file_name, safe_mime_type
+from services.media import cleanup
 from services.media.codec import RENDITIONS, MediaDecodeError, transcode_audio
 from services.media.types import base_type, extension_for, inline
 from services.platform.runtime import Runtime
@@ -54,7 +55,7 @@ async def locate(runtime: Runtime, message_pk: uuid.UUID, fmt: str) -> MediaObje
         and row["message_type"] == "audio"
         and base_type(mime) not in SAME_FORMAT[fmt]
     ):
-        key, length = await _rendition(runtime, row["media_key"], fmt)
+        key, length = await _rendition(runtime, row["id"], row["media_key"], fmt)
         stem = posixpath.splitext(name)[0] if name else "audio"
         return MediaObject(
             key, length, RENDITIONS[fmt][3], f'"{digest}-{fmt}"', f"{stem}.{fmt}", True
@@ -69,7 +70,9 @@ async def locate(runtime: Runtime, message_pk: uuid.UUID, fmt: str) -> MediaObje
     return MediaObject(row["media_key"], size, mime, f'"{digest}"', name, inline(mime))
 
 
-async def _rendition(runtime: Runtime, original: str, fmt: str) -> tuple[str, int]:
+async def _rendition(
+    runtime: Runtime, message_pk: uuid.UUID, original: str, fmt: str
+) -> tuple[str, int]:
     key = f"{original}.{fmt}"
     lock = _making.setdefault(key, asyncio.Lock())
     try:
@@ -85,6 +88,10 @@ async def _rendition(runtime: Runtime, original: str, fmt: str) -> tuple[str, in
             except MediaDecodeError as error:
                 raise RenditionFailed(f"this audio cannot be converted: {error}") from None
             await runtime.media.put(key, converted, RENDITIONS[fmt][3])
+            if not await privacy_db.message_exists(runtime.db, message_pk):
+                # Erased while converting: the erasure could not know of this object.
+                await cleanup.discard(runtime, [key])
+                raise MediaMissing("message not found")
             return key, len(converted)
     finally:
         if not lock.locked() and _making.get(key) is lock:

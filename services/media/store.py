@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +37,13 @@ class MediaStore(Protocol):
 
     def stream(self, key: str, start: int, length: int) -> AsyncIterator[bytes]:
         """`length` bytes from `start`, in chunks (the object must exist)."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the object under `key`; nothing there is no error."""
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Remove every object whose key starts with `prefix` (a folder: ends with `/`);
+        returns how many there were."""
 
     async def aclose(self) -> None: ...
 
@@ -99,6 +107,26 @@ class LocalMediaStore:
                 yield chunk
         finally:
             handle.close()
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError(f"not a folder prefix: {prefix!r}")
+        folder = self._path(prefix)
+        if folder == self.root:
+            raise ValueError("refusing to delete the whole media store")
+
+        def remove() -> int:
+            if not folder.is_dir():
+                return 0
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder)
+            return count
+
+        return await asyncio.to_thread(remove)
 
     async def aclose(self) -> None:
         return None
@@ -207,6 +235,36 @@ class S3MediaStore:
                 if not chunk:
                     break
                 yield bytes(chunk)
+
+    async def delete(self, key: str) -> None:
+        s3 = await self._s3()
+        try:
+            await s3.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 when absent
+        except Exception as error:
+            if not self._missing(error):
+                raise
+
+    async def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/") or prefix == "/":
+            raise ValueError(f"not a folder prefix: {prefix!r}")
+        s3 = await self._s3()
+        count = 0
+        while True:  # listed again after each batch: what was deleted is no longer listed
+            listing = await s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1000)
+            keys = [item["Key"] for item in listing.get("Contents", [])]
+            if not keys:
+                return count
+            answer = await s3.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+            )
+            if answer.get("Errors"):
+                failed = answer["Errors"][0]
+                raise RuntimeError(
+                    f"S3 refused to delete {len(answer['Errors'])} objects: "
+                    f"{failed.get('Code')} {failed.get('Message')}"
+                )
+            count += len(keys)
 
     async def aclose(self) -> None:
         async with self._lock:

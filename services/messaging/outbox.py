@@ -36,6 +36,9 @@ class PermanentFailure(Exception):
     pass
 
 
+GONE = "gone"  # the message was erased while it was being sent
+
+
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 300))
 
@@ -137,7 +140,7 @@ class OutboxWorker:
             await outbox_db.pace(
                 db, message["instance_id"], self.runtime.settings.send_interval_seconds
             )
-        if instance is not None and status != "pending":
+        if instance is not None and status not in ("pending", GONE):
             MESSAGE_STATUS.labels(instance["instance_name"], status).inc()
 
     async def _send(self, instance: Row, message: Row) -> dict[str, Any]:
@@ -231,7 +234,7 @@ class OutboxWorker:
             changes["status"] = next_status(message["status"], status)
             row, published = await self._update(message, changes)
         await self.runtime.bus.publish(published)
-        return str(row["status"])
+        return GONE if row is None else str(row["status"])
 
     async def _failed(self, message: Row, reason: str, permanent: bool) -> str:
         db = self.runtime.db
@@ -246,13 +249,15 @@ class OutboxWorker:
         async with db.transaction():
             row, published = await self._update(message, changes)
         await self.runtime.bus.publish(published)
-        return str(row["status"])
+        return GONE if row is None else str(row["status"])
 
-    async def _update(self, message: Row, changes: dict[str, Any]) -> tuple[Row, list[Any]]:
-        """Apply the changes and record the event, in the caller's transaction."""
+    async def _update(self, message: Row, changes: dict[str, Any]) -> tuple[Row | None, list[Any]]:
+        """Apply the changes and record the event, in the caller's transaction; None when the
+        message is gone (its contact erased while it was being sent)."""
         db = self.runtime.db
         row = await messages_db.update_message(db, message["id"], **changes)
-        assert row is not None
+        if row is None:
+            return None, []
         return row, [
             await events.record(
                 db, row["instance_id"], "message", "updated", row["id"], row["contact_id"]

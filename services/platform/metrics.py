@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
-from db import observability as observability_db
+from db import observability as observability_db, privacy as privacy_db
 from services.platform.runtime import Runtime
 
 WEBHOOKS_RECEIVED = Counter(
@@ -55,6 +55,27 @@ INSTANCE_CONNECTED = Gauge(
     "atendimento_instance_connected", "1 when the number is connected", ["instance", "status"]
 )
 SUBSCRIBERS = Gauge("atendimento_live_subscribers", "Open live subscriptions in this process")
+MEDIA_OBJECTS_DELETED = Counter(
+    "atendimento_media_objects_deleted_total", "Media objects (or folders) deleted from the store"
+)
+MEDIA_DELETION_FAILURES = Counter(
+    "atendimento_media_object_deletion_failures_total",
+    "Media object deletions the store refused (queued and retried)",
+)
+MEDIA_DELETIONS_PENDING = Gauge(
+    "atendimento_media_deletions_pending", "Media objects queued for deletion"
+)
+PRIVACY_REQUESTS = Counter(
+    "atendimento_privacy_requests_total", "Data exports and erasures of a person", ["action"]
+)
+RETENTION_DELETED = Counter(
+    "atendimento_retention_deleted_total",
+    "What the retention job deleted, by kind (messages, media, auto_replies, webhook_events)",
+    ["kind"],
+)
+RETENTION_LAST_RUN = Gauge(
+    "atendimento_retention_last_run_timestamp_seconds", "When this process last ran retention"
+)
 
 
 def record_evolution_call(method: str, route: str, status: int | None, seconds: float) -> None:
@@ -73,4 +94,5 @@ async def render(runtime: Runtime) -> tuple[bytes, str]:
     for name, status in snapshot.instances:
         INSTANCE_CONNECTED.labels(name, status).set(1 if status == "connected" else 0)
     SUBSCRIBERS.set(runtime.bus.subscriber_count)
+    MEDIA_DELETIONS_PENDING.set(await privacy_db.pending_deletions(runtime.db))
     return generate_latest(), CONTENT_TYPE_LATEST

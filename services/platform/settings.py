@@ -172,6 +172,10 @@ class Settings(BaseSettings):
     )
     graphql_max_cost: Whole = _env("GRAPHQL_MAX_COST", default=2000, ge=10, le=1_000_000)
     media_url_ttl_seconds: Whole = _env("MEDIA_URL_TTL_SECONDS", default=3600, ge=10, le=7 * 86400)
+    # Unset: kept for ever. Days after which messages (DATA_) or their media files (MEDIA_) are
+    # deleted by the daily retention job.
+    data_retention_days: Whole | None = _env("DATA_RETENTION_DAYS", default=None, ge=1, le=36500)
+    media_retention_days: Whole | None = _env("MEDIA_RETENTION_DAYS", default=None, ge=1, le=36500)
     media_s3_bucket: str | None = _env("MEDIA_S3_BUCKET", default=None)
     media_s3_endpoint_url: str | None = _env("MEDIA_S3_ENDPOINT_URL", default=None)
     media_s3_region: str | None = _env("MEDIA_S3_REGION", default=None)

@@ -6,9 +6,11 @@ import asyncio
 import logging
 
 from services.instances.reconciler import Reconciler
+from services.media.cleanup import MediaCleaner
 from services.media.fetcher import MediaFetcher
 from services.messaging.outbox import OutboxWorker
 from services.platform.runtime import Runtime
+from services.privacy.retention import RetentionJob
 from services.webhooks.processor import WebhookProcessor
 from services.webhooks.urls import point_webhooks_at_own_urls
 
@@ -34,6 +36,14 @@ class Workers:
             asyncio.create_task(
                 MediaFetcher(self.runtime).run(self.stop_event), name="media-fetcher"
             )
+        )
+        self.tasks.append(
+            asyncio.create_task(
+                MediaCleaner(self.runtime).run(self.stop_event), name="media-cleaner"
+            )
+        )
+        self.tasks.append(
+            asyncio.create_task(RetentionJob(self.runtime).run(self.stop_event), name="retention")
         )
         self.tasks.append(
             asyncio.create_task(Reconciler(self.runtime).run(self.stop_event), name="reconciler")
