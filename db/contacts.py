@@ -21,7 +21,8 @@ CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
   c.contact_type, c.client_id, c.last_message_at, c.created_at, c.updated_at, c.lid_jid,
   c.phone_key, c.is_group, c.name_locked, c.client_match_ambiguous, c.activity_at,
-  c.activity_arrival
+  c.activity_arrival, c.conversation_status, c.assignee_id, c.opened_at, c.first_response_at,
+  c.resolved_at
 """
 
 
@@ -87,6 +88,24 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
         keep=keep_id,
         drop=drop_id,
     )
+    # Labels and the conversation log follow the person; the kept contact's own state wins.
+    await execute(
+        db,
+        """
+        INSERT INTO whatsapp_contact_labels (contact_id, instance_id, label, label_key, added_at)
+        SELECT :keep, instance_id, label, label_key, added_at FROM whatsapp_contact_labels
+        WHERE contact_id = :drop
+        ON CONFLICT (contact_id, label_key) DO NOTHING
+        """,
+        keep=keep_id,
+        drop=drop_id,
+    )
+    await execute(
+        db,
+        "UPDATE whatsapp_conversation_log SET contact_id = :keep WHERE contact_id = :drop",
+        keep=keep_id,
+        drop=drop_id,
+    )
     await execute(
         db,
         """
@@ -113,6 +132,9 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
           client_id = COALESCE(k.client_id, d.client_id),
           contact_type = CASE WHEN k.contact_type = 'unknown' THEN d.contact_type
                               ELSE k.contact_type END,
+          assignee_id = COALESCE(k.assignee_id, d.assignee_id),
+          opened_at = COALESCE(k.opened_at, d.opened_at),
+          first_response_at = COALESCE(k.first_response_at, d.first_response_at),
           updated_at = NOW()
         FROM whatsapp_contacts d WHERE k.id = :keep AND d.id = :drop
         """,
@@ -169,6 +191,7 @@ _LAST_MESSAGE = f"""LEFT JOIN LATERAL (
           SELECT {", ".join(f"m.{name} AS last_message_{name}" for name in _MESSAGE_FIELDS)}
           FROM whatsapp_messages m
           WHERE m.contact_id = c.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
+            AND m.message_type <> 'note'  -- internal: the list shows the WhatsApp chat
           ORDER BY m.timestamp DESC, m.arrival DESC LIMIT 1
         ) lm ON true"""
 
@@ -319,7 +342,7 @@ async def interaction_summaries(db: Database, contact_ids: list[uuid.UUID]) -> l
         SELECT k.id AS contact_id,
                min(m.timestamp) AS first_message_at, max(m.timestamp) AS last_message_at,
                count(m.id) FILTER (WHERE NOT m.from_me) AS incoming,
-               count(m.id) FILTER (WHERE m.from_me) AS outgoing,
+               count(m.id) FILTER (WHERE m.from_me AND m.message_type <> 'note') AS outgoing,
                (SELECT max(a.sent_at) FROM whatsapp_auto_reply_log a
                 WHERE a.contact_id = k.id) AS last_auto_reply_at
         FROM unnest(CAST(:ids AS uuid[])) AS k(id)

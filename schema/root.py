@@ -21,6 +21,7 @@ from resolvers.conversations import (
 )
 from resolvers.documents import Documents
 from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_place
+from resolvers.inbox import InboxMutations, InboxQueries
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
@@ -38,6 +39,7 @@ class Query(
     ConversationQueries,
     SendingQueries,
     ClientQueries,
+    InboxQueries,
     OperationsQueries,
 ):
     pass
@@ -45,7 +47,12 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    InstanceMutations, ConversationMutations, SendingMutations, ClientMutations, OperationsMutations
+    InstanceMutations,
+    ConversationMutations,
+    SendingMutations,
+    ClientMutations,
+    InboxMutations,
+    OperationsMutations,
 ):
     pass
 

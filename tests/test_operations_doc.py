@@ -214,6 +214,11 @@ async def member_added(w: World) -> dict[str, Any]:
     return {"instanceId": w.instance_id, "profileId": str(w.agent_id)}
 
 
+async def _assigned(w: World) -> dict[str, Any]:
+    await member_added(w)
+    return {"contactId": w.contact_id, "profileId": str(w.agent_id)}
+
+
 async def _v(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
@@ -330,6 +335,10 @@ RECIPES: dict[str, Recipe] = {
         }
     ),
     "DeleteQuickMessage": lambda w: _v({"id": w.quick_message_id}),
+    "Profiles": member_added,
+    "AssignContact": _assigned,
+    "SetContactStatus": lambda w: _v({"contactId": w.contact_id, "status": "RESOLVED"}),
+    "AddNote": lambda w: _v({"contactId": w.contact_id, "text": "Cliente VIP"}),
 }
 
 
@@ -354,6 +363,13 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "SendPresence": lambda w, d: _eq(d["sendPresence"], True),
     "ContactPanel": lambda w, d: _eq(d["contact"]["interactions"]["incomingCount"], 1),
     "UpdateContact": lambda w, d: _eq(d["updateContact"]["client"]["id"], w.client_id),
+    "Profiles": lambda w, d: _eq([p["id"] for p in d["profiles"]], [str(w.agent_id)]),
+    "AssignContact": lambda w, d: _eq(d["assignContact"]["assignee"]["id"], str(w.agent_id)),
+    "SetContactStatus": lambda w, d: _eq(d["setContactStatus"]["status"], "RESOLVED"),
+    "AddNote": lambda w, d: _eq(
+        (d["addNote"]["messageType"], d["addNote"]["fromMe"], d["addNote"]["status"]),
+        ("NOTE", True, "SENT"),
+    ),
     "Clients": lambda w, d: _eq([e["node"]["id"] for e in d["clients"]["edges"]], [w.client_id]),
     "RenderQuickMessage": lambda w, d: _eq(
         "Maria! Entregamos em 2 dias úteis." in d["renderQuickMessage"], True

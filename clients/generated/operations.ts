@@ -9,6 +9,12 @@ export type ContactType =
   | 'PROFISSIONAL'
   | 'UNKNOWN';
 
+/** Where a conversation stands: OPEN (being handled), PENDING (waiting, e.g. on the customer or a third party), RESOLVED (done; an incoming message reopens it). */
+export type ConversationStatus =
+  | 'OPEN'
+  | 'PENDING'
+  | 'RESOLVED';
+
 export type CreateClientInput = {
   document?: string | null | undefined;
   email?: string | null | undefined;
@@ -68,6 +74,7 @@ export type MessageType =
   | 'DOCUMENT'
   | 'IMAGE'
   | 'LOCATION'
+  | 'NOTE'
   | 'OTHER'
   | 'STICKER'
   | 'TEXT'
@@ -180,7 +187,7 @@ export type InstanceEventsSubscriptionVariables = Exact<{
 
 export type InstanceEventsSubscription = { instanceEvents: { kind: InstanceEventKind, instanceId: string, instance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } | null } };
 
-export type ContactListItemFragment = { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null };
+export type ContactListItemFragment = { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null };
 
 export type ContactsQueryVariables = Exact<{
   instanceId: string | number;
@@ -191,7 +198,7 @@ export type ContactsQueryVariables = Exact<{
 }>;
 
 
-export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type ContactEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
@@ -199,9 +206,9 @@ export type ContactEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } | null } };
+export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } | null } };
 
-export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null };
+export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null };
 
 export type MessagesQueryVariables = Exact<{
   contactId: string | number;
@@ -210,7 +217,7 @@ export type MessagesQueryVariables = Exact<{
 }>;
 
 
-export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type MessageEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
@@ -219,7 +226,7 @@ export type MessageEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } | null } };
+export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } | null } };
 
 export type MarkContactReadMutationVariables = Exact<{
   contactId: string | number;
@@ -237,7 +244,7 @@ export type SendTextMutationVariables = Exact<{
 }>;
 
 
-export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendAudioMutationVariables = Exact<{
   instanceId: string | number;
@@ -247,7 +254,7 @@ export type SendAudioMutationVariables = Exact<{
 }>;
 
 
-export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendMediaMutationVariables = Exact<{
   instanceId: string | number;
@@ -260,14 +267,14 @@ export type SendMediaMutationVariables = Exact<{
 }>;
 
 
-export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type RetryMessageMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendPresenceMutationVariables = Exact<{
   contactId: string | number;
@@ -284,12 +291,43 @@ export type AvailabilityQueryVariables = Exact<{
 
 export type AvailabilityQuery = { availability: { isAvailableNow: boolean, nextAvailableAt: string | null, timezone: string } };
 
+export type ProfilesQueryVariables = Exact<{
+  instanceId?: string | number | null | undefined;
+}>;
+
+
+export type ProfilesQuery = { profiles: Array<{ id: string, fullName: string | null, email: string | null, role: ProfileRole }> };
+
+export type AssignContactMutationVariables = Exact<{
+  contactId: string | number;
+  profileId?: string | number | null | undefined;
+}>;
+
+
+export type AssignContactMutation = { assignContact: { id: string, status: ConversationStatus, assignee: { id: string, fullName: string | null } | null } };
+
+export type SetContactStatusMutationVariables = Exact<{
+  contactId: string | number;
+  status: ConversationStatus;
+}>;
+
+
+export type SetContactStatusMutation = { setContactStatus: { id: string, status: ConversationStatus, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, assignee: { id: string, fullName: string | null } | null } };
+
+export type AddNoteMutationVariables = Exact<{
+  contactId: string | number;
+  text: string;
+}>;
+
+
+export type AddNoteMutation = { addNote: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+
 export type ContactPanelQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ContactPanelQuery = { contact: { remoteJid: string, clientMatchAmbiguous: boolean, createdAt: string, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, interactions: { firstMessageAt: string | null, lastMessageAt: string | null, incomingCount: number, outgoingCount: number, lastAutoReplyAt: string | null }, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null } | null };
+export type ContactPanelQuery = { contact: { remoteJid: string, clientMatchAmbiguous: boolean, createdAt: string, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, interactions: { firstMessageAt: string | null, lastMessageAt: string | null, incomingCount: number, outgoingCount: number, lastAutoReplyAt: string | null }, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, assignee: { id: string, fullName: string | null } | null } | null };
 
 export type UpdateContactMutationVariables = Exact<{
   id: string | number;
@@ -297,7 +335,7 @@ export type UpdateContactMutationVariables = Exact<{
 }>;
 
 
-export type UpdateContactMutation = { updateContact: { clientMatchAmbiguous: boolean, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } };
+export type UpdateContactMutation = { updateContact: { clientMatchAmbiguous: boolean, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } };
 
 export type ClientsQueryVariables = Exact<{
   search?: string | null | undefined;
@@ -314,7 +352,7 @@ export type CreateClientFromContactMutationVariables = Exact<{
 }>;
 
 
-export type CreateClientFromContactMutation = { createClientFromContact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null } };
+export type CreateClientFromContactMutation = { createClientFromContact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, assignee: { id: string, fullName: string | null } | null } };
 
 export type SettingsFieldsFragment = { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string };
 
@@ -374,7 +412,7 @@ export type SendQuickMessageMutationVariables = Exact<{
 }>;
 
 
-export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type CreateQuickMessageMutationVariables = Exact<{
   input: QuickMessageInput;

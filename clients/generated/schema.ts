@@ -58,26 +58,38 @@ export type ClientEdge = {
 /** A person (or group) talking to one of our numbers. */
 export type Contact = {
   __typename?: 'Contact';
+  /** The agent who owns the conversation; null: unassigned. */
+  assignee?: Maybe<Profile>;
   /** The linked client, if any. */
   client?: Maybe<Client>;
   /** More than one client has this phone number; link one by hand. */
   clientMatchAmbiguous: Scalars['Boolean']['output'];
   contactType: ContactType;
   createdAt: Scalars['DateTime']['output'];
+  /** First reply of a person in the current conversation (auto-replies and notes do not count). */
+  firstResponseAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   instanceId: Scalars['ID']['output'];
   /** First and last message, counts, last auto-reply. */
   interactions: InteractionSummary;
   isGroup: Scalars['Boolean']['output'];
+  /** Labels, alphabetical (case ignored). */
+  labels: Array<Scalars['String']['output']>;
   lastMessage?: Maybe<Message>;
   lastMessageAt?: Maybe<Scalars['DateTime']['output']>;
   name?: Maybe<Scalars['String']['output']>;
+  /** When the current conversation started: its first incoming message, or its reopening. Null until the contact first writes. */
+  openedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Digits with country code; null while WhatsApp only shows a privacy id. */
   phoneNumber?: Maybe<Scalars['String']['output']>;
   profilePictureUrl?: Maybe<Scalars['String']['output']>;
   /** The name the person set on WhatsApp. */
   pushName?: Maybe<Scalars['String']['output']>;
   remoteJid: Scalars['String']['output'];
+  /** When it was resolved; null while it is not RESOLVED. */
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the conversation stands (new contacts: OPEN). */
+  status: ConversationStatus;
   /** Incoming messages after the viewer's own read mark. */
   unreadCount: Scalars['Int']['output'];
   updatedAt: Scalars['DateTime']['output'];
@@ -109,6 +121,12 @@ export type ContactType =
   | 'PRESTADOR'
   | 'PROFISSIONAL'
   | 'UNKNOWN';
+
+/** Where a conversation stands: OPEN (being handled), PENDING (waiting, e.g. on the customer or a third party), RESOLVED (done; an incoming message reopens it). */
+export type ConversationStatus =
+  | 'OPEN'
+  | 'PENDING'
+  | 'RESOLVED';
 
 export type CreateClientInput = {
   document?: InputMaybe<Scalars['String']['input']>;
@@ -235,6 +253,13 @@ export type InteractionSummary = {
   outgoingCount: Scalars['Int']['output'];
 };
 
+/** A label of a number and how many of its contacts carry it. */
+export type LabelCount = {
+  __typename?: 'LabelCount';
+  count: Scalars['Int']['output'];
+  label: Scalars['String']['output'];
+};
+
 /** Where a message's media file is: PENDING while it is being fetched from WhatsApp, READY to play (mediaUrl), or UNAVAILABLE (see mediaError). */
 export type MediaState =
   | 'PENDING'
@@ -274,6 +299,8 @@ export type Message = {
   remoteJid: Scalars['String']['output'];
   /** Author inside a group. */
   senderName?: Maybe<Scalars['String']['output']>;
+  /** The agent who sent it through this server, or who wrote the note; null for incoming messages, auto-replies and messages typed on the phone. */
+  sentBy?: Maybe<Profile>;
   status: MessageStatus;
   textContent?: Maybe<Scalars['String']['output']>;
   timestamp: Scalars['DateTime']['output'];
@@ -319,6 +346,7 @@ export type MessageType =
   | 'DOCUMENT'
   | 'IMAGE'
   | 'LOCATION'
+  | 'NOTE'
   | 'OTHER'
   | 'STICKER'
   | 'TEXT'
@@ -328,6 +356,10 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Let a profile answer this number (admins). */
   addInstanceMember: Instance;
+  /** An internal note in the conversation: a NOTE message for the team, never sent to WhatsApp, never unread. */
+  addNote: Message;
+  /** Assign the conversation to a member of its number (profileId null unassigns). Agents take unassigned conversations and release their own; admins assign anyone. */
+  assignContact: Contact;
   /** Ask for a QR code (or a pairing code with phoneNumber); new QR codes then arrive through instanceEvents. */
   connectInstance: Instance;
   /** Create a client from the contact and link them. */
@@ -354,6 +386,10 @@ export type Mutation = {
   sendMessage: Message;
   /** Show 'typing…' or 'recording audio…' to the contact. */
   sendPresence: Scalars['Boolean']['output'];
+  /** Replace the conversation's labels (trimmed; case ignored when comparing; at most 20 of at most 40 characters). */
+  setContactLabels: Contact;
+  /** Move the conversation to OPEN, PENDING or RESOLVED (agents: unassigned conversations and their own). */
+  setContactStatus: Contact;
   /** Classify, link to a client (null unlinks), or rename. */
   updateContact: Contact;
   updateInstance: Instance;
@@ -366,6 +402,18 @@ export type Mutation = {
 export type MutationAddInstanceMemberArgs = {
   instanceId: Scalars['ID']['input'];
   profileId: Scalars['ID']['input'];
+};
+
+
+export type MutationAddNoteArgs = {
+  contactId: Scalars['ID']['input'];
+  text: Scalars['String']['input'];
+};
+
+
+export type MutationAssignContactArgs = {
+  contactId: Scalars['ID']['input'];
+  profileId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -440,6 +488,18 @@ export type MutationSendMessageArgs = {
 export type MutationSendPresenceArgs = {
   contactId: Scalars['ID']['input'];
   presence: Presence;
+};
+
+
+export type MutationSetContactLabelsArgs = {
+  contactId: Scalars['ID']['input'];
+  labels: Array<Scalars['String']['input']>;
+};
+
+
+export type MutationSetContactStatusArgs = {
+  contactId: Scalars['ID']['input'];
+  status: ConversationStatus;
 };
 
 
@@ -519,8 +579,12 @@ export type Query = {
   instanceSettings: InstanceSettings;
   /** The numbers the viewer can see (all of them for admins). */
   instances: Array<Instance>;
+  /** The number's labels with how many contacts carry each, most used first (for an autocomplete: `prefix` narrows them). */
+  labels: Array<LabelCount>;
   /** A contact's messages, newest first; `after` goes back in time. */
   messages: MessageConnection;
+  /** Who can be assigned: the members of instanceId; without it, the members of every number you see (admins: every profile). */
+  profiles: Array<Profile>;
   /** Quick messages for the `/` autocomplete: shortcut prefix matches first, then matches in the text. */
   quickMessages: Array<QuickMessage>;
   /** The quick message as it would be sent to this contact. */
@@ -573,10 +637,21 @@ export type QueryInstanceSettingsArgs = {
 };
 
 
+export type QueryLabelsArgs = {
+  instanceId: Scalars['ID']['input'];
+  prefix?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   contactId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryProfilesArgs = {
+  instanceId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
