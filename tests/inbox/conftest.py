@@ -7,17 +7,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.identity.auth import mint_token
+from services.platform.crypto import Vault
 from tests.helpers import (
     JWT_SECRET,
     GraphQLClient,
+    ServerHandle,
     load_payload,
     make_conversation,
     post_webhook,
     wait_for,
 )
+from tests.standin.evolution import EvolutionStandIn
 
 CUSTOMER = "5511999990002"  # the sender of the stored Evolution payloads
 
@@ -93,7 +97,14 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(server, gql, pg, vault, evolution, admin_token) -> Desk:
+async def desk(
+    server: ServerHandle,
+    gql: GraphQLClient,
+    pg: asyncpg.Connection,
+    vault: Vault,
+    evolution: EvolutionStandIn,
+    admin_token: str,
+) -> Desk:
     instance, contact = await make_conversation(pg, vault, evolution, gql, number=CUSTOMER)
     agent1_id, agent2_id = uuid.uuid4(), uuid.uuid4()
     for profile_id, name in ((agent1_id, "Bia Agente"), (agent2_id, "Caio Agente")):

@@ -182,7 +182,7 @@ async def test_two_agents_taking_one_conversation_at_once_leave_one_owner_seen_b
 
         seen1, seen2 = await asyncio.gather(last_seen(ws1), last_seen(ws2))
     assert seen1 == seen2  # the same event (seq) with the same final state
-    assert int(seen1["seq"]) > int(seq)
+    assert int(str(seen1["seq"])) > int(seq)
 
 
 async def test_every_change_reaches_contact_events_and_resumes_with_after_seq(desk, server):
