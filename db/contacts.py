@@ -206,6 +206,10 @@ def _list_sql(
     limit: int,
     unread: bool,
     last_message: bool,
+    by_status: bool = False,
+    by_assignee: bool = False,
+    unassigned: bool = False,
+    by_label: bool = False,
 ) -> str:
     """The list statement of one shape of request, with only the filters given.
 
@@ -222,6 +226,17 @@ def _list_sql(
         where.append("c.name ILIKE :name_pattern")
     elif by_phone:
         where.append("c.phone_number LIKE :phone_pattern")
+    if by_status:
+        where.append("c.conversation_status = :status")
+    if by_assignee:
+        where.append("c.assignee_id = :assignee_id")
+    elif unassigned:
+        where.append("c.assignee_id IS NULL")
+    if by_label:
+        where.append(
+            "c.id IN (SELECT l.contact_id FROM whatsapp_contact_labels l "
+            "WHERE l.instance_id = :instance_id AND l.label_key = :label_key)"
+        )
     if after:
         where.append(
             "(c.activity_at, c.activity_arrival, c.id) < (:after_at, :after_arrival, :after_id)"
@@ -256,6 +271,10 @@ async def list_contacts(
     limit: int,
     unread_for: uuid.UUID | None = None,
     with_last_message: bool = False,
+    status: str | None = None,
+    assignee_id: uuid.UUID | None = None,
+    unassigned: bool = False,
+    label_key: str | None = None,
 ) -> list[Row]:
     """Newest conversation first, keyset-paginated on (activity_at, activity_arrival, id)
     (conversations whose last messages share a second: the one that arrived last first), in
@@ -265,7 +284,10 @@ async def list_contacts(
     (ILIKE/LIKE '%…%' strings served by the trigram indexes). With `unread_for` (a profile
     id) each row has that viewer's `unread_count`, with `with_last_message` its last message
     (read it with `last_message_of`): the list shows both, and reading them here spares two more
-    queries and a DataLoader future per contact and field."""
+    queries and a DataLoader future per contact and field.
+
+    The inbox filters (`status`, `assignee_id` or `unassigned`, `label_key`) combine with the
+    search and the type, each served by an index in the same order (migration 0009)."""
     params: dict[str, Any] = {"instance_id": instance_id}
     if contact_type is not None:
         params["contact_type"] = contact_type
@@ -273,6 +295,12 @@ async def list_contacts(
         params["name_pattern"] = name_pattern
     if phone_pattern is not None:
         params["phone_pattern"] = phone_pattern
+    if status is not None:
+        params["status"] = status
+    if assignee_id is not None:
+        params["assignee_id"] = assignee_id
+    if label_key is not None:
+        params["label_key"] = label_key
     if after is not None:
         params["after_at"], params["after_arrival"], params["after_id"] = after
     if unread_for is not None:
@@ -285,8 +313,14 @@ async def list_contacts(
         limit=limit,
         unread=unread_for is not None,
         last_message=with_last_message,
+        by_status=status is not None,
+        by_assignee=assignee_id is not None,
+        unassigned=unassigned and assignee_id is None,
+        by_label=label_key is not None,
     )
-    searching = name_pattern is not None or phone_pattern is not None
+    # A search's or a label's best plan depends on its value: a common fragment ("silva") is
+    # found fastest by the activity index, a rare one by the trigram (or label) index.
+    searching = name_pattern is not None or phone_pattern is not None or label_key is not None
     # A search's best plan depends on its pattern: a common fragment ("silva") is found
     # fastest by the activity index, a rare one by the trigram index.
     return await (fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)

@@ -10,11 +10,13 @@ from strawberry.types.nodes import SelectedField, Selection
 from resolvers.context import Info
 from resolvers.inputs import parse_id, parse_seq
 from schema.conversation import (
+    AssigneeFilter,
     Contact,
     ContactConnection,
     ContactEdge,
     ContactEvent,
     ContactType,
+    ConversationStatus,
     Message,
     MessageConnection,
     MessageEdge,
@@ -49,7 +51,9 @@ def _asked_fields(selections: list[Selection], path: tuple[str, ...]) -> set[str
 class ConversationQueries:
     @strawberry.field(
         description="Contacts of a number, newest conversation first. `search` "
-        "matches names and phone numbers in any format."
+        "matches names and phone numbers in any format; `status`, `assignee` (ME, "
+        "UNASSIGNED, ANY), `assigneeId` and `label` (case ignored) narrow the list, "
+        "combined with `search` and `type`."
     )
     async def contacts(
         self,
@@ -59,6 +63,10 @@ class ConversationQueries:
         search: str | None = None,
         first: int | None = 50,
         after: str | None = None,
+        status: ConversationStatus | None = None,
+        assignee: AssigneeFilter = AssigneeFilter.ANY,
+        assignee_id: strawberry.ID | None = None,
+        label: str | None = None,
     ) -> ContactConnection:
         # Asked-for unread counts and last messages come with the page (one statement).
         asked = _asked_fields(info.selected_fields, (info.field_name, "edges", "node"))
@@ -72,6 +80,10 @@ class ConversationQueries:
             after=after,
             with_unread_count="unreadCount" in asked,
             with_last_message="lastMessage" in asked,
+            status=status.value if status else None,
+            assignee=assignee.value,
+            assignee_id=parse_id(assignee_id, "assigneeId") if assignee_id is not None else None,
+            label=label,
         )
         return ContactConnection(
             edges=[

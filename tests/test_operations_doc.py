@@ -235,7 +235,15 @@ RECIPES: dict[str, Recipe] = {
     "RenameInstance": lambda w: _v({"id": w.instance_id, "displayName": "Suporte Acme"}),
     "DeleteInstance": lambda w: _v({"id": w.instance_id}),
     "InstanceEvents": lambda w: _v({"instanceId": w.instance_id}),
-    "Contacts": lambda w: _v({"instanceId": w.instance_id, "search": "maria", "first": 20}),
+    "Contacts": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "search": "maria",
+            "first": 20,
+            "status": "OPEN",
+            "assignee": "UNASSIGNED",
+        }
+    ),
     "ContactEvents": lambda w: _v({"instanceId": w.instance_id, "afterSeq": "0"}),
     "Messages": lambda w: _v({"contactId": w.contact_id, "first": 30}),
     "MessageEvents": lambda w: _v(

@@ -2,6 +2,12 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** Whose conversations: ME (assigned to the viewer), UNASSIGNED, or ANY. */
+export type AssigneeFilter =
+  | 'ANY'
+  | 'ME'
+  | 'UNASSIGNED';
+
 export type ContactType =
   | 'CLIENTE'
   | 'LEAD'
@@ -195,6 +201,10 @@ export type ContactsQueryVariables = Exact<{
   search?: string | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
+  status?: ConversationStatus | null | undefined;
+  assignee?: AssigneeFilter | null | undefined;
+  assigneeId?: string | number | null | undefined;
+  label?: string | null | undefined;
 }>;
 
 

@@ -15,6 +15,12 @@ export type Scalars = {
   Upload: { input: File; output: File; }
 };
 
+/** Whose conversations: ME (assigned to the viewer), UNASSIGNED, or ANY. */
+export type AssigneeFilter =
+  | 'ANY'
+  | 'ME'
+  | 'UNASSIGNED';
+
 /** How mediaUrl serves audio. ORIGINAL as received (WhatsApp voice notes are OGG/Opus, which Safari does not play); M4A (AAC) and MP3 play in every browser, converted on first use. */
 export type AudioFormat =
   | 'M4A'
@@ -571,7 +577,7 @@ export type Query = {
   /** Clients for the picker, by name; `search` matches name, phone in any format, or document. */
   clients: ClientConnection;
   contact?: Maybe<Contact>;
-  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format. */
+  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format; `status`, `assignee` (ME, UNASSIGNED, ANY), `assigneeId` and `label` (case ignored) narrow the list, combined with `search` and `type`. */
   contacts: ContactConnection;
   /** Webhook events that failed, newest first (admins). */
   failedWebhookEvents: Array<FailedWebhookEvent>;
@@ -615,9 +621,13 @@ export type QueryContactArgs = {
 
 export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  assignee?: AssigneeFilter;
+  assigneeId?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   instanceId: Scalars['ID']['input'];
+  label?: InputMaybe<Scalars['String']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ConversationStatus>;
   type?: InputMaybe<ContactType>;
 };
 

@@ -20,7 +20,7 @@ from services.common.pagination import (
 )
 from services.common.phones import search_digits
 from services.common.rows import in_key_order
-from services.errors import NotFound
+from services.errors import BadInput, NotFound
 from services.identity import access
 from services.identity.auth import Principal
 from services.messaging.read_receipts import send_read_receipts
@@ -74,10 +74,26 @@ async def list_contacts(
     after: str | None,
     with_unread_count: bool = False,
     with_last_message: bool = False,
+    status: str | None = None,
+    assignee: str = "ANY",
+    assignee_id: uuid.UUID | None = None,
+    label: str | None = None,
 ) -> Page[ListedContact]:
     """A page of the number's contacts; each with the viewer's own unread count and its last
-    message when asked for (read with the page, in the same statement)."""
+    message when asked for (read with the page, in the same statement).
+
+    Inbox filters: `status`; `assignee` ME (the viewer's), UNASSIGNED or ANY, or `assignee_id`
+    (one agent's; not together with ME or UNASSIGNED); `label` (case ignored)."""
     await access.visible_instance(runtime.db, principal, instance_id)
+    if assignee_id is not None and assignee != "ANY":
+        raise BadInput("give assignee or assigneeId, not both", field="assigneeId")
+    if assignee == "ME":
+        assignee_id = principal.profile_id
+    label_key = None
+    if label is not None:
+        label_key = " ".join(label.split()).casefold()
+        if not label_key:
+            raise BadInput("label must not be empty", field="label")
     size = page_size(first)
     name_pattern = phone_pattern = None
     term = (search or "").strip()
@@ -95,6 +111,10 @@ async def list_contacts(
         limit=size + 1,
         unread_for=principal.profile_id if with_unread_count else None,
         with_last_message=with_last_message,
+        status=status,
+        assignee_id=assignee_id,
+        unassigned=assignee == "UNASSIGNED",
+        label_key=label_key,
     )
     listed = [
         ListedContact(
