@@ -219,6 +219,14 @@ async def _assigned(w: World) -> dict[str, Any]:
     return {"contactId": w.contact_id, "profileId": str(w.agent_id)}
 
 
+async def _labelled(w: World) -> dict[str, Any]:
+    await w.gql(
+        'mutation($c: ID!) { setContactLabels(contactId: $c, labels: ["Boleto"]) { id } }',
+        {"c": w.contact_id},
+    )
+    return {"instanceId": w.instance_id, "prefix": "bol"}
+
+
 async def _v(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
@@ -347,6 +355,8 @@ RECIPES: dict[str, Recipe] = {
     "AssignContact": _assigned,
     "SetContactStatus": lambda w: _v({"contactId": w.contact_id, "status": "RESOLVED"}),
     "AddNote": lambda w: _v({"contactId": w.contact_id, "text": "Cliente VIP"}),
+    "SetContactLabels": lambda w: _v({"contactId": w.contact_id, "labels": [" VIP ", "vip"]}),
+    "Labels": _labelled,
 }
 
 
@@ -374,6 +384,8 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "Profiles": lambda w, d: _eq([p["id"] for p in d["profiles"]], [str(w.agent_id)]),
     "AssignContact": lambda w, d: _eq(d["assignContact"]["assignee"]["id"], str(w.agent_id)),
     "SetContactStatus": lambda w, d: _eq(d["setContactStatus"]["status"], "RESOLVED"),
+    "SetContactLabels": lambda w, d: _eq(d["setContactLabels"]["labels"], ["VIP"]),
+    "Labels": lambda w, d: _eq(d["labels"], [{"label": "Boleto", "count": 1}]),
     "AddNote": lambda w, d: _eq(
         (d["addNote"]["messageType"], d["addNote"]["fromMe"], d["addNote"]["status"]),
         ("NOTE", True, "SENT"),

@@ -332,6 +332,22 @@ export type AddNoteMutationVariables = Exact<{
 
 export type AddNoteMutation = { addNote: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
+export type SetContactLabelsMutationVariables = Exact<{
+  contactId: string | number;
+  labels: Array<string> | string;
+}>;
+
+
+export type SetContactLabelsMutation = { setContactLabels: { id: string, labels: Array<string> } };
+
+export type LabelsQueryVariables = Exact<{
+  instanceId: string | number;
+  prefix?: string | null | undefined;
+}>;
+
+
+export type LabelsQuery = { labels: Array<{ label: string, count: number }> };
+
 export type ContactPanelQueryVariables = Exact<{
   id: string | number;
 }>;
