@@ -21,7 +21,8 @@ CONTACT_COLUMNS = """
   c.id, c.instance_id, c.remote_jid, c.phone_number, c.name, c.push_name, c.profile_picture_url,
   c.contact_type, c.client_id, c.last_message_at, c.created_at, c.updated_at, c.lid_jid,
   c.phone_key, c.is_group, c.name_locked, c.client_match_ambiguous, c.activity_at,
-  c.activity_arrival
+  c.activity_arrival, c.conversation_status, c.assignee_id, c.opened_at, c.first_response_at,
+  c.resolved_at
 """
 
 
@@ -87,6 +88,24 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
         keep=keep_id,
         drop=drop_id,
     )
+    # Labels and the conversation log follow the person; the kept contact's own state wins.
+    await execute(
+        db,
+        """
+        INSERT INTO whatsapp_contact_labels (contact_id, instance_id, label, label_key, added_at)
+        SELECT :keep, instance_id, label, label_key, added_at FROM whatsapp_contact_labels
+        WHERE contact_id = :drop
+        ON CONFLICT (contact_id, label_key) DO NOTHING
+        """,
+        keep=keep_id,
+        drop=drop_id,
+    )
+    await execute(
+        db,
+        "UPDATE whatsapp_conversation_log SET contact_id = :keep WHERE contact_id = :drop",
+        keep=keep_id,
+        drop=drop_id,
+    )
     await execute(
         db,
         """
@@ -113,6 +132,9 @@ async def merge_into(db: Database, keep_id: uuid.UUID, drop_id: uuid.UUID) -> No
           client_id = COALESCE(k.client_id, d.client_id),
           contact_type = CASE WHEN k.contact_type = 'unknown' THEN d.contact_type
                               ELSE k.contact_type END,
+          assignee_id = COALESCE(k.assignee_id, d.assignee_id),
+          opened_at = COALESCE(k.opened_at, d.opened_at),
+          first_response_at = COALESCE(k.first_response_at, d.first_response_at),
           updated_at = NOW()
         FROM whatsapp_contacts d WHERE k.id = :keep AND d.id = :drop
         """,
@@ -169,6 +191,7 @@ _LAST_MESSAGE = f"""LEFT JOIN LATERAL (
           SELECT {", ".join(f"m.{name} AS last_message_{name}" for name in _MESSAGE_FIELDS)}
           FROM whatsapp_messages m
           WHERE m.contact_id = c.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
+            AND m.message_type <> 'note'  -- internal: the list shows the WhatsApp chat
           ORDER BY m.timestamp DESC, m.arrival DESC LIMIT 1
         ) lm ON true"""
 
@@ -185,6 +208,10 @@ def _list_sql(
     last_message: bool,
     before: bool = False,
     backward: bool = False,
+    by_status: bool = False,
+    by_assignee: bool = False,
+    unassigned: bool = False,
+    by_label: bool = False,
 ) -> str:
     """The list statement of one shape of request, with only the filters given.
 
@@ -201,6 +228,17 @@ def _list_sql(
         where.append("c.name ILIKE :name_pattern")
     elif by_phone:
         where.append("c.phone_number LIKE :phone_pattern")
+    if by_status:
+        where.append("c.conversation_status = :status")
+    if by_assignee:
+        where.append("c.assignee_id = :assignee_id")
+    elif unassigned:
+        where.append("c.assignee_id IS NULL")
+    if by_label:
+        where.append(
+            "c.id IN (SELECT l.contact_id FROM whatsapp_contact_labels l "
+            "WHERE l.instance_id = :instance_id AND l.label_key = :label_key)"
+        )
     if after:
         where.append(
             "(c.activity_at, c.activity_arrival, c.id) < (:after_at, :after_arrival, :after_id)"
@@ -243,6 +281,10 @@ async def list_contacts(
     with_last_message: bool = False,
     before: tuple[datetime, int, uuid.UUID] | None = None,
     backward: bool = False,
+    status: str | None = None,
+    assignee_id: uuid.UUID | None = None,
+    unassigned: bool = False,
+    label_key: str | None = None,
 ) -> list[Row]:
     """Newest conversation first, keyset-paginated on (activity_at, activity_arrival, id)
     (conversations whose last messages share a second: the one that arrived last first), in
@@ -254,7 +296,10 @@ async def list_contacts(
     (read it with `last_message_of`): the list shows both, and reading them here spares two more
     queries and a DataLoader future per contact and field. `before` bounds the page on the
     newer side; `backward` takes the `limit` rows nearest `before` (the oldest without it),
-    still answered newest first."""
+    still answered newest first.
+
+    The inbox filters (`status`, `assignee_id` or `unassigned`, `label_key`) combine with the
+    search and the type, each served by an index in the same order (migration 0009)."""
     params: dict[str, Any] = {"instance_id": instance_id}
     if contact_type is not None:
         params["contact_type"] = contact_type
@@ -262,6 +307,12 @@ async def list_contacts(
         params["name_pattern"] = name_pattern
     if phone_pattern is not None:
         params["phone_pattern"] = phone_pattern
+    if status is not None:
+        params["status"] = status
+    if assignee_id is not None:
+        params["assignee_id"] = assignee_id
+    if label_key is not None:
+        params["label_key"] = label_key
     if after is not None:
         params["after_at"], params["after_arrival"], params["after_id"] = after
     if before is not None:
@@ -278,10 +329,14 @@ async def list_contacts(
         last_message=with_last_message,
         before=before is not None,
         backward=backward,
+        by_status=status is not None,
+        by_assignee=assignee_id is not None,
+        unassigned=unassigned and assignee_id is None,
+        by_label=label_key is not None,
     )
-    searching = name_pattern is not None or phone_pattern is not None
-    # A search's best plan depends on its pattern: a common fragment ("silva") is found
-    # fastest by the activity index, a rare one by the trigram index.
+    # A search's or a label's best plan depends on its value: a common fragment ("silva") is
+    # found fastest by the activity index, a rare one by the trigram (or label) index.
+    searching = name_pattern is not None or phone_pattern is not None or label_key is not None
     return await (fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
 
 
@@ -335,7 +390,7 @@ async def interaction_summaries(db: Database, contact_ids: list[uuid.UUID]) -> l
         SELECT k.id AS contact_id,
                min(m.timestamp) AS first_message_at, max(m.timestamp) AS last_message_at,
                count(m.id) FILTER (WHERE NOT m.from_me) AS incoming,
-               count(m.id) FILTER (WHERE m.from_me) AS outgoing,
+               count(m.id) FILTER (WHERE m.from_me AND m.message_type <> 'note') AS outgoing,
                (SELECT max(a.sent_at) FROM whatsapp_auto_reply_log a
                 WHERE a.contact_id = k.id) AS last_auto_reply_at
         FROM unnest(CAST(:ids AS uuid[])) AS k(id)

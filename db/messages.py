@@ -120,6 +120,7 @@ async def last_messages(db: Database, contact_ids: list[uuid.UUID]) -> list[Row]
         CROSS JOIN LATERAL (
           SELECT * FROM whatsapp_messages m
           WHERE m.contact_id = k.id AND m.metadata->>'kind' IS DISTINCT FROM 'reaction'
+            AND m.message_type <> 'note'
           ORDER BY m.timestamp DESC, m.arrival DESC LIMIT 1
         ) m
         """,

@@ -10,11 +10,13 @@ from strawberry.types.nodes import SelectedField, Selection
 from resolvers.context import Info
 from resolvers.inputs import parse_id, parse_seq
 from schema.conversation import (
+    AssigneeFilter,
     Contact,
     ContactConnection,
     ContactEdge,
     ContactEvent,
     ContactType,
+    ConversationStatus,
     Message,
     MessageConnection,
     MessageEdge,
@@ -49,9 +51,11 @@ def _asked_fields(selections: list[Selection], path: tuple[str, ...]) -> set[str
 class ConversationQueries:
     @strawberry.field(
         description="Contacts of a number, newest conversation first. `search` "
-        "matches names and phone numbers in any format. `first` (50 when neither "
-        "is given) with `after` goes on to older conversations; `last` with "
-        "`before` comes back to newer ones (edges still newest first)."
+        "matches names and phone numbers in any format; `status`, `assignee` (ME, "
+        "UNASSIGNED, ANY), `assigneeId` and `label` (case ignored) narrow the list, "
+        "combined with `search` and `type`. `first` (50 when neither is given) with "
+        "`after` goes on to older conversations; `last` with `before` comes back to "
+        "newer ones (edges still newest first)."
     )
     async def contacts(
         self,
@@ -63,6 +67,10 @@ class ConversationQueries:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        status: ConversationStatus | None = None,
+        assignee: AssigneeFilter = AssigneeFilter.ANY,
+        assignee_id: strawberry.ID | None = None,
+        label: str | None = None,
     ) -> ContactConnection:
         # Asked-for unread counts and last messages come with the page (one statement).
         asked = _asked_fields(info.selected_fields, (info.field_name, "edges", "node"))
@@ -78,6 +86,10 @@ class ConversationQueries:
             before=before,
             with_unread_count="unreadCount" in asked,
             with_last_message="lastMessage" in asked,
+            status=status.value if status else None,
+            assignee=assignee.value,
+            assignee_id=parse_id(assignee_id, "assigneeId") if assignee_id is not None else None,
+            label=label,
         )
         return ContactConnection(
             edges=[

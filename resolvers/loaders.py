@@ -14,6 +14,7 @@ from services.automation.quick_messages import quick_messages_by_id
 from services.common.rows import Row
 from services.identity.auth import Principal
 from services.identity.profiles import profiles_by_id
+from services.inbox.labels import labels_by_contact
 from services.instances.lifecycle import instances_by_id
 from services.instances.members import members_of
 from services.messaging import conversations
@@ -60,6 +61,10 @@ class Loaders:
     @cached_property
     def last_message(self) -> DataLoader[uuid.UUID, Row | None]:
         return DataLoader(lambda ids: conversations.last_messages_by_contact(self.db, ids))
+
+    @cached_property
+    def labels(self) -> DataLoader[uuid.UUID, list[str]]:
+        return DataLoader(lambda ids: labels_by_contact(self.db, ids))
 
     @cached_property
     def members(self) -> DataLoader[uuid.UUID, list[Row]]:

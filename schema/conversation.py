@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from resolvers.context import Info
 from schema.common import Node, PageInfo
 from schema.executor import SharedResults, null_unless, per_viewer
+from schema.profile import Profile
 from services.common.pagination import Page
 from services.common.rows import Row
 from services.messaging.conversations import NOT_READ, ListedContact, NotRead
@@ -37,6 +38,26 @@ class MessageType(Enum):
     LOCATION = "location"
     CONTACT = "contact"
     OTHER = "other"
+    NOTE = "note"
+
+
+@strawberry.enum(
+    description="Where a conversation stands: OPEN (being handled), PENDING (waiting, e.g. "
+    "on the customer or a third party), RESOLVED (done; an incoming message reopens it)."
+)
+class ConversationStatus(Enum):
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+@strawberry.enum(
+    description="Whose conversations: ME (assigned to the viewer), UNASSIGNED, or ANY."
+)
+class AssigneeFilter(Enum):
+    ME = "ME"
+    UNASSIGNED = "UNASSIGNED"
+    ANY = "ANY"
 
 
 @strawberry.enum(
@@ -162,6 +183,16 @@ class Message(Node):
             media_error=row.get("media_error"),
         )
 
+    @strawberry.field(
+        description="The agent who sent it through this server, or who wrote the note; "
+        "null for incoming messages, auto-replies and messages typed on the phone."
+    )
+    async def sent_by(self, info: Info) -> Profile | None:
+        if self.sent_by_id is None:
+            return None
+        row = await info.context.loaders.profile.load(self.sent_by_id)
+        return Profile.from_row(row) if row else None
+
     def has_media_file(self) -> bool:
         return self.media_state is MediaState.READY
 
@@ -198,7 +229,22 @@ class Contact(Node):
     last_message_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    status: ConversationStatus = strawberry.field(
+        description="Where the conversation stands (new contacts: OPEN)."
+    )
+    opened_at: datetime | None = strawberry.field(
+        description="When the current conversation started: its first incoming message, "
+        "or its reopening. Null until the contact first writes."
+    )
+    first_response_at: datetime | None = strawberry.field(
+        description="First reply of a person in the current conversation (auto-replies "
+        "and notes do not count)."
+    )
+    resolved_at: datetime | None = strawberry.field(
+        description="When it was resolved; null while it is not RESOLVED."
+    )
     client_id: strawberry.Private[uuid.UUID | None]
+    assignee_id: strawberry.Private[uuid.UUID | None]
     pk: strawberry.Private[uuid.UUID]
     # Read by the contact list together with its page; NOT_READ on a contact from anywhere
     # else (one contact, an event, a mutation), whose fields then ask their DataLoaders.
@@ -227,7 +273,12 @@ class Contact(Node):
             last_message_at=row["last_message_at"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            status=ConversationStatus(row["conversation_status"]),
+            opened_at=row["opened_at"],
+            first_response_at=row["first_response_at"],
+            resolved_at=row["resolved_at"],
             client_id=row["client_id"],
+            assignee_id=row["assignee_id"],
             pk=row["id"],
             listed_unread_count=unread_count,
             listed_last_message=last_message,
@@ -238,6 +289,17 @@ class Contact(Node):
         return cls.from_row(
             listed.row, unread_count=listed.unread_count, last_message=listed.last_message
         )
+
+    @strawberry.field(description="The agent who owns the conversation; null: unassigned.")
+    async def assignee(self, info: Info) -> Profile | None:
+        if self.assignee_id is None:
+            return None
+        row = await info.context.loaders.profile.load(self.assignee_id)
+        return Profile.from_row(row) if row else None
+
+    @strawberry.field(description="Labels, alphabetical (case ignored).")
+    async def labels(self, info: Info) -> list[str]:
+        return await info.context.loaders.labels.load(self.pk)
 
     @strawberry.field(description="The linked client, if any.")
     async def client(self, info: Info) -> Client | None:

@@ -21,6 +21,7 @@ from resolvers.conversations import (
 )
 from resolvers.documents import Documents
 from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_place
+from resolvers.inbox import InboxMutations, InboxQueries
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.nodes import NodeQueries
 from resolvers.observability import OperationMetrics
@@ -40,6 +41,7 @@ class Query(
     ConversationQueries,
     SendingQueries,
     ClientQueries,
+    InboxQueries,
     OperationsQueries,
     NodeQueries,
 ):
@@ -52,6 +54,7 @@ class Mutation(
     ConversationMutations,
     SendingMutations,
     ClientMutations,
+    InboxMutations,
     OperationsMutations,
     PrivacyMutations,
 ):

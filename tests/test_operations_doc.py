@@ -214,6 +214,19 @@ async def member_added(w: World) -> dict[str, Any]:
     return {"instanceId": w.instance_id, "profileId": str(w.agent_id)}
 
 
+async def _assigned(w: World) -> dict[str, Any]:
+    await member_added(w)
+    return {"contactId": w.contact_id, "profileId": str(w.agent_id)}
+
+
+async def _labelled(w: World) -> dict[str, Any]:
+    await w.gql(
+        'mutation($c: ID!) { setContactLabels(contactId: $c, labels: ["Boleto"]) { id } }',
+        {"c": w.contact_id},
+    )
+    return {"instanceId": w.instance_id, "prefix": "bol"}
+
+
 async def _v(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
@@ -230,7 +243,15 @@ RECIPES: dict[str, Recipe] = {
     "RenameInstance": lambda w: _v({"id": w.instance_id, "displayName": "Suporte Acme"}),
     "DeleteInstance": lambda w: _v({"id": w.instance_id}),
     "InstanceEvents": lambda w: _v({"instanceId": w.instance_id}),
-    "Contacts": lambda w: _v({"instanceId": w.instance_id, "search": "maria", "first": 20}),
+    "Contacts": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "search": "maria",
+            "first": 20,
+            "status": "OPEN",
+            "assignee": "UNASSIGNED",
+        }
+    ),
     "ContactEvents": lambda w: _v({"instanceId": w.instance_id, "afterSeq": "0"}),
     "Messages": lambda w: _v({"contactId": w.contact_id, "first": 30}),
     "MessageEvents": lambda w: _v(
@@ -348,6 +369,12 @@ RECIPES: dict[str, Recipe] = {
     "EraseContact": lambda w: _v(
         {"contactId": w.contact_id, "reason": "Pedido da titular por e-mail (LGPD art. 18)"}
     ),
+    "Profiles": member_added,
+    "AssignContact": _assigned,
+    "SetContactStatus": lambda w: _v({"contactId": w.contact_id, "status": "RESOLVED"}),
+    "AddNote": lambda w: _v({"contactId": w.contact_id, "text": "Cliente VIP"}),
+    "SetContactLabels": lambda w: _v({"contactId": w.contact_id, "labels": [" VIP ", "vip"]}),
+    "Labels": _labelled,
 }
 
 
@@ -372,6 +399,15 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "SendPresence": lambda w, d: _eq(d["sendPresence"], True),
     "ContactPanel": lambda w, d: _eq(d["contact"]["interactions"]["incomingCount"], 1),
     "UpdateContact": lambda w, d: _eq(d["updateContact"]["client"]["id"], w.client_id),
+    "Profiles": lambda w, d: _eq([p["id"] for p in d["profiles"]], [str(w.agent_id)]),
+    "AssignContact": lambda w, d: _eq(d["assignContact"]["assignee"]["id"], str(w.agent_id)),
+    "SetContactStatus": lambda w, d: _eq(d["setContactStatus"]["status"], "RESOLVED"),
+    "SetContactLabels": lambda w, d: _eq(d["setContactLabels"]["labels"], ["VIP"]),
+    "Labels": lambda w, d: _eq(d["labels"], [{"label": "Boleto", "count": 1}]),
+    "AddNote": lambda w, d: _eq(
+        (d["addNote"]["messageType"], d["addNote"]["fromMe"], d["addNote"]["status"]),
+        ("NOTE", True, "SENT"),
+    ),
     "Clients": lambda w, d: _eq([e["node"]["id"] for e in d["clients"]["edges"]], [w.client_id]),
     "RenderQuickMessage": lambda w, d: _eq(
         "Maria! Entregamos em 2 dias úteis." in d["renderQuickMessage"], True

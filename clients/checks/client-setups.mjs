@@ -27,7 +27,7 @@ const isSubscription = ({ query }) => {
 // and a second client whose subscriptions go over HTTP (Apollo's multipart protocol).
 const cache = () => new InMemoryCache({
   typePolicies: {
-    Query: { fields: { messages: { keyArgs: ["contactId"] }, contacts: { keyArgs: ["instanceId", "type", "search"] } } },
+    Query: { fields: { messages: { keyArgs: ["contactId"] }, contacts: { keyArgs: ["instanceId", "type", "search", "status", "assignee", "assigneeId", "label"] } } },
   },
 });
 const apollo = new ApolloClient({

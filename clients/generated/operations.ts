@@ -2,12 +2,24 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** Whose conversations: ME (assigned to the viewer), UNASSIGNED, or ANY. */
+export type AssigneeFilter =
+  | 'ANY'
+  | 'ME'
+  | 'UNASSIGNED';
+
 export type ContactType =
   | 'CLIENTE'
   | 'LEAD'
   | 'PRESTADOR'
   | 'PROFISSIONAL'
   | 'UNKNOWN';
+
+/** Where a conversation stands: OPEN (being handled), PENDING (waiting, e.g. on the customer or a third party), RESOLVED (done; an incoming message reopens it). */
+export type ConversationStatus =
+  | 'OPEN'
+  | 'PENDING'
+  | 'RESOLVED';
 
 export type CreateClientInput = {
   document?: string | null | undefined;
@@ -68,6 +80,7 @@ export type MessageType =
   | 'DOCUMENT'
   | 'IMAGE'
   | 'LOCATION'
+  | 'NOTE'
   | 'OTHER'
   | 'STICKER'
   | 'TEXT'
@@ -181,7 +194,7 @@ export type InstanceEventsSubscriptionVariables = Exact<{
 
 export type InstanceEventsSubscription = { instanceEvents: { kind: InstanceEventKind, instanceId: string, instance: { id: string, instanceName: string, displayName: string, phoneNumber: string | null, status: InstanceStatus, qrCode: string | null, qrCodeText: string | null, pairingCode: string | null, qrCodeUpdatedAt: string | null, statusReason: number | null, statusDetail: string | null, profileName: string | null, profilePictureUrl: string | null, connectedAt: string | null, disconnectedAt: string | null, lastSeenAt: string | null } | null } };
 
-export type ContactListItemFragment = { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null };
+export type ContactListItemFragment = { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null };
 
 export type ContactsQueryVariables = Exact<{
   instanceId: string | number;
@@ -191,10 +204,14 @@ export type ContactsQueryVariables = Exact<{
   after?: string | null | undefined;
   last?: number | null | undefined;
   before?: string | null | undefined;
+  status?: ConversationStatus | null | undefined;
+  assignee?: AssigneeFilter | null | undefined;
+  assigneeId?: string | number | null | undefined;
+  label?: string | null | undefined;
 }>;
 
 
-export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
+export type ContactsQuery = { contacts: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
 export type ContactEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
@@ -202,9 +219,9 @@ export type ContactEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contactId: string | null, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } | null } };
+export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contactId: string | null, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } | null } };
 
-export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null };
+export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null };
 
 export type MessagesQueryVariables = Exact<{
   contactId: string | number;
@@ -215,7 +232,7 @@ export type MessagesQueryVariables = Exact<{
 }>;
 
 
-export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
+export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
 export type MessageEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
@@ -224,7 +241,7 @@ export type MessageEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } | null } };
+export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } | null } };
 
 export type MarkContactReadMutationVariables = Exact<{
   contactId: string | number;
@@ -242,7 +259,7 @@ export type SendTextMutationVariables = Exact<{
 }>;
 
 
-export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendAudioMutationVariables = Exact<{
   instanceId: string | number;
@@ -252,7 +269,7 @@ export type SendAudioMutationVariables = Exact<{
 }>;
 
 
-export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendMediaMutationVariables = Exact<{
   instanceId: string | number;
@@ -265,14 +282,14 @@ export type SendMediaMutationVariables = Exact<{
 }>;
 
 
-export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type RetryMessageMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendPresenceMutationVariables = Exact<{
   contactId: string | number;
@@ -289,12 +306,59 @@ export type AvailabilityQueryVariables = Exact<{
 
 export type AvailabilityQuery = { availability: { isAvailableNow: boolean, nextAvailableAt: string | null, timezone: string } };
 
+export type ProfilesQueryVariables = Exact<{
+  instanceId?: string | number | null | undefined;
+}>;
+
+
+export type ProfilesQuery = { profiles: Array<{ id: string, fullName: string | null, email: string | null, role: ProfileRole }> };
+
+export type AssignContactMutationVariables = Exact<{
+  contactId: string | number;
+  profileId?: string | number | null | undefined;
+}>;
+
+
+export type AssignContactMutation = { assignContact: { id: string, status: ConversationStatus, assignee: { id: string, fullName: string | null } | null } };
+
+export type SetContactStatusMutationVariables = Exact<{
+  contactId: string | number;
+  status: ConversationStatus;
+}>;
+
+
+export type SetContactStatusMutation = { setContactStatus: { id: string, status: ConversationStatus, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, assignee: { id: string, fullName: string | null } | null } };
+
+export type AddNoteMutationVariables = Exact<{
+  contactId: string | number;
+  text: string;
+}>;
+
+
+export type AddNoteMutation = { addNote: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+
+export type SetContactLabelsMutationVariables = Exact<{
+  contactId: string | number;
+  labels: Array<string> | string;
+}>;
+
+
+export type SetContactLabelsMutation = { setContactLabels: { id: string, labels: Array<string> } };
+
+export type LabelsQueryVariables = Exact<{
+  instanceId: string | number;
+  prefix?: string | null | undefined;
+}>;
+
+
+export type LabelsQuery = { labels: Array<{ label: string, count: number }> };
+
 export type ContactPanelQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ContactPanelQuery = { contact: { remoteJid: string, clientMatchAmbiguous: boolean, createdAt: string, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, interactions: { firstMessageAt: string | null, lastMessageAt: string | null, incomingCount: number, outgoingCount: number, lastAutoReplyAt: string | null }, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null } | null };
+export type ContactPanelQuery = { contact: { remoteJid: string, clientMatchAmbiguous: boolean, createdAt: string, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, interactions: { firstMessageAt: string | null, lastMessageAt: string | null, incomingCount: number, outgoingCount: number, lastAutoReplyAt: string | null }, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, assignee: { id: string, fullName: string | null } | null } | null };
 
 export type UpdateContactMutationVariables = Exact<{
   id: string | number;
@@ -302,7 +366,7 @@ export type UpdateContactMutationVariables = Exact<{
 }>;
 
 
-export type UpdateContactMutation = { updateContact: { clientMatchAmbiguous: boolean, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null } };
+export type UpdateContactMutation = { updateContact: { clientMatchAmbiguous: boolean, id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } };
 
 export type ClientsQueryVariables = Exact<{
   search?: string | null | undefined;
@@ -319,7 +383,7 @@ export type CreateClientFromContactMutationVariables = Exact<{
 }>;
 
 
-export type CreateClientFromContactMutation = { createClientFromContact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null } };
+export type CreateClientFromContactMutation = { createClientFromContact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, assignee: { id: string, fullName: string | null } | null } };
 
 export type SettingsFieldsFragment = { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string };
 
@@ -379,7 +443,7 @@ export type SendQuickMessageMutationVariables = Exact<{
 }>;
 
 
-export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } };
+export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type CreateQuickMessageMutationVariables = Exact<{
   input: QuickMessageInput;
@@ -410,9 +474,9 @@ export type NodeQueryVariables = Exact<{
 
 export type NodeQuery = { node:
     | { __typename: 'Client', phone: string | null, email: string | null, id: string, clientName: string }
-    | { __typename: 'Contact', id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null }
+    | { __typename: 'Contact', id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null }
     | { __typename: 'Instance', displayName: string, phoneNumber: string | null, id: string, instanceStatus: InstanceStatus }
-    | { __typename: 'Message', id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null }
+    | { __typename: 'Message', messageType: MessageType, textContent: string | null, fromMe: boolean, timestamp: string, mediaUrl: string | null, id: string, messageStatus: MessageStatus }
     | { __typename: 'Profile', fullName: string | null, role: ProfileRole, id: string }
     | { __typename: 'QuickMessage', id: string, shortcut: string, messageText: string, description: string | null, updatedAt: string }
    | null };

@@ -15,6 +15,12 @@ export type Scalars = {
   Upload: { input: File; output: File; }
 };
 
+/** Whose conversations: ME (assigned to the viewer), UNASSIGNED, or ANY. */
+export type AssigneeFilter =
+  | 'ANY'
+  | 'ME'
+  | 'UNASSIGNED';
+
 /** How mediaUrl serves audio. ORIGINAL as received (WhatsApp voice notes are OGG/Opus, which Safari does not play); M4A (AAC) and MP3 play in every browser, converted on first use. */
 export type AudioFormat =
   | 'M4A'
@@ -58,26 +64,38 @@ export type ClientEdge = {
 /** A person (or group) talking to one of our numbers. */
 export type Contact = Node & {
   __typename?: 'Contact';
+  /** The agent who owns the conversation; null: unassigned. */
+  assignee?: Maybe<Profile>;
   /** The linked client, if any. */
   client?: Maybe<Client>;
   /** More than one client has this phone number; link one by hand. */
   clientMatchAmbiguous: Scalars['Boolean']['output'];
   contactType: ContactType;
   createdAt: Scalars['DateTime']['output'];
+  /** First reply of a person in the current conversation (auto-replies and notes do not count). */
+  firstResponseAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   instanceId: Scalars['ID']['output'];
   /** First and last message, counts, last auto-reply. */
   interactions: InteractionSummary;
   isGroup: Scalars['Boolean']['output'];
+  /** Labels, alphabetical (case ignored). */
+  labels: Array<Scalars['String']['output']>;
   lastMessage?: Maybe<Message>;
   lastMessageAt?: Maybe<Scalars['DateTime']['output']>;
   name?: Maybe<Scalars['String']['output']>;
+  /** When the current conversation started: its first incoming message, or its reopening. Null until the contact first writes. */
+  openedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Digits with country code; null while WhatsApp only shows a privacy id. */
   phoneNumber?: Maybe<Scalars['String']['output']>;
   profilePictureUrl?: Maybe<Scalars['String']['output']>;
   /** The name the person set on WhatsApp. */
   pushName?: Maybe<Scalars['String']['output']>;
   remoteJid: Scalars['String']['output'];
+  /** When it was resolved; null while it is not RESOLVED. */
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the conversation stands (new contacts: OPEN). */
+  status: ConversationStatus;
   /** Incoming messages after the viewer's own read mark. */
   unreadCount: Scalars['Int']['output'];
   updatedAt: Scalars['DateTime']['output'];
@@ -112,6 +130,12 @@ export type ContactType =
   | 'PRESTADOR'
   | 'PROFISSIONAL'
   | 'UNKNOWN';
+
+/** Where a conversation stands: OPEN (being handled), PENDING (waiting, e.g. on the customer or a third party), RESOLVED (done; an incoming message reopens it). */
+export type ConversationStatus =
+  | 'OPEN'
+  | 'PENDING'
+  | 'RESOLVED';
 
 export type CreateClientInput = {
   document?: InputMaybe<Scalars['String']['input']>;
@@ -246,6 +270,13 @@ export type InteractionSummary = {
   outgoingCount: Scalars['Int']['output'];
 };
 
+/** A label of a number and how many of its contacts carry it. */
+export type LabelCount = {
+  __typename?: 'LabelCount';
+  count: Scalars['Int']['output'];
+  label: Scalars['String']['output'];
+};
+
 /** Where a message's media file is: PENDING while it is being fetched from WhatsApp, READY to play (mediaUrl), or UNAVAILABLE (see mediaError). */
 export type MediaState =
   | 'PENDING'
@@ -285,6 +316,8 @@ export type Message = Node & {
   remoteJid: Scalars['String']['output'];
   /** Author inside a group. */
   senderName?: Maybe<Scalars['String']['output']>;
+  /** The agent who sent it through this server, or who wrote the note; null for incoming messages, auto-replies and messages typed on the phone. */
+  sentBy?: Maybe<Profile>;
   status: MessageStatus;
   textContent?: Maybe<Scalars['String']['output']>;
   timestamp: Scalars['DateTime']['output'];
@@ -330,6 +363,7 @@ export type MessageType =
   | 'DOCUMENT'
   | 'IMAGE'
   | 'LOCATION'
+  | 'NOTE'
   | 'OTHER'
   | 'STICKER'
   | 'TEXT'
@@ -339,6 +373,10 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Let a profile answer this number (admins). */
   addInstanceMember: Instance;
+  /** An internal note in the conversation: a NOTE message for the team, never sent to WhatsApp, never unread. */
+  addNote: Message;
+  /** Assign the conversation to a member of its number (profileId null unassigns). Agents take unassigned conversations and release their own; admins assign anyone. */
+  assignContact: Contact;
   /** Ask for a QR code (or a pairing code with phoneNumber); new QR codes then arrive through instanceEvents. */
   connectInstance: Instance;
   /** Create a client from the contact and link them. */
@@ -369,6 +407,10 @@ export type Mutation = {
   sendMessage: Message;
   /** Show 'typing…' or 'recording audio…' to the contact. */
   sendPresence: Scalars['Boolean']['output'];
+  /** Replace the conversation's labels (trimmed; case ignored when comparing; at most 20 of at most 40 characters). */
+  setContactLabels: Contact;
+  /** Move the conversation to OPEN, PENDING or RESOLVED (agents: unassigned conversations and their own). */
+  setContactStatus: Contact;
   /** Classify, link to a client (null unlinks), or rename. */
   updateContact: Contact;
   updateInstance: Instance;
@@ -381,6 +423,18 @@ export type Mutation = {
 export type MutationAddInstanceMemberArgs = {
   instanceId: Scalars['ID']['input'];
   profileId: Scalars['ID']['input'];
+};
+
+
+export type MutationAddNoteArgs = {
+  contactId: Scalars['ID']['input'];
+  text: Scalars['String']['input'];
+};
+
+
+export type MutationAssignContactArgs = {
+  contactId: Scalars['ID']['input'];
+  profileId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -469,6 +523,18 @@ export type MutationSendPresenceArgs = {
 };
 
 
+export type MutationSetContactLabelsArgs = {
+  contactId: Scalars['ID']['input'];
+  labels: Array<Scalars['String']['input']>;
+};
+
+
+export type MutationSetContactStatusArgs = {
+  contactId: Scalars['ID']['input'];
+  status: ConversationStatus;
+};
+
+
 export type MutationUpdateContactArgs = {
   id: Scalars['ID']['input'];
   input: UpdateContactInput;
@@ -543,7 +609,7 @@ export type Query = {
   /** Clients for the picker, by name; `search` matches name, phone in any format, or document. */
   clients: ClientConnection;
   contact?: Maybe<Contact>;
-  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format. `first` (50 when neither is given) with `after` goes on to older conversations; `last` with `before` comes back to newer ones (edges still newest first). */
+  /** Contacts of a number, newest conversation first. `search` matches names and phone numbers in any format; `status`, `assignee` (ME, UNASSIGNED, ANY), `assigneeId` and `label` (case ignored) narrow the list, combined with `search` and `type`. `first` (50 when neither is given) with `after` goes on to older conversations; `last` with `before` comes back to newer ones (edges still newest first). */
   contacts: ContactConnection;
   /** Webhook events that failed, newest first (admins). */
   failedWebhookEvents: Array<FailedWebhookEvent>;
@@ -551,12 +617,16 @@ export type Query = {
   instanceSettings: InstanceSettings;
   /** The numbers the viewer can see (all of them for admins). */
   instances: Array<Instance>;
+  /** The number's labels with how many contacts carry each, most used first (for an autocomplete: `prefix` narrows them). */
+  labels: Array<LabelCount>;
   /** A contact's messages, newest first. `first` (50 when neither is given) with `after` goes back in time; `last` with `before` comes forward from a cursor (edges still newest first). */
   messages: MessageConnection;
   /** Any object by its id (Contact, Message, Instance, Profile, Client, QuickMessage): null when it does not exist or is not yours to see, as contact(id:) and instance(id:) answer. */
   node?: Maybe<Node>;
   /** Several objects by id (at most 100), in the order asked; null for each one that does not exist or is not yours to see. */
   nodes: Array<Maybe<Node>>;
+  /** Who can be assigned: the members of instanceId; without it, the members of every number you see (admins: every profile). */
+  profiles: Array<Profile>;
   /** Quick messages for the `/` autocomplete: shortcut prefix matches first, then matches in the text. */
   quickMessages: Array<QuickMessage>;
   /** The quick message as it would be sent to this contact. */
@@ -587,11 +657,15 @@ export type QueryContactArgs = {
 
 export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  assignee?: AssigneeFilter;
+  assigneeId?: InputMaybe<Scalars['ID']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   instanceId: Scalars['ID']['input'];
+  label?: InputMaybe<Scalars['String']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ConversationStatus>;
   type?: InputMaybe<ContactType>;
 };
 
@@ -611,6 +685,12 @@ export type QueryInstanceSettingsArgs = {
 };
 
 
+export type QueryLabelsArgs = {
+  instanceId: Scalars['ID']['input'];
+  prefix?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -627,6 +707,11 @@ export type QueryNodeArgs = {
 
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
+};
+
+
+export type QueryProfilesArgs = {
+  instanceId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 

@@ -20,7 +20,7 @@ from services.common.pagination import (
 )
 from services.common.phones import search_digits
 from services.common.rows import in_key_order
-from services.errors import NotFound
+from services.errors import BadInput, NotFound
 from services.identity import access
 from services.identity.auth import Principal
 from services.messaging.read_receipts import send_read_receipts
@@ -76,11 +76,27 @@ async def list_contacts(
     with_last_message: bool = False,
     last: int | None = None,
     before: str | None = None,
+    status: str | None = None,
+    assignee: str = "ANY",
+    assignee_id: uuid.UUID | None = None,
+    label: str | None = None,
 ) -> Page[ListedContact]:
     """A page of the number's contacts; each with the viewer's own unread count and its last
     message when asked for (read with the page, in the same statement). `first` after a
-    cursor goes on to older conversations, `last` before one comes back to newer ones."""
+    cursor goes on to older conversations, `last` before one comes back to newer ones.
+
+    Inbox filters: `status`; `assignee` ME (the viewer's), UNASSIGNED or ANY, or `assignee_id`
+    (one agent's; not together with ME or UNASSIGNED); `label` (case ignored)."""
     await access.visible_instance(runtime.db, principal, instance_id)
+    if assignee_id is not None and assignee != "ANY":
+        raise BadInput("give assignee or assigneeId, not both", field="assigneeId")
+    if assignee == "ME":
+        assignee_id = principal.profile_id
+    label_key = None
+    if label is not None:
+        label_key = " ".join(label.split()).casefold()
+        if not label_key:
+            raise BadInput("label must not be empty", field="label")
     cut = window(first, last)
     start, end = decode_activity_cursor(after), decode_activity_cursor(before, "before")
     name_pattern = phone_pattern = None
@@ -101,6 +117,10 @@ async def list_contacts(
         limit=cut.size + 1,
         unread_for=principal.profile_id if with_unread_count else None,
         with_last_message=with_last_message,
+        status=status,
+        assignee_id=assignee_id,
+        unassigned=assignee == "UNASSIGNED",
+        label_key=label_key,
     )
     listed = [
         ListedContact(

@@ -13,12 +13,18 @@ from typing import Any
 
 import asyncpg
 
-from db import contacts as contacts_db, messages as messages_db, outbox as outbox_db
+from db import (
+    contacts as contacts_db,
+    inbox as inbox_db,
+    messages as messages_db,
+    outbox as outbox_db,
+)
 from db.sql import Row
 from services.automation.quick_messages import render_for_contact
 from services.errors import AppError, BadInput, Conflict, NotFound, RateLimited
 from services.identity import access
 from services.identity.auth import Principal
+from services.inbox import cycle
 from services.instances.lifecycle import token_of
 from services.media import sending as media_sending
 from services.media.sending import UploadedFile
@@ -129,6 +135,8 @@ async def send_message(
 
     try:
         async with db.transaction():
+            # The conversation first (as ingestion locks it), for the inbox rules below.
+            locked = await inbox_db.lock_contact(db, contact_id)
             row = await messages_db.insert_message(
                 db,
                 id=local_id,
@@ -148,6 +156,8 @@ async def send_message(
             published = [
                 await events.record(db, instance_id, "message", "created", row["id"], contact_id)
             ]
+            if locked is not None:
+                await cycle.after_agent_reply(db, locked, row, principal.profile_id)
             await contacts_db.touch_last_message(db, contact_id, row["id"])
             published.append(
                 await events.record(db, instance_id, "contact", "updated", contact_id, contact_id)

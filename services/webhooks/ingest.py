@@ -24,6 +24,7 @@ from db import (
 )
 from db.sql import Row
 from services.automation import autoreply
+from services.inbox import cycle
 from services.instances import lifecycle as instances_service
 from services.media import fetcher as media_fetcher
 from services.messaging.contacts import (
@@ -282,6 +283,12 @@ async def _apply_run(
             )
         )
         if contact is not None and (
+            cycle.changes_contact(
+                contact, from_me=incoming.from_me, reaction=not incoming.touches_contact
+            )
+        ):
+            contact = None  # its conversation changes: stored on its own, below
+        if contact is not None and (
             not incoming.touches_contact
             or autoreply.reply_text(
                 runtime, settings, contact["is_group"], incoming.from_me, incoming.timestamp, now
@@ -403,9 +410,16 @@ async def _after_insert(
     row = await media_fetcher.keep_inline(runtime, row, incoming.data)  # `message.base64`
     if changes:
         row = await messages_db.update_message(db, row["id"], **changes) or row
+    published: list[Publication] = []
+    if await cycle.after_message(db, contact, row) is not None:
+        published.append(
+            await events.record(
+                db, contact["instance_id"], "contact", "updated", contact["id"], contact["id"]
+            )
+        )
     if not reply or not incoming.touches_contact:
-        return []
-    return await autoreply.maybe_reply(
+        return published
+    return published + await autoreply.maybe_reply(
         runtime, batch.instance, contact, row, await batch.settings(db)
     )
 
