@@ -24,6 +24,7 @@ from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_plac
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
+from resolvers.search import SearchQueries
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 from schema.common import DateTime
@@ -39,6 +40,7 @@ class Query(
     SendingQueries,
     ClientQueries,
     OperationsQueries,
+    SearchQueries,
 ):
     pass
 

@@ -236,6 +236,9 @@ RECIPES: dict[str, Recipe] = {
     "MessageEvents": lambda w: _v(
         {"instanceId": w.instance_id, "contactId": w.contact_id, "afterSeq": "0"}
     ),
+    "SearchMessages": lambda w: _v(
+        {"instanceId": w.instance_id, "query": "pedidos atrasados OR chegou", "first": 10}
+    ),
     "MarkContactRead": lambda w: _v({"contactId": w.contact_id}),
     "SendText": lambda w: _v(
         {
@@ -350,6 +353,10 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "DeleteInstance": lambda w, d: _eq(d["deleteInstance"], w.instance_id),
     "Contacts": lambda w, d: _eq([e["node"]["id"] for e in d["contacts"]["edges"]], [w.contact_id]),
     "Messages": lambda w, d: _eq([e["node"]["id"] for e in d["messages"]["edges"]], [w.message_id]),
+    "SearchMessages": lambda w, d: _eq(
+        [(e["node"]["id"], e["node"]["contact"]["id"]) for e in d["searchMessages"]["edges"]],
+        [(w.message_id, w.contact_id)],
+    ),
     "MarkContactRead": lambda w, d: _eq(d["markContactRead"]["unreadCount"], 0),
     "SendPresence": lambda w, d: _eq(d["sendPresence"], True),
     "ContactPanel": lambda w, d: _eq(d["contact"]["interactions"]["incomingCount"], 1),

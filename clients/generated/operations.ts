@@ -212,6 +212,16 @@ export type MessagesQueryVariables = Exact<{
 
 export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
+export type SearchMessagesQueryVariables = Exact<{
+  instanceId: string | number;
+  query: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SearchMessagesQuery = { searchMessages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, contact: { id: string, name: string | null, phoneNumber: string | null } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type MessageEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
   contactId?: string | number | null | undefined;

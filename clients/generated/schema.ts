@@ -244,6 +244,8 @@ export type MediaState =
 /** A WhatsApp message, incoming or outgoing. */
 export type Message = {
   __typename?: 'Message';
+  /** The contact whose chat the message is in. */
+  contact: Contact;
   contactId: Scalars['ID']['output'];
   createdAt: Scalars['DateTime']['output'];
   /** Deleted for everyone by its author. */
@@ -525,6 +527,8 @@ export type Query = {
   quickMessages: Array<QuickMessage>;
   /** The quick message as it would be sent to this contact. */
   renderQuickMessage: Scalars['String']['output'];
+  /** Messages of a number whose text matches `query`, newest first. Accents and word endings are ignored (Portuguese): `atencao` finds "Atenção", `pagamento` finds "pagamentos". Web-search syntax: "a phrase", -word excludes, `or`. Deleted messages are not found; a query of stop words alone finds nothing. Each message's `contact` is its chat. */
+  searchMessages: MessageConnection;
   /** Numbers by status, stale numbers, backlogs (admins). */
   systemStatus: SystemStatus;
   /** The signed-in profile (created on its first request). */
@@ -588,6 +592,14 @@ export type QueryQuickMessagesArgs = {
 export type QueryRenderQuickMessageArgs = {
   contactId: Scalars['ID']['input'];
   shortcut: Scalars['String']['input'];
+};
+
+
+export type QuerySearchMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  instanceId: Scalars['ID']['input'];
+  query: Scalars['String']['input'];
 };
 
 /** A reusable reply, typed as /shortcut. */
