@@ -24,6 +24,7 @@ from resolvers.errors import ErrorCodes, RequireAuthentication, add_code_in_plac
 from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubscriptions
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
+from resolvers.presence import PresenceSubscriptions
 from resolvers.search import SearchQueries
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
@@ -53,7 +54,7 @@ class Mutation(
 
 
 @strawberry.type
-class Subscription(InstanceSubscriptions, ConversationSubscriptions):
+class Subscription(InstanceSubscriptions, ConversationSubscriptions, PresenceSubscriptions):
     pass
 
 

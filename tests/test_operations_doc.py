@@ -37,6 +37,7 @@ import resolvers.clients
 from resolvers.context import Context
 from resolvers.view import GraphQLView
 from schema.root import build_schema, schema
+from services.instances.lifecycle import WEBHOOK_EVENTS
 from tests.helpers import (
     GraphQLError,
     Subscription,
@@ -46,6 +47,7 @@ from tests.helpers import (
     wait_for,
 )
 from tests.media_samples import jpeg, voice_note_ogg
+from tests.standin.evolution import WebhookConfig
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "operations.graphql"
 DOCUMENT = parse(DOC_PATH.read_text())
@@ -239,6 +241,7 @@ RECIPES: dict[str, Recipe] = {
     "SearchMessages": lambda w: _v(
         {"instanceId": w.instance_id, "query": "pedidos atrasados OR chegou", "first": 10}
     ),
+    "PresenceEvents": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id}),
     "MarkContactRead": lambda w: _v({"contactId": w.contact_id}),
     "SendText": lambda w: _v(
         {
@@ -423,6 +426,17 @@ async def _trigger(w: World, name: str) -> None:
             '"Suporte"}) { id } }',
             {"id": w.instance_id},
         )
+    if name == "PresenceEvents":
+        # Opening the chat subscribed it to Maria's presence on Evolution; she types.
+        await wait_for(lambda: w.evolution.requests_to("/chat/sendPresence/acme-support"))
+        await wait_for(lambda: w.server.runtime.bus.subscriber_count > 0)
+        w.evolution.instances["acme-support"].webhook = WebhookConfig(
+            url=f"{w.server.url}/api/webhooks/evolution/i/acme-support",
+            headers={"x-atendimento-secret": w.vault.webhook_secret("acme-support")},
+            events=list(WEBHOOK_EVENTS),
+        )
+        jid = f"{NUMBER}@s.whatsapp.net"
+        assert await w.evolution.emit_presence("acme-support", jid, "composing") == 200
     # MessageEvents and ContactEvents resume with afterSeq "0": Maria's first message is there.
 
 
@@ -445,6 +459,9 @@ async def test_subscription_starts_and_delivers(world, name):
         await _trigger(world, name)
         data = await ws.next_data()
     [event] = data.values()
+    if name == "PresenceEvents":
+        assert (event["contactId"], event["presence"]) == (world.contact_id, "COMPOSING")
+        return
     assert event["kind"] in {"CREATED", "UPDATED"}, event
     if name == "InstanceEvents":
         assert event["instance"]["displayName"] == "Suporte"

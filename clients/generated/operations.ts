@@ -2,6 +2,14 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** What a contact is doing in the chat: typing (COMPOSING), recording a voice note (RECORDING), stopped (PAUSED), online (AVAILABLE) or gone (UNAVAILABLE). */
+export type ContactPresence =
+  | 'AVAILABLE'
+  | 'COMPOSING'
+  | 'PAUSED'
+  | 'RECORDING'
+  | 'UNAVAILABLE';
+
 export type ContactType =
   | 'CLIENTE'
   | 'LEAD'
@@ -230,6 +238,14 @@ export type MessageEventsSubscriptionVariables = Exact<{
 
 
 export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null } | null } };
+
+export type PresenceEventsSubscriptionVariables = Exact<{
+  instanceId: string | number;
+  contactId?: string | number | null | undefined;
+}>;
+
+
+export type PresenceEventsSubscription = { presenceEvents: { contactId: string, presence: ContactPresence, at: string, lastSeen: string | null } };
 
 export type MarkContactReadMutationVariables = Exact<{
   contactId: string | number;

@@ -103,6 +103,14 @@ export type ContactEvent = {
   seq: Scalars['String']['output'];
 };
 
+/** What a contact is doing in the chat: typing (COMPOSING), recording a voice note (RECORDING), stopped (PAUSED), online (AVAILABLE) or gone (UNAVAILABLE). */
+export type ContactPresence =
+  | 'AVAILABLE'
+  | 'COMPOSING'
+  | 'PAUSED'
+  | 'RECORDING'
+  | 'UNAVAILABLE';
+
 export type ContactType =
   | 'CLIENTE'
   | 'LEAD'
@@ -491,6 +499,17 @@ export type Presence =
   | 'PAUSED'
   | 'RECORDING';
 
+/** A contact's presence, as WhatsApp just told it. Never stored. */
+export type PresenceEvent = {
+  __typename?: 'PresenceEvent';
+  /** When the server received it. */
+  at: Scalars['DateTime']['output'];
+  contactId: Scalars['ID']['output'];
+  /** When the contact was last online, if WhatsApp said (UNAVAILABLE). */
+  lastSeen?: Maybe<Scalars['DateTime']['output']>;
+  presence: ContactPresence;
+};
+
 /** A person who signs in: an administrator or an agent. */
 export type Profile = {
   __typename?: 'Profile';
@@ -674,6 +693,8 @@ export type Subscription = {
   instanceEvents: InstanceEvent;
   /** New messages and status changes of a number (one contact with contactId). Pass the last seq you saw as afterSeq to resume without gaps or duplicates. */
   messageEvents: MessageEvent;
+  /** Contacts of a number typing, recording, pausing, coming online or going away; live only (never stored, nothing to resume). With contactId (the chat on screen), that contact's only, and the server asks WhatsApp for that chat's presence: WhatsApp tells it only for chats the number subscribed to. */
+  presenceEvents: PresenceEvent;
 };
 
 
@@ -690,6 +711,12 @@ export type SubscriptionInstanceEventsArgs = {
 
 export type SubscriptionMessageEventsArgs = {
   afterSeq?: InputMaybe<Scalars['String']['input']>;
+  contactId?: InputMaybe<Scalars['ID']['input']>;
+  instanceId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionPresenceEventsArgs = {
   contactId?: InputMaybe<Scalars['ID']['input']>;
   instanceId: Scalars['ID']['input'];
 };
