@@ -196,6 +196,12 @@ class Message(Node):
     def has_media_file(self) -> bool:
         return self.media_state is MediaState.READY
 
+    @strawberry.field(description="The contact whose chat the message is in.")
+    async def contact(self, info: Info) -> Contact:
+        row = await info.context.loaders.contact.load(uuid.UUID(str(self.contact_id)))
+        assert row is not None  # messages go with their contact (ON DELETE CASCADE)
+        return Contact.from_row(row)
+
     @strawberry.field(
         description="A URL of this server for the media file, for <audio src>, "
         "<img src> or a download link: no header needed, signed, valid "

@@ -26,7 +26,9 @@ from resolvers.instances import InstanceMutations, InstanceQueries, InstanceSubs
 from resolvers.nodes import NodeQueries
 from resolvers.observability import OperationMetrics
 from resolvers.operations import OperationsMutations, OperationsQueries
+from resolvers.presence import PresenceSubscriptions
 from resolvers.privacy import PrivacyMutations
+from resolvers.search import SearchQueries
 from resolvers.sending import SendingMutations, SendingQueries
 from resolvers.viewer import ViewerQueries
 from schema.common import DateTime
@@ -44,6 +46,7 @@ class Query(
     InboxQueries,
     OperationsQueries,
     NodeQueries,
+    SearchQueries,
 ):
     pass
 
@@ -62,7 +65,7 @@ class Mutation(
 
 
 @strawberry.type
-class Subscription(InstanceSubscriptions, ConversationSubscriptions):
+class Subscription(InstanceSubscriptions, ConversationSubscriptions, PresenceSubscriptions):
     pass
 
 

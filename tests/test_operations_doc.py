@@ -37,6 +37,7 @@ import resolvers.clients
 from resolvers.context import Context
 from resolvers.view import GraphQLView
 from schema.root import build_schema, schema
+from services.instances.lifecycle import WEBHOOK_EVENTS
 from tests.helpers import (
     GraphQLError,
     Subscription,
@@ -46,6 +47,7 @@ from tests.helpers import (
     wait_for,
 )
 from tests.media_samples import jpeg, voice_note_ogg
+from tests.standin.evolution import WebhookConfig
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "operations.graphql"
 DOCUMENT = parse(DOC_PATH.read_text())
@@ -257,6 +259,10 @@ RECIPES: dict[str, Recipe] = {
     "MessageEvents": lambda w: _v(
         {"instanceId": w.instance_id, "contactId": w.contact_id, "afterSeq": "0"}
     ),
+    "SearchMessages": lambda w: _v(
+        {"instanceId": w.instance_id, "query": "pedidos atrasados OR chegou", "first": 10}
+    ),
+    "PresenceEvents": lambda w: _v({"instanceId": w.instance_id, "contactId": w.contact_id}),
     "MarkContactRead": lambda w: _v({"contactId": w.contact_id}),
     "SendText": lambda w: _v(
         {
@@ -395,6 +401,10 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "DeleteInstance": lambda w, d: _eq(d["deleteInstance"], w.instance_id),
     "Contacts": lambda w, d: _eq([e["node"]["id"] for e in d["contacts"]["edges"]], [w.contact_id]),
     "Messages": lambda w, d: _eq([e["node"]["id"] for e in d["messages"]["edges"]], [w.message_id]),
+    "SearchMessages": lambda w, d: _eq(
+        [(e["node"]["id"], e["node"]["contact"]["id"]) for e in d["searchMessages"]["edges"]],
+        [(w.message_id, w.contact_id)],
+    ),
     "MarkContactRead": lambda w, d: _eq(d["markContactRead"]["unreadCount"], 0),
     "SendPresence": lambda w, d: _eq(d["sendPresence"], True),
     "ContactPanel": lambda w, d: _eq(d["contact"]["interactions"]["incomingCount"], 1),
@@ -487,6 +497,17 @@ async def _trigger(w: World, name: str) -> None:
             '"Suporte"}) { id } }',
             {"id": w.instance_id},
         )
+    if name == "PresenceEvents":
+        # Opening the chat subscribed it to Maria's presence on Evolution; she types.
+        await wait_for(lambda: w.evolution.requests_to("/chat/sendPresence/acme-support"))
+        await wait_for(lambda: w.server.runtime.bus.subscriber_count > 0)
+        w.evolution.instances["acme-support"].webhook = WebhookConfig(
+            url=f"{w.server.url}/api/webhooks/evolution/i/acme-support",
+            headers={"x-atendimento-secret": w.vault.webhook_secret("acme-support")},
+            events=list(WEBHOOK_EVENTS),
+        )
+        jid = f"{NUMBER}@s.whatsapp.net"
+        assert await w.evolution.emit_presence("acme-support", jid, "composing") == 200
     # MessageEvents and ContactEvents resume with afterSeq "0": Maria's first message is there.
 
 
@@ -509,6 +530,9 @@ async def test_subscription_starts_and_delivers(world, name):
         await _trigger(world, name)
         data = await ws.next_data()
     [event] = data.values()
+    if name == "PresenceEvents":
+        assert (event["contactId"], event["presence"]) == (world.contact_id, "COMPOSING")
+        return
     assert event["kind"] in {"CREATED", "UPDATED"}, event
     if name == "InstanceEvents":
         assert event["instance"]["displayName"] == "Suporte"

@@ -8,6 +8,14 @@ export type AssigneeFilter =
   | 'ME'
   | 'UNASSIGNED';
 
+/** What a contact is doing in the chat: typing (COMPOSING), recording a voice note (RECORDING), stopped (PAUSED), online (AVAILABLE) or gone (UNAVAILABLE). */
+export type ContactPresence =
+  | 'AVAILABLE'
+  | 'COMPOSING'
+  | 'PAUSED'
+  | 'RECORDING'
+  | 'UNAVAILABLE';
+
 export type ContactType =
   | 'CLIENTE'
   | 'LEAD'
@@ -234,6 +242,16 @@ export type MessagesQueryVariables = Exact<{
 
 export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
+export type SearchMessagesQueryVariables = Exact<{
+  instanceId: string | number;
+  query: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SearchMessagesQuery = { searchMessages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, contact: { id: string, name: string | null, phoneNumber: string | null }, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type MessageEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
   contactId?: string | number | null | undefined;
@@ -242,6 +260,14 @@ export type MessageEventsSubscriptionVariables = Exact<{
 
 
 export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } | null } };
+
+export type PresenceEventsSubscriptionVariables = Exact<{
+  instanceId: string | number;
+  contactId?: string | number | null | undefined;
+}>;
+
+
+export type PresenceEventsSubscription = { presenceEvents: { contactId: string, presence: ContactPresence, at: string, lastSeen: string | null } };
 
 export type MarkContactReadMutationVariables = Exact<{
   contactId: string | number;

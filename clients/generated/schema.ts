@@ -124,6 +124,14 @@ export type ContactEvent = {
   seq: Scalars['String']['output'];
 };
 
+/** What a contact is doing in the chat: typing (COMPOSING), recording a voice note (RECORDING), stopped (PAUSED), online (AVAILABLE) or gone (UNAVAILABLE). */
+export type ContactPresence =
+  | 'AVAILABLE'
+  | 'COMPOSING'
+  | 'PAUSED'
+  | 'RECORDING'
+  | 'UNAVAILABLE';
+
 export type ContactType =
   | 'CLIENTE'
   | 'LEAD'
@@ -286,6 +294,8 @@ export type MediaState =
 /** A WhatsApp message, incoming or outgoing. */
 export type Message = Node & {
   __typename?: 'Message';
+  /** The contact whose chat the message is in. */
+  contact: Contact;
   contactId: Scalars['ID']['output'];
   createdAt: Scalars['DateTime']['output'];
   /** Deleted for everyone by its author. */
@@ -587,6 +597,17 @@ export type Presence =
   | 'PAUSED'
   | 'RECORDING';
 
+/** A contact's presence, as WhatsApp just told it. Never stored. */
+export type PresenceEvent = {
+  __typename?: 'PresenceEvent';
+  /** When the server received it. */
+  at: Scalars['DateTime']['output'];
+  contactId: Scalars['ID']['output'];
+  /** When the contact was last online, if WhatsApp said (UNAVAILABLE). */
+  lastSeen?: Maybe<Scalars['DateTime']['output']>;
+  presence: ContactPresence;
+};
+
 /** A person who signs in: an administrator or an agent. */
 export type Profile = Node & {
   __typename?: 'Profile';
@@ -631,6 +652,8 @@ export type Query = {
   quickMessages: Array<QuickMessage>;
   /** The quick message as it would be sent to this contact. */
   renderQuickMessage: Scalars['String']['output'];
+  /** Messages of a number whose text matches `query`, newest first. Accents and word endings are ignored (Portuguese): `atencao` finds "Atenção", `pagamento` finds "pagamentos". Web-search syntax: "a phrase", -word excludes, `or`. Deleted messages are not found; a query of stop words alone finds nothing. Each message's `contact` is its chat. */
+  searchMessages: MessageConnection;
   /** Numbers by status, stale numbers, backlogs (admins). */
   systemStatus: SystemStatus;
   /** The signed-in profile (created on its first request). */
@@ -725,6 +748,14 @@ export type QueryRenderQuickMessageArgs = {
   shortcut: Scalars['String']['input'];
 };
 
+
+export type QuerySearchMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  instanceId: Scalars['ID']['input'];
+  query: Scalars['String']['input'];
+};
+
 /** A reusable reply, typed as /shortcut. */
 export type QuickMessage = Node & {
   __typename?: 'QuickMessage';
@@ -798,6 +829,8 @@ export type Subscription = {
   instanceEvents: InstanceEvent;
   /** New messages and status changes of a number (one contact with contactId). Pass the last seq you saw as afterSeq to resume without gaps or duplicates. */
   messageEvents: MessageEvent;
+  /** Contacts of a number typing, recording, pausing, coming online or going away; live only (never stored, nothing to resume). With contactId (the chat on screen), that contact's only, and the server asks WhatsApp for that chat's presence: WhatsApp tells it only for chats the number subscribed to. */
+  presenceEvents: PresenceEvent;
 };
 
 
@@ -814,6 +847,12 @@ export type SubscriptionInstanceEventsArgs = {
 
 export type SubscriptionMessageEventsArgs = {
   afterSeq?: InputMaybe<Scalars['String']['input']>;
+  contactId?: InputMaybe<Scalars['ID']['input']>;
+  instanceId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionPresenceEventsArgs = {
   contactId?: InputMaybe<Scalars['ID']['input']>;
   instanceId: Scalars['ID']['input'];
 };

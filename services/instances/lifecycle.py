@@ -54,6 +54,7 @@ WEBHOOK_EVENTS = [
     "CONTACTS_UPDATE",
     "LOGOUT_INSTANCE",
     "REMOVE_INSTANCE",
+    "PRESENCE_UPDATE",
 ]
 STATUS_OF_STATE = {"open": "connected", "connecting": "connecting", "close": "disconnected"}
 

@@ -42,6 +42,8 @@ class Runtime:
     webhook_source_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0, 1.0))
     # Typing indicators: one Evolution call per contact and presence every 3 s at most.
     presence_debounce: Debounce = field(default_factory=lambda: Debounce(3.0))
+    # Presence subscriptions of open chats: one Evolution call per contact every 10 minutes.
+    presence_watch: Debounce = field(default_factory=lambda: Debounce(600.0))
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Live-event payloads, loaded once per process for all subscribers.
     live_loads: SharedLoads = field(default_factory=SharedLoads)

@@ -12,7 +12,7 @@ from services.messaging.outbox import OutboxWorker
 from services.platform.runtime import Runtime
 from services.privacy.retention import RetentionJob
 from services.webhooks.processor import WebhookProcessor
-from services.webhooks.urls import point_webhooks_at_own_urls
+from services.webhooks.urls import keep_webhooks_in_sync
 
 log = logging.getLogger("atendimento.workers")
 
@@ -48,15 +48,12 @@ class Workers:
         self.tasks.append(
             asyncio.create_task(Reconciler(self.runtime).run(self.stop_event), name="reconciler")
         )
-        self.tasks.append(asyncio.create_task(self._point_webhooks(), name="webhook-urls"))
-
-    async def _point_webhooks(self) -> None:
-        if not self.runtime.liveness.leads:
-            return  # the leading process does it for all
-        try:
-            await point_webhooks_at_own_urls(self.runtime)
-        except Exception:  # the database is down: the next start tries again
-            log.exception("webhook URLs not checked")
+        if self.runtime.liveness.leads:  # the leading process keeps them for all
+            self.tasks.append(
+                asyncio.create_task(
+                    keep_webhooks_in_sync(self.runtime, self.stop_event), name="webhook-urls"
+                )
+            )
 
     async def stop(self) -> None:
         self.stop_event.set()

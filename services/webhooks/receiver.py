@@ -24,6 +24,7 @@ from databases import Database
 
 from db import instances as instances_db, webhook_events as events_db
 from services.instances.lifecycle import WEBHOOK_SECRET_HEADER
+from services.messaging import presence
 from services.platform.metrics import WEBHOOKS_RECEIVED
 from services.platform.runtime import Runtime
 from services.platform.waiting import in_own_task
@@ -256,6 +257,8 @@ class WebhookReceiver:
         if apikey is not None and not self.runtime.vault.same(str(apikey), known.token):
             log.warning("webhook for %s refused: bad apikey", name)
             return Outcome(401, {"error": "unauthorized"}, event)
+        if event == presence.EVENT:
+            return await _presence(self.runtime, known, payload, event)
         if event not in HANDLED_EVENTS:
             return Outcome(200, {"status": "ignored"}, event)
 
@@ -284,6 +287,19 @@ class WebhookReceiver:
         return Outcome(200, {"status": "accepted", "id": stored}, event)
 
 
+async def _presence(
+    runtime: Runtime, known: KnownInstance, payload: dict[str, Any], event: str
+) -> Outcome:
+    """A presence (typing…) is ephemeral: published at once to the number's subscribers,
+    never written to the event log; one that cannot be published is not worth a retry."""
+    try:
+        published = await presence.receive(runtime, known.instance_id, payload.get("data"))
+    except Exception as error:
+        log.warning("presence not published: %s", type(error).__name__)
+        published = False
+    return Outcome(200, {"status": "accepted" if published else "ignored"}, event)
+
+
 def _deleted(event: str = "unknown") -> Outcome:
     """The answer for an instance we no longer have whose secret was right: it was one of
     ours, deleted. What Evolution posts after a delete (`remove.instance`, a last
@@ -295,6 +311,7 @@ def _deleted(event: str = "unknown") -> Outcome:
 def count(outcome: Outcome) -> Outcome:
     """Counts a delivery's answer in the metrics."""
     # The event name comes from the caller: only known names become label values.
-    label = outcome.event if outcome.event in HANDLED_EVENTS else "other"
+    known = outcome.event in HANDLED_EVENTS or outcome.event == presence.EVENT
+    label = outcome.event if known else "other"
     WEBHOOKS_RECEIVED.labels(label, str(outcome.status)).inc()
     return outcome

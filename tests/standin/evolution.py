@@ -141,6 +141,9 @@ class Instance:
     profile_name: str | None = None
     qrcode: dict[str, Any] | None = None  # the current QR object while connecting
     deleting: bool = False  # deleted, not yet forgotten
+    # Chats whose presence the session subscribed to (Baileys presenceSubscribe): Evolution
+    # does it on `sendPresence` and on sends with `delay`; WhatsApp then tells their presence.
+    presence_subscribed: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -327,6 +330,21 @@ class EvolutionStandIn:
         return await self.emit(
             name, "messages.upsert", {**data, "instanceId": self.instances[name].instance_id}
         )
+
+    async def emit_presence(
+        self, name: str, jid: str, presence: str, last_seen: int | None = None
+    ) -> int | None:
+        """The person of chat `jid` typing (`composing`), recording, pausing or going online or
+        offline: `presence.update` as Evolution posts it (§9.10). Like WhatsApp, only for a
+        chat the session subscribed to (a `sendPresence` to it): None otherwise."""
+        if presence not in PRESENCES:
+            raise ValueError(presence)
+        if jid not in self.instances[name].presence_subscribed:
+            return None
+        state: dict[str, Any] = {"lastKnownPresence": presence}
+        if last_seen is not None:
+            state["lastSeen"] = last_seen
+        return await self.emit(name, "presence.update", {"id": jid, "presences": {jid: state}})
 
     async def emit_qrcode(self, name: str) -> int | None:
         """A new QR code (`qrcode.updated`); the instance becomes `connecting`."""
@@ -973,6 +991,7 @@ class EvolutionStandIn:
                 raise
             # sendPresence re-wraps the plain object it caught (§1.4).
             raise Reject(400, ["[object Object]"]) from None
+        instance.presence_subscribed.add(_jid(str(body["number"])))
         await self._pause(body["delay"] / 1000)
         return 201, {"presence": body["presence"]}
 
