@@ -38,5 +38,5 @@ class SearchQueries:
                 MessageEdge(cursor=c, node=Message.from_row(r))
                 for r, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=page_info(page.cursors, page.has_next, after),
+            page_info=page_info(page),
         )

@@ -59,5 +59,9 @@ async def search_messages(
     )
     items = rows[:size]
     return Page(
-        items, len(rows) > size, [encode_cursor(r["timestamp"], r["arrival"]) for r in items]
+        items,
+        len(rows) > size,
+        [encode_cursor(r["timestamp"], r["arrival"]) for r in items],
+        # Forward only: something lies before the page exactly when it starts after a cursor.
+        has_previous=after is not None,
     )
