@@ -38,6 +38,7 @@ from db.sql import close_database, connection, create_database
 from resolvers.export_route import export_route
 from resolvers.graphiql import graphiql_assets_route
 from resolvers.media_route import media_route
+from resolvers.report_route import report_route
 from resolvers.view import GraphQLView
 from resolvers.webhook_route import webhook_routes
 from schema.root import build_schema, schema
@@ -215,6 +216,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
             Route("/metrics", metrics),
             media_route(runtime),
             export_route(runtime),
+            report_route(runtime),
             graphiql_assets_route(),
         ],
         middleware=[

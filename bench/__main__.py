@@ -1,4 +1,4 @@
-"""python -m bench [messages contacts ingest live outbox memory] [--quick] [options]
+"""python -m bench [messages contacts ingest live outbox memory report] [--quick] [options]
 
 Creates (drops first) the bench database on the local PostgreSQL, migrates it with
 `server.py migrate`, seeds it by COPY, runs the selected parts (all by default) against real
@@ -37,7 +37,9 @@ from bench.common import (
     env_flag,
 )
 
-PARTS = ("messages", "contacts", "ingest", "live", "outbox", "memory")
+PARTS = ("messages", "contacts", "ingest", "live", "outbox", "memory", "report")
+# Parts that seed a scratch database of their own instead of the shared bench database.
+SELF_SEEDED = {"report"}
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/atendimento_bench"
 
 
@@ -48,6 +50,7 @@ RUNNERS = {
     "live": ("bench.part_live", "live"),
     "outbox": ("bench.part_outbox", "outbox"),
     "memory": ("bench.part_live", "memory"),
+    "report": ("bench.part_report", "report"),
 }
 
 
@@ -115,10 +118,11 @@ async def run(args: argparse.Namespace) -> int:
             "figures will show it (--wait-idle SECONDS waits for a quiet machine)",
             flush=True,
         )
-    await seed.prepare(ctx, tempfile.mkdtemp(prefix="bench-migrate-"))
+    selected = args.parts or list(PARTS)
+    if set(selected) - SELF_SEEDED:
+        await seed.prepare(ctx, tempfile.mkdtemp(prefix="bench-migrate-"))
     if args.wait_idle:
         await _wait_idle(args.wait_idle, seed.database_name(ctx.db_url))
-    selected = args.parts or list(PARTS)
     failed = []
     try:
         for name in PARTS:

@@ -22,6 +22,22 @@ async def lock_contact(db: Database, contact_id: uuid.UUID) -> Row | None:
     )
 
 
+async def open_cycle(db: Database, contact_id: uuid.UUID) -> Row | None:
+    """A new cycle starts now: OPEN, not yet answered, not resolved. `NOW()` is the time of the
+    transaction, so the message stored with it (`created_at`) and the log row (`at`) carry
+    the same instant: reports find a cycle's messages by when they were stored, not by
+    WhatsApp's times, which have whole seconds and come from the phone's clock."""
+    return await fetch_one(
+        db,
+        f"""
+        UPDATE whatsapp_contacts c SET conversation_status = 'open', opened_at = NOW(),
+          first_response_at = NULL, resolved_at = NULL, updated_at = NOW()
+        WHERE c.id = :id RETURNING {CONTACT_COLUMNS}
+        """,
+        id=contact_id,
+    )
+
+
 async def log_change(
     db: Database,
     *,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 
 from resolvers.context import Info
 from resolvers.inputs import parse_id
 from schema.conversation import Contact, ConversationStatus, Message
-from schema.inbox import LabelCount
+from schema.inbox import AgentReport, DurationPercentiles, LabelCount, Report
 from schema.profile import Profile
-from services.inbox import labels as label_service, notes, ownership
+from services.inbox import labels as label_service, notes, ownership, reports
+from services.inbox.reports import Figures, Percentiles
 
 
 @strawberry.type
@@ -37,6 +41,54 @@ class InboxQueries:
             info.context.runtime, info.context.viewer, parse_id(instance_id, "instanceId"), prefix
         )
         return [LabelCount(label=r["label"], count=r["count"]) for r in rows]
+
+    @strawberry.field(
+        description="Conversation figures of a period, overall and per agent: admins of "
+        "every number (or instanceId), agents of their numbers. The same per conversation: "
+        "GET /reports/conversations.csv."
+    )
+    async def report(
+        self,
+        info: Info,
+        *,
+        instance_id: strawberry.ID | None = None,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> Report:
+        found = await reports.conversation_report(
+            info.context.runtime,
+            info.context.viewer,
+            parse_id(instance_id, "instanceId") if instance_id is not None else None,
+            from_,
+            to,
+        )
+        overall = found.overall
+        return Report(
+            from_=from_,
+            to=to,
+            conversations=overall.conversations,
+            resolved=overall.resolved,
+            messages_received=overall.messages_received,
+            messages_sent=overall.messages_sent,
+            first_response_seconds=_percentiles(overall.first_response),
+            resolution_seconds=_percentiles(overall.resolution),
+            by_agent=[_agent(profile_id, f) for profile_id, f in sorted(found.by_agent.items())],
+        )
+
+
+def _percentiles(value: Percentiles) -> DurationPercentiles:
+    return DurationPercentiles(p50=value.p50, p90=value.p90)
+
+
+def _agent(profile_id: object, figures: Figures) -> AgentReport:
+    return AgentReport(
+        profile_id=profile_id,  # type: ignore[arg-type]
+        conversations=figures.conversations,
+        resolved=figures.resolved,
+        messages_sent=figures.messages_sent,
+        first_response_seconds=_percentiles(figures.first_response),
+        resolution_seconds=_percentiles(figures.resolution),
+    )
 
 
 @strawberry.type

@@ -381,6 +381,13 @@ RECIPES: dict[str, Recipe] = {
     "AddNote": lambda w: _v({"contactId": w.contact_id, "text": "Cliente VIP"}),
     "SetContactLabels": lambda w: _v({"contactId": w.contact_id, "labels": [" VIP ", "vip"]}),
     "Labels": _labelled,
+    "Report": lambda w: _v(
+        {
+            "instanceId": w.instance_id,
+            "from": "2020-01-01T00:00:00-03:00",
+            "to": "2100-01-01T00:00:00Z",
+        }
+    ),
 }
 
 
@@ -412,6 +419,9 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "Profiles": lambda w, d: _eq([p["id"] for p in d["profiles"]], [str(w.agent_id)]),
     "AssignContact": lambda w, d: _eq(d["assignContact"]["assignee"]["id"], str(w.agent_id)),
     "SetContactStatus": lambda w, d: _eq(d["setContactStatus"]["status"], "RESOLVED"),
+    "Report": lambda w, d: _eq(
+        (d["report"]["conversations"], d["report"]["messagesReceived"]), (1, 1)
+    ),
     "SetContactLabels": lambda w, d: _eq(d["setContactLabels"]["labels"], ["VIP"]),
     "Labels": lambda w, d: _eq(d["labels"], [{"label": "Boleto", "count": 1}]),
     "AddNote": lambda w, d: _eq(

@@ -379,6 +379,15 @@ export type LabelsQueryVariables = Exact<{
 
 export type LabelsQuery = { labels: Array<{ label: string, count: number }> };
 
+export type ReportQueryVariables = Exact<{
+  instanceId?: string | number | null | undefined;
+  from: string;
+  to: string;
+}>;
+
+
+export type ReportQuery = { report: { from: string, to: string, conversations: number, resolved: number, messagesReceived: number, messagesSent: number, firstResponseSeconds: { p50: number | null, p90: number | null }, resolutionSeconds: { p50: number | null, p90: number | null }, byAgent: Array<{ conversations: number, resolved: number, messagesSent: number, profile: { id: string, fullName: string | null } | null, firstResponseSeconds: { p50: number | null, p90: number | null }, resolutionSeconds: { p50: number | null, p90: number | null } }> } };
+
 export type ContactPanelQueryVariables = Exact<{
   id: string | number;
 }>;

@@ -15,6 +15,21 @@ export type Scalars = {
   Upload: { input: File; output: File; }
 };
 
+/** One agent's figures of a report. */
+export type AgentReport = {
+  __typename?: 'AgentReport';
+  /** Conversations opened in the period that this agent answered first. */
+  conversations: Scalars['Int']['output'];
+  firstResponseSeconds: DurationPercentiles;
+  /** Messages they sent in the period. */
+  messagesSent: Scalars['Int']['output'];
+  /** The agent (null when the profile was deleted). */
+  profile?: Maybe<Profile>;
+  resolutionSeconds: DurationPercentiles;
+  /** Resolutions in the period while assigned to this agent (or by them, when unassigned). */
+  resolved: Scalars['Int']['output'];
+};
+
 /** Whose conversations: ME (assigned to the viewer), UNASSIGNED, or ANY. */
 export type AssigneeFilter =
   | 'ANY'
@@ -163,6 +178,13 @@ export type DataExport = {
   expiresAt: Scalars['DateTime']['output'];
   /** GET it (no header needed) for the zip. */
   url: Scalars['String']['output'];
+};
+
+/** Median and 90th percentile, in seconds (null: no data). */
+export type DurationPercentiles = {
+  __typename?: 'DurationPercentiles';
+  p50?: Maybe<Scalars['Float']['output']>;
+  p90?: Maybe<Scalars['Float']['output']>;
 };
 
 /** A webhook event that could not be applied. */
@@ -652,6 +674,8 @@ export type Query = {
   quickMessages: Array<QuickMessage>;
   /** The quick message as it would be sent to this contact. */
   renderQuickMessage: Scalars['String']['output'];
+  /** Conversation figures of a period, overall and per agent: admins of every number (or instanceId), agents of their numbers. The same per conversation: GET /reports/conversations.csv. */
+  report: Report;
   /** Messages of a number whose text matches `query`, newest first. Accents and word endings are ignored (Portuguese): `atencao` finds "Atenção", `pagamento` finds "pagamentos". Web-search syntax: "a phrase", -word excludes, `or`. Deleted messages are not found; a query of stop words alone finds nothing. Each message's `contact` is its chat. */
   searchMessages: MessageConnection;
   /** Numbers by status, stale numbers, backlogs (admins). */
@@ -749,6 +773,13 @@ export type QueryRenderQuickMessageArgs = {
 };
 
 
+export type QueryReportArgs = {
+  from: Scalars['DateTime']['input'];
+  instanceId?: InputMaybe<Scalars['ID']['input']>;
+  to: Scalars['DateTime']['input'];
+};
+
+
 export type QuerySearchMessagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -771,6 +802,25 @@ export type QuickMessageInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   messageText: Scalars['String']['input'];
   shortcut: Scalars['String']['input'];
+};
+
+/** Conversation figures of a period. A conversation opens with the customer's first message or a reopening; first response: from its first incoming message to the first reply of a person (auto-replies and notes do not count); resolution: from its opening to RESOLVED. */
+export type Report = {
+  __typename?: 'Report';
+  byAgent: Array<AgentReport>;
+  /** Conversations opened in the period. */
+  conversations: Scalars['Int']['output'];
+  /** Of the conversations opened in the period that got a reply. */
+  firstResponseSeconds: DurationPercentiles;
+  from: Scalars['DateTime']['output'];
+  messagesReceived: Scalars['Int']['output'];
+  /** Our messages of the period, auto-replies included, notes excluded. */
+  messagesSent: Scalars['Int']['output'];
+  /** Of the resolutions in the period. */
+  resolutionSeconds: DurationPercentiles;
+  /** Resolutions in the period. */
+  resolved: Scalars['Int']['output'];
+  to: Scalars['DateTime']['output'];
 };
 
 export type SendMessageInput = {

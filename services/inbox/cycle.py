@@ -67,7 +67,7 @@ async def after_message(db: Database, contact: Row, message: Row) -> Row | None:
     if not message["from_me"]:
         if cycle_active(contact):
             return None
-        return await open_cycle(db, contact, message["timestamp"], actor_id=None)
+        return await open_cycle(db, contact, actor_id=None)
     if is_reply(message) and cycle_active(contact) and contact["first_response_at"] is None:
         return await contacts_db.update_contact(
             db,
@@ -105,20 +105,10 @@ async def after_agent_reply(
     return row
 
 
-async def open_cycle(
-    db: Database, contact: Row, at: datetime, actor_id: uuid.UUID | None
-) -> Row | None:
-    """Start a new cycle at `at` (never before the previous one or its resolution, whatever
-    time a late message carries): OPEN, not yet answered, not resolved."""
-    start = _latest(at, contact["opened_at"], contact["resolved_at"])
-    row = await contacts_db.update_contact(
-        db,
-        contact["id"],
-        conversation_status="open",
-        opened_at=start,
-        first_response_at=None,
-        resolved_at=None,
-    )
+async def open_cycle(db: Database, contact: Row, actor_id: uuid.UUID | None) -> Row | None:
+    """Start a new cycle now (the transaction's time, that of the message that opens it):
+    OPEN, not yet answered, not resolved; logged as an opening."""
+    row = await inbox_db.open_cycle(db, contact["id"])
     await inbox_db.log_change(
         db,
         instance_id=contact["instance_id"],
@@ -127,6 +117,5 @@ async def open_cycle(
         status="open",
         assignee_id=contact["assignee_id"],
         actor_id=actor_id,
-        at=start,
     )
     return row

@@ -110,7 +110,7 @@ async def set_contact_status(
         now = datetime.now(UTC)
         row: Row | None
         if current == "resolved":
-            row = await open_cycle(db, contact, now, actor_id=principal.profile_id)
+            row = await open_cycle(db, contact, actor_id=principal.profile_id)
             if row is not None and status != "open":
                 row = await _set_status(runtime, principal, row, status, now)
         else:
@@ -140,7 +140,6 @@ async def _set_status(
         status=status,
         assignee_id=contact["assignee_id"],
         actor_id=principal.profile_id,
-        at=now,
     )
     return row
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -49,13 +50,17 @@ class Desk:
     def contact_id(self) -> str:
         return str(self.contact["id"])
 
-    async def customer_writes(self, text: str = "Oi, preciso de ajuda") -> str:
-        """An incoming message through the webhook; waits until it is stored."""
+    async def customer_writes(
+        self, text: str = "Oi, preciso de ajuda", at: datetime | None = None
+    ) -> str:
+        """An incoming message through the webhook, sent `at` (now: WhatsApp's whole second);
+        waits until it is stored."""
         self._messages += 1
         message_id = f"IN-{self._messages}-{uuid.uuid4().hex[:8]}"
         payload = load_payload("messages_upsert_text", token="TOKEN-acme-support")
         payload["data"]["key"]["id"] = message_id
         payload["data"]["message"] = {"conversation": text}
+        payload["data"]["messageTimestamp"] = int((at or datetime.now(UTC)).timestamp())
         response = await post_webhook(self.gql.http, payload, self.secret)
         assert response.status_code == 200, response.text
 

@@ -48,7 +48,7 @@ async def test_a_new_conversation_is_open_and_an_incoming_message_reopens_a_reso
     reopened = await desk.contact_state()
     assert reopened["status"] == "OPEN"
     assert reopened["resolvedAt"] is None and reopened["firstResponseAt"] is None
-    assert reopened["openedAt"] >= resolved["resolvedAt"]
+    assert reopened["openedAt"] >= first["openedAt"]
     log = await desk.pg.fetch(
         "SELECT kind, status FROM whatsapp_conversation_log WHERE contact_id = $1 ORDER BY id",
         desk.contact["id"],
