@@ -27,9 +27,12 @@ _CYCLES = """
   SELECT o.id, o.instance_id, o.contact_id, o.at AS opened_at, nx.at AS next_at,
          fi.timestamp AS first_in_at, fr.timestamp AS first_reply_at, fr.sent_by AS responder,
          rs.at AS resolved_at,
-         CAST(GREATEST(EXTRACT(EPOCH FROM fr.timestamp - fi.timestamp), 0) AS float8)
+         -- GREATEST ignores a NULL: an unanswered (unresolved) cycle must stay NULL, not 0.
+         CAST(CASE WHEN fr.timestamp IS NOT NULL
+                   THEN GREATEST(EXTRACT(EPOCH FROM fr.timestamp - fi.timestamp), 0) END AS float8)
            AS first_response_seconds,
-         CAST(GREATEST(EXTRACT(EPOCH FROM rs.at - o.at), 0) AS float8) AS resolution_seconds
+         CAST(CASE WHEN rs.at IS NOT NULL THEN GREATEST(EXTRACT(EPOCH FROM rs.at - o.at), 0) END
+              AS float8) AS resolution_seconds
   FROM whatsapp_conversation_log o
   LEFT JOIN LATERAL (
     SELECT n.id, n.at FROM whatsapp_conversation_log n

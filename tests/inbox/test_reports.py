@@ -109,6 +109,24 @@ async def test_the_report_counts_conversations_replies_and_resolutions(desk, his
     assert str(desk.agent2_id) not in agents
 
 
+async def test_an_unanswered_conversation_has_no_response_time(desk):
+    """Not a response in 0 s: it is left out of the percentiles, and its CSV cells are empty."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    await desk.customer_writes("Alguém aí?", at=datetime.now(UTC).replace(microsecond=0))
+    end = datetime.now(UTC) + timedelta(minutes=5)
+    got = await report(desk, desk.admin, start, end, instanceId=desk.instance_id)
+    assert got["conversations"] == 1
+    assert got["firstResponseSeconds"] == {"p50": None, "p90": None}
+    assert got["resolutionSeconds"] == {"p50": None, "p90": None}
+    answer = await desk.gql.http.get(
+        "/reports/conversations.csv",
+        params={"instanceId": desk.instance_id, "from": start.isoformat(), "to": end.isoformat()},
+        headers={"Authorization": f"Bearer {desk.admin}"},
+    )
+    (row,) = csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))
+    assert row["first_response_seconds"] == "" and row["resolution_seconds"] == ""
+
+
 async def test_the_same_instants_in_any_time_zone_give_the_same_report(desk, history):
     h = history
     utc = await report(desk, desk.admin, h["start"], h["end"])
