@@ -70,6 +70,21 @@ async def get_messages(db: Database, ids: list[uuid.UUID]) -> list[Row]:
     )
 
 
+async def messages_by_whatsapp_id(db: Database, keys: list[tuple[uuid.UUID, str]]) -> list[Row]:
+    """Messages by (contact, WhatsApp id), through the (instance_id, message_id) key."""
+    return await fetch_all(
+        db,
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM whatsapp_messages m
+        JOIN unnest(CAST(:contacts AS uuid[]), CAST(:ids AS text[])) k(contact_id, message_id)
+          ON m.contact_id = k.contact_id AND m.message_id = k.message_id
+        JOIN whatsapp_contacts c ON c.id = k.contact_id AND m.instance_id = c.instance_id
+        """,
+        contacts=[contact for contact, _ in keys],
+        ids=[message_id for _, message_id in keys],
+    )
+
+
 @lru_cache(maxsize=16)
 def page_sql(*, after: bool, before: bool, backward: bool) -> str:
     """A contact's page statement of one shape: only the bounds given, read from the end the

@@ -47,6 +47,10 @@ class Loaders:
         return DataLoader(lambda ids: conversations.messages_by_id(self.db, ids))
 
     @cached_property
+    def quoted_message(self) -> DataLoader[tuple[uuid.UUID, str], Row | None]:
+        return DataLoader(lambda keys: conversations.messages_by_whatsapp_id(self.db, keys))
+
+    @cached_property
     def client(self) -> DataLoader[uuid.UUID, Row | None]:
         return DataLoader(lambda ids: clients_by_id(self.db, ids))
 

@@ -15,7 +15,7 @@ from schema.executor import SharedResults, null_unless, per_viewer
 from schema.profile import Profile
 from services.common.pagination import Page
 from services.common.rows import Row
-from services.messaging.conversations import NOT_READ, ListedContact, NotRead
+from services.messaging.conversations import NOT_READ, ListedContact, NotRead, message_cursor
 
 
 @strawberry.enum
@@ -152,6 +152,8 @@ class Message(Node):
     created_at: datetime
     sent_by_id: strawberry.Private[uuid.UUID | None]
     pk: strawberry.Private[uuid.UUID]
+    # Its place in the chat's order (migration 0007), for `cursor`.
+    arrival: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, row: Row | Mapping[str, Any]) -> Message:
@@ -179,6 +181,7 @@ class Message(Node):
             created_at=row["created_at"],
             sent_by_id=row["sent_by"],
             pk=row["id"],
+            arrival=row["arrival"],
             media_state=MediaState(row["media_state"]) if row.get("media_state") else None,
             media_error=row.get("media_error"),
         )
@@ -192,6 +195,25 @@ class Message(Node):
             return None
         row = await info.context.loaders.profile.load(self.sent_by_id)
         return Profile.from_row(row) if row else None
+
+    @strawberry.field(
+        description="This message's cursor in its chat's `messages`: pass it as `before` "
+        "(newer messages) or `after` (older ones) to open the chat at this message, e.g. "
+        "at a `quotedMessage` or a `searchMessages` result."
+    )
+    def cursor(self) -> str:
+        return message_cursor(self.timestamp, self.arrival)
+
+    @strawberry.field(
+        description="The message this one replies to, when it is in the same chat here "
+        "(null when WhatsApp's quoted message never reached us)."
+    )
+    async def quoted_message(self, info: Info) -> Message | None:
+        if self.quoted_message_id is None:
+            return None
+        key = (uuid.UUID(str(self.contact_id)), self.quoted_message_id)
+        row = await info.context.loaders.quoted_message.load(key)
+        return Message.from_row(row) if row else None
 
     def has_media_file(self) -> bool:
         return self.media_state is MediaState.READY

@@ -229,7 +229,7 @@ export type ContactEventsSubscriptionVariables = Exact<{
 
 export type ContactEventsSubscription = { contactEvents: { seq: string, kind: StreamEventKind, contactId: string | null, contact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, client: { id: string, name: string } | null, assignee: { id: string, fullName: string | null } | null } | null } };
 
-export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null };
+export type ChatMessageFragment = { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null };
 
 export type MessagesQueryVariables = Exact<{
   contactId: string | number;
@@ -240,7 +240,7 @@ export type MessagesQueryVariables = Exact<{
 }>;
 
 
-export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
+export type MessagesQuery = { messages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
 export type SearchMessagesQueryVariables = Exact<{
   instanceId: string | number;
@@ -250,7 +250,7 @@ export type SearchMessagesQueryVariables = Exact<{
 }>;
 
 
-export type SearchMessagesQuery = { searchMessages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, contact: { id: string, name: string | null, phoneNumber: string | null }, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type SearchMessagesQuery = { searchMessages: { edges: Array<{ cursor: string, node: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, contact: { id: string, name: string | null, phoneNumber: string | null }, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type MessageEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
@@ -259,7 +259,7 @@ export type MessageEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } | null } };
+export type MessageEventsSubscription = { messageEvents: { seq: string, kind: StreamEventKind, message: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } | null } };
 
 export type PresenceEventsSubscriptionVariables = Exact<{
   instanceId: string | number;
@@ -285,7 +285,7 @@ export type SendTextMutationVariables = Exact<{
 }>;
 
 
-export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+export type SendTextMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendAudioMutationVariables = Exact<{
   instanceId: string | number;
@@ -295,7 +295,7 @@ export type SendAudioMutationVariables = Exact<{
 }>;
 
 
-export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+export type SendAudioMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendMediaMutationVariables = Exact<{
   instanceId: string | number;
@@ -308,14 +308,14 @@ export type SendMediaMutationVariables = Exact<{
 }>;
 
 
-export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+export type SendMediaMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type RetryMessageMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+export type RetryMessageMutation = { retryMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SendPresenceMutationVariables = Exact<{
   contactId: string | number;
@@ -361,7 +361,7 @@ export type AddNoteMutationVariables = Exact<{
 }>;
 
 
-export type AddNoteMutation = { addNote: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+export type AddNoteMutation = { addNote: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type SetContactLabelsMutationVariables = Exact<{
   contactId: string | number;
@@ -478,7 +478,7 @@ export type SendQuickMessageMutationVariables = Exact<{
 }>;
 
 
-export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, sentBy: { id: string, fullName: string | null } | null } };
+export type SendQuickMessageMutation = { sendMessage: { id: string, instanceId: string, contactId: string, messageId: string, fromMe: boolean, messageType: MessageType, textContent: string | null, quotedMessageId: string | null, cursor: string, status: MessageStatus, error: string | null, senderName: string | null, metadata: unknown, deleted: boolean, timestamp: string, mediaState: MediaState | null, mediaError: string | null, mediaMimeType: string | null, mediaFilename: string | null, mediaSize: number | null, mediaSeconds: number | null, mediaUrl: string | null, m4aUrl: string | null, quotedMessage: { id: string, textContent: string | null, messageType: MessageType, fromMe: boolean, cursor: string } | null, sentBy: { id: string, fullName: string | null } | null } };
 
 export type CreateQuickMessageMutationVariables = Exact<{
   input: QuickMessageInput;

@@ -320,6 +320,8 @@ export type Message = Node & {
   contact: Contact;
   contactId: Scalars['ID']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** This message's cursor in its chat's `messages`: pass it as `before` (newer messages) or `after` (older ones) to open the chat at this message, e.g. at a `quotedMessage` or a `searchMessages` result. */
+  cursor: Scalars['String']['output'];
   /** Deleted for everyone by its author. */
   deleted: Scalars['Boolean']['output'];
   /** Why sending failed, when FAILED. */
@@ -343,6 +345,8 @@ export type Message = Node & {
   messageType: MessageType;
   /** Details of locations, contact cards and reactions. */
   metadata?: Maybe<Scalars['JSON']['output']>;
+  /** The message this one replies to, when it is in the same chat here (null when WhatsApp's quoted message never reached us). */
+  quotedMessage?: Maybe<Message>;
   /** WhatsApp id of the message this one replies to. */
   quotedMessageId?: Maybe<Scalars['String']['output']>;
   remoteJid: Scalars['String']['output'];

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -154,7 +155,7 @@ async def list_messages(
     rows = await messages_db.page_for_contact(
         runtime.db, contact_id, after=start, before=end, limit=cut.size + 1, backward=cut.backward
     )
-    cursors = [encode_cursor(r["timestamp"], r["arrival"]) for r in rows]
+    cursors = [message_cursor(r["timestamp"], r["arrival"]) for r in rows]
     return cut.page(rows, cursors, (after is not None, before is not None))
 
 
@@ -184,6 +185,20 @@ async def contacts_by_id(db: Database, ids: list[uuid.UUID]) -> list[Row | None]
 
 async def messages_by_id(db: Database, ids: list[uuid.UUID]) -> list[Row | None]:
     return in_key_order(await messages_db.get_messages(db, ids), ids)
+
+
+async def messages_by_whatsapp_id(
+    db: Database, keys: list[tuple[uuid.UUID, str]]
+) -> list[Row | None]:
+    """A batch of (contact id, WhatsApp message id) lookups: a quoted message in its chat."""
+    rows = await messages_db.messages_by_whatsapp_id(db, keys)
+    found = {(row["contact_id"], row["message_id"]): row for row in rows}
+    return [found.get(key) for key in keys]
+
+
+def message_cursor(timestamp: datetime, arrival: int) -> str:
+    """A message's cursor in its chat's `messages` connection (and in `searchMessages`)."""
+    return encode_cursor(timestamp, arrival)
 
 
 async def interactions_by_contact(db: Database, ids: list[uuid.UUID]) -> list[Row | None]:

@@ -7,10 +7,11 @@ import uuid
 
 from db import search as search_db
 from db.sql import Row
-from services.common.pagination import Page, decode_arrival_cursor, encode_cursor, page_size
+from services.common.pagination import Page, decode_arrival_cursor, page_size
 from services.errors import BadInput
 from services.identity import access
 from services.identity.auth import Principal
+from services.messaging.conversations import message_cursor
 from services.platform.runtime import Runtime
 
 MAX_QUERY_LENGTH = 200
@@ -61,7 +62,7 @@ async def search_messages(
     return Page(
         items,
         len(rows) > size,
-        [encode_cursor(r["timestamp"], r["arrival"]) for r in items],
+        [message_cursor(r["timestamp"], r["arrival"]) for r in items],
         # Forward only: something lies before the page exactly when it starts after a cursor.
         has_previous=after is not None,
     )

@@ -454,3 +454,42 @@ async def test_backward_contacts_pages_walk_the_activity_index(gql, pg, contact_
             for sort in (n for n in everything if n["Node Type"] == "Sort"):
                 # Above the LIMIT: the page's rows only.
                 assert "Limit" in [n["Node Type"] for n in nodes(sort)], (mode, kinds)
+
+
+QUOTED = """
+query($c: ID!) {
+  messages(contactId: $c, first: 1) {
+    edges { cursor node { id cursor quotedMessage { textContent cursor } } }
+  }
+}"""
+
+
+async def test_a_chat_opens_at_the_quoted_message_and_pages_both_ways(gql, pg, chat):
+    # m8 replies to m4 (WhatsApp ids are the texts here).
+    await add_message(pg, chat["instance"], chat["contact"], "m8", T0 + timedelta(seconds=300))
+    await pg.execute(
+        "UPDATE whatsapp_messages SET quoted_message_id = 'm4' WHERE message_id = 'm8'"
+    )
+    edge = (await gql(QUOTED, {"c": str(chat["contact"])}))["messages"]["edges"][0]
+    assert edge["node"]["cursor"] == edge["cursor"]  # the same cursor as the connection's
+    quoted = edge["node"]["quotedMessage"]
+    assert quoted["textContent"] == "m4"
+    newer = await page(gql, chat["contact"], last=2, before=quoted["cursor"])
+    older = await page(gql, chat["contact"], first=2, after=quoted["cursor"])
+    assert texts(newer) == ["m6", "m5"] and texts(older) == ["m3", "m2"]
+
+
+@pytest.mark.parametrize("quoted", ["NEVER-SEEN", "in-another-chat"])
+async def test_a_quoted_message_not_in_this_chat_is_null(gql, pg, chat, quoted):
+    other = await pg.fetchval(
+        "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, name) "
+        "VALUES ($1, '5511999990003@s.whatsapp.net', '5511999990003', 'Ana') RETURNING id",
+        chat["instance"],
+    )
+    await add_message(pg, chat["instance"], other, "in-another-chat", T0)
+    await add_message(pg, chat["instance"], chat["contact"], "m8", T0 + timedelta(seconds=300))
+    await pg.execute(
+        "UPDATE whatsapp_messages SET quoted_message_id = $1 WHERE message_id = 'm8'", quoted
+    )
+    edge = (await gql(QUOTED, {"c": str(chat["contact"])}))["messages"]["edges"][0]
+    assert edge["node"]["quotedMessage"] is None
