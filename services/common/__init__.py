@@ -1,2 +1,3 @@
 """Small value rules shared by several domains: phone numbers and JIDs, cursor pagination,
-free-text limits, and header-safe file names and MIME types."""
+free-text limits, header-safe file names and MIME types, and the time a message of ours is
+stored with."""

@@ -10,10 +10,10 @@ to assign the conversation.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from db import messages as messages_db
 from db.sql import Row
+from services.common.instants import whole_second_now
 from services.common.text_rules import clean_block
 from services.errors import BadInput
 from services.identity.auth import Principal
@@ -43,7 +43,7 @@ async def add_note(runtime: Runtime, principal: Principal, contact_id: uuid.UUID
             message_type="note",
             text_content=body,
             status="sent",
-            timestamp=datetime.now(UTC),
+            timestamp=whole_second_now(),
             sent_by=principal.profile_id,
         )
         assert row is not None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -21,6 +20,7 @@ from db import (
 )
 from db.sql import Row
 from services.automation.quick_messages import render_for_contact
+from services.common.instants import whole_second_now
 from services.errors import AppError, BadInput, Conflict, NotFound, RateLimited
 from services.identity import access
 from services.identity.auth import Principal
@@ -147,7 +147,7 @@ async def send_message(
                 from_me=True,
                 message_type=message_type,
                 status="pending",
-                timestamp=datetime.now(UTC),
+                timestamp=whole_second_now(),
                 sent_by=principal.profile_id,
                 idempotency_key=idempotency_key,
                 **values,

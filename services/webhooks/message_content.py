@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from services.common.header_values import safe_file_name, safe_mime_type
+from services.common.instants import whole_second_now
 from services.instances.evolution_values import long_value
 
 # Wrappers Evolution does not unwrap (CONTRACT §9.1): the content sits in `.message` inside.
@@ -73,7 +74,7 @@ def message_timestamp(data: dict[str, Any]) -> datetime:
     A value that is no moment of a real message — missing, not a number, zero or negative,
     more than a day ahead (10**20, 1.5e308…) — is replaced by the time the message is
     stored: the message is kept, and sorts where it arrived."""
-    now = datetime.now(UTC)
+    now = whole_second_now()
     seconds = long_value(data.get("messageTimestamp"))
     if seconds is None or seconds <= 0:
         return now

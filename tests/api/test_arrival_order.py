@@ -187,6 +187,36 @@ class TestOneBatch:
         texts, _ = await page_texts(gql, str(ana_id), 10)
         assert texts == ["a5", "a4", "a3", "a2", "a1"]
 
+    async def test_a_customer_message_of_the_second_of_our_reply_comes_after_it(
+        self, server, gql, pg, vault
+    ):
+        """Our reply is stored when it is queued, to the whole second as WhatsApp's times are:
+        a customer's message of that second that reaches us later is the newer one."""
+        instance = await create_instance_row(pg, vault)
+        secret = vault.webhook_secret("acme-support")
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await post_webhook(http, message("pergunta"), secret)).status_code == 200
+            assert await in_own_task(WebhookProcessor(server.runtime).drain()) == 1
+            contact_id = str(await pg.fetchval("SELECT id FROM whatsapp_contacts"))
+            reply = {"instanceId": str(instance["id"]), "contactId": contact_id}
+            sent = await gql(
+                "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+                {"input": {**reply, "textContent": "resposta"}},
+            )
+            at = await pg.fetchval(
+                "SELECT timestamp FROM whatsapp_messages WHERE id = $1",
+                uuid.UUID(sent["sendMessage"]["id"]),
+            )
+            assert at.microsecond == 0
+            late = message("mais uma coisa")
+            late["data"]["messageTimestamp"] = int(at.timestamp())
+            assert (await post_webhook(http, late, secret)).status_code == 200
+            assert await in_own_task(WebhookProcessor(server.runtime).drain()) == 1
+        texts, _ = await page_texts(gql, contact_id, 10)
+        assert texts[:2] == ["mais uma coisa", "resposta"]
+        contacts = (await gql(CONTACTS, {"instanceId": str(instance["id"])}))["contacts"]
+        assert contacts["edges"][0]["node"]["lastMessage"]["textContent"] == "mais uma coisa"
+
 
 async def test_a_message_arriving_after_the_read_mark_is_unread_whatever_its_time(
     server, gql, pg, vault

@@ -143,3 +143,69 @@ async def test_a_failing_migration_leaves_nothing_behind(fresh_db: str, tmp_path
         ] == ["0001_ok"]
     finally:
         await conn.close()
+
+
+async def test_message_times_become_whole_seconds_and_arrival_decides(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """0012: a reply stored at 10:00:03.500 before a customer's message of 10:00:03 reached us
+    sorts before it afterwards, and the conversation's last message is the customer's."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for migration in load_migrations():
+        if migration.version < "0012":
+            (folder / f"{migration.version}.sql").write_text(migration.sql, encoding="utf-8")
+    await apply_migrations(fresh_db, folder)
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        instance = await conn.fetchval(
+            "INSERT INTO whatsapp_instances (instance_name, instance_token, display_name) "
+            "VALUES ('acme', 'x', 'Acme') "
+            "RETURNING id"
+        )
+        contact = await conn.fetchval(
+            """INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number,
+                 last_message_at) VALUES ($1, '5511999990002@s.whatsapp.net', '5511999990002',
+                 '2026-12-05 10:00:03.5+00') RETURNING id""",
+            instance,
+        )
+        for message_id, from_me, at in (
+            ("reply", True, "2026-12-05 10:00:03.5+00"),
+            ("customer", False, "2026-12-05 10:00:03+00"),
+        ):
+            await conn.execute(
+                """INSERT INTO whatsapp_messages (instance_id, contact_id, message_id,
+                     remote_jid, from_me, message_type, text_content, status, timestamp)
+                   VALUES ($1, $2, $3, '5511999990002@s.whatsapp.net', $4, 'text', $3,
+                     'delivered', $5::text::timestamptz)""",
+                instance,
+                contact,
+                message_id,
+                from_me,
+                at,
+            )
+        await conn.execute(
+            """UPDATE whatsapp_contacts SET activity_arrival =
+                 (SELECT arrival FROM whatsapp_messages WHERE message_id = 'reply')"""
+        )
+
+        assert await apply_migrations(fresh_db) == [
+            m.version for m in load_migrations() if m.version >= "0012"
+        ]
+        newest_first = await conn.fetch(
+            """SELECT message_id, timestamp FROM whatsapp_messages
+               WHERE contact_id = $1 ORDER BY timestamp DESC, arrival DESC""",
+            contact,
+        )
+        assert [r["message_id"] for r in newest_first] == ["customer", "reply"]
+        assert {r["timestamp"].microsecond for r in newest_first} == {0}
+        row = await conn.fetchrow(
+            "SELECT last_message_at, activity_arrival FROM whatsapp_contacts WHERE id = $1",
+            contact,
+        )
+        assert row is not None and row["last_message_at"].microsecond == 0
+        assert row["activity_arrival"] == await conn.fetchval(
+            "SELECT arrival FROM whatsapp_messages WHERE message_id = 'customer'"
+        )
+    finally:
+        await conn.close()
