@@ -225,7 +225,9 @@ async def test_every_variable_is_rendered(gql, pg, instance, secret, admin_token
         )
     )["renderQuickMessage"]
     now = datetime.now(UTC).astimezone(ZoneInfo("America/Sao_Paulo"))
-    greeting = "Bom dia" if 5 <= now.hour < 12 else "Boa tarde" if now.hour < 18 else "Boa noite"
+    greeting = (
+        "Bom dia" if 5 <= now.hour < 12 else "Boa tarde" if 12 <= now.hour < 18 else "Boa noite"
+    )
     assert rendered.startswith(f"{greeting}, Maria! Maria Souza | +55 11 99999-0002 | ")
     assert now.strftime("%d/%m/%Y") in rendered
     assert rendered.endswith("| Ana Admin | {desconhecida}")
