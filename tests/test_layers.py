@@ -4,6 +4,8 @@
 - `services` never imports `schema`, `resolvers` or `server`;
 - `resolvers` and `schema` never import `db` (they call services; a loader is a batch call);
 - the modules of `services` import one another without cycles;
+- a service receives what it uses (protocols of `services.platform.capabilities`): only
+  `services/platform` (the composition root) imports `Runtime`;
 - each package under `services` says what it owns in its `__init__` docstring.
 """
 
@@ -41,6 +43,13 @@ def violations(layer: str, source: str) -> list[str]:
     return sorted(name for name in imported(source) if name.split(".")[0] in FORBIDDEN[layer])
 
 
+RUNTIME = "services.platform.runtime"
+
+
+def imports_runtime(source: str) -> bool:
+    return any(name == RUNTIME or name.startswith(RUNTIME + ".") for name in imported(source))
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -71,6 +80,19 @@ def test_a_layer_imports_only_what_it_may(layer):
         if (bad := violations(layer, path.read_text()))
     }
     assert found == {}
+
+
+def test_services_receive_what_they_use_not_the_runtime():
+    assert imports_runtime("from services.platform.runtime import Runtime\n")
+    assert imports_runtime("def f():\n    from services.platform import runtime\n")
+    assert not imports_runtime("from services.platform.capabilities import WithDatabase\n")
+    platform = ROOT / "services" / "platform"
+    found = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "services").rglob("*.py"))
+        if platform not in path.parents and imports_runtime(path.read_text())
+    ]
+    assert found == []
 
 
 def test_services_import_one_another_without_cycles():

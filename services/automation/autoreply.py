@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from databases import Database
@@ -29,8 +30,12 @@ from services.automation.availability import (
 )
 from services.automation.variables import render_template, template_values
 from services.platform import events
+from services.platform.capabilities import WithDatabase, WithOutboxWakeup, WithSettings
 from services.platform.events import Publication
-from services.platform.runtime import Runtime
+
+
+class Uses(WithDatabase, WithSettings, WithOutboxWakeup, Protocol): ...
+
 
 log = logging.getLogger("atendimento.autoreply")
 
@@ -50,7 +55,7 @@ def availability(settings: Row, default_tz: str, now: datetime) -> tuple[bool, d
 
 
 async def maybe_reply(
-    runtime: Runtime, instance: Row, contact: Row, incoming: Row, settings: Row | None
+    runtime: Uses, instance: Row, contact: Row, incoming: Row, settings: Row | None
 ) -> list[Publication]:
     """Queue the auto-reply to `incoming` if every rule allows it; never raises.
 
@@ -73,7 +78,7 @@ async def maybe_reply(
 
 
 def reply_text(
-    runtime: Runtime,
+    runtime: WithSettings,
     settings: Row | None,
     is_group: bool,
     from_me: bool,
@@ -96,7 +101,7 @@ def reply_text(
 
 
 async def _reply(
-    runtime: Runtime,
+    runtime: Uses,
     db: Database,
     instance: Row,
     contact: Row,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -27,7 +28,11 @@ from services.common.text_rules import clean_line, escape_like
 from services.errors import BadInput, Conflict, NotFound
 from services.identity import access
 from services.identity.auth import Principal
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase, WithSettings
+
+
+class Uses(WithDatabase, WithSettings, Protocol): ...
+
 
 SHORTCUT = re.compile(r"^[a-z0-9_\-.]{1,32}$")
 MAX_TEXT = 4096
@@ -54,14 +59,14 @@ def clean_text(value: str, field: str = "messageText") -> str:
     return text
 
 
-async def timezone_of(runtime: Runtime, instance_id: uuid.UUID) -> ZoneInfo:
+async def timezone_of(runtime: Uses, instance_id: uuid.UUID) -> ZoneInfo:
     settings = await instances_db.get_settings(runtime.db, instance_id)
     name = settings["timezone"] if settings and settings["timezone"] else None
     return ZoneInfo(name or runtime.settings.business_timezone)
 
 
 async def render_for_contact(
-    runtime: Runtime, principal: Principal, shortcut: str, contact: Row
+    runtime: Uses, principal: Principal, shortcut: str, contact: Row
 ) -> str:
     quick = await quick_db.get_by_shortcut(runtime.db, clean_shortcut(shortcut))
     if quick is None:
@@ -83,7 +88,7 @@ async def render_for_contact(
     return render_template(quick["message_text"], values)
 
 
-async def search(runtime: Runtime, principal: Principal, text: str | None) -> list[Row]:
+async def search(runtime: WithDatabase, principal: Principal, text: str | None) -> list[Row]:
     term = (text or "").strip().removeprefix("/").lower() or None
     # `%` and `_` are searched for as themselves, as in contacts and clients.
     literal = escape_like(term) if term else None
@@ -92,7 +97,7 @@ async def search(runtime: Runtime, principal: Principal, text: str | None) -> li
 
 
 async def create(
-    runtime: Runtime,
+    runtime: WithDatabase,
     principal: Principal,
     shortcut: str,
     message_text: str,
@@ -112,7 +117,7 @@ async def create(
 
 
 async def update(
-    runtime: Runtime, principal: Principal, quick_id: uuid.UUID, changes: dict[str, object]
+    runtime: WithDatabase, principal: Principal, quick_id: uuid.UUID, changes: dict[str, object]
 ) -> Row:
     access.require_admin(principal, "manage quick messages")
     if await quick_db.get(runtime.db, quick_id) is None:
@@ -141,7 +146,7 @@ async def update(
     return row
 
 
-async def delete(runtime: Runtime, principal: Principal, quick_id: uuid.UUID) -> None:
+async def delete(runtime: WithDatabase, principal: Principal, quick_id: uuid.UUID) -> None:
     access.require_admin(principal, "manage quick messages")
     if not await quick_db.delete(runtime.db, quick_id):
         raise NotFound("Quick message not found", id=str(quick_id))

@@ -12,13 +12,13 @@ import uuid
 from db import nodes as nodes_db
 from services.errors import BadInput
 from services.identity.auth import Principal
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase
 
 MAX_NODES = 100
 
 
 async def kinds_of(
-    runtime: Runtime, principal: Principal, keys: list[uuid.UUID]
+    runtime: WithDatabase, principal: Principal, keys: list[uuid.UUID]
 ) -> list[str | None]:
     """For each id, in order: the name of its type when it exists and the viewer may see
     it, else None."""

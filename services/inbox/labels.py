@@ -8,6 +8,7 @@ MAX_LABELS per contact, each 1 to MAX_LABEL characters on one line.
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from databases import Database
 
@@ -19,7 +20,11 @@ from services.identity import access
 from services.identity.auth import Principal
 from services.messaging.conversations import visible_contact
 from services.platform import events
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithBus, WithDatabase
+
+
+class Uses(WithDatabase, WithBus, Protocol): ...
+
 
 MAX_LABEL = 40
 MAX_LABELS = 20
@@ -46,7 +51,7 @@ def normalize(labels: list[str]) -> dict[str, str]:
 
 
 async def set_contact_labels(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, labels: list[str]
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, labels: list[str]
 ) -> Row:
     """Replace the contact's labels (an empty list removes them all)."""
     contact = await visible_contact(runtime, principal, contact_id)
@@ -66,7 +71,7 @@ async def set_contact_labels(
 
 
 async def list_labels(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, prefix: str | None
+    runtime: WithDatabase, principal: Principal, instance_id: uuid.UUID, prefix: str | None
 ) -> list[Row]:
     """The number's labels with their counts, most used first; `prefix` narrows them (the
     autocomplete as the agent types)."""

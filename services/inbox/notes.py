@@ -10,6 +10,7 @@ to assign the conversation.
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from db import messages as messages_db
 from db.sql import Row
@@ -19,12 +20,16 @@ from services.errors import BadInput
 from services.identity.auth import Principal
 from services.messaging.conversations import visible_contact
 from services.platform import events
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithBus, WithDatabase
+
+
+class Uses(WithDatabase, WithBus, Protocol): ...
+
 
 MAX_NOTE = 4096
 
 
-async def add_note(runtime: Runtime, principal: Principal, contact_id: uuid.UUID, text: str) -> Row:
+async def add_note(runtime: Uses, principal: Principal, contact_id: uuid.UUID, text: str) -> Row:
     contact = await visible_contact(runtime, principal, contact_id)
     body = clean_block(text, "text", MAX_NOTE)
     if not body:

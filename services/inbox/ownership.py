@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from db import contacts as contacts_db, inbox as inbox_db, instances as instances_db
 from db.sql import Row
@@ -27,7 +27,10 @@ from services.identity.auth import Principal
 from services.inbox.cycle import STATUSES, open_cycle
 from services.messaging.conversations import visible_contact
 from services.platform import events
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithBus, WithDatabase
+
+
+class Uses(WithDatabase, WithBus, Protocol): ...
 
 
 def _owned_by_colleague(principal: Principal, contact: Row) -> bool:
@@ -35,7 +38,7 @@ def _owned_by_colleague(principal: Principal, contact: Row) -> bool:
     return not principal.is_admin and owner is not None and owner != principal.profile_id
 
 
-async def _locked(runtime: Runtime, contact_id: uuid.UUID) -> Row:
+async def _locked(runtime: WithDatabase, contact_id: uuid.UUID) -> Row:
     contact = await inbox_db.lock_contact(runtime.db, contact_id)
     if contact is None:
         raise NotFound("Contact not found", id=str(contact_id))
@@ -43,7 +46,7 @@ async def _locked(runtime: Runtime, contact_id: uuid.UUID) -> Row:
 
 
 async def assign_contact(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, profile_id: uuid.UUID | None
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, profile_id: uuid.UUID | None
 ) -> Row:
     """Assign the conversation to `profile_id` (None unassigns); see the module's rules."""
     db = runtime.db
@@ -88,7 +91,7 @@ async def assign_contact(
 
 
 async def set_contact_status(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, status: str
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, status: str
 ) -> Row:
     """OPEN, PENDING or RESOLVED. Reopening a RESOLVED conversation starts a new cycle (its
     first response and resolution are measured anew)."""
@@ -126,7 +129,7 @@ async def set_contact_status(
 
 
 async def _set_status(
-    runtime: Runtime, principal: Principal, contact: Row, status: str, now: datetime
+    runtime: WithDatabase, principal: Principal, contact: Row, status: str, now: datetime
 ) -> Row | None:
     changes: dict[str, Any] = {"conversation_status": status}
     if status == "resolved":
@@ -145,7 +148,7 @@ async def _set_status(
 
 
 async def assignable_profiles(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID | None
+    runtime: WithDatabase, principal: Principal, instance_id: uuid.UUID | None
 ) -> list[Row]:
     """Who can be assigned: the members of `instance_id`; without it, the members of every
     number the viewer sees (admins: every profile)."""

@@ -21,14 +21,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from db import inbox as inbox_db, reports as reports_db
 from db.sql import Row
 from services.errors import BadInput
 from services.identity import access
 from services.identity.auth import Principal
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase
+
+
+class Uses(WithDatabase, Protocol): ...
 
 
 @dataclass
@@ -54,7 +57,7 @@ class ConversationReport:
 
 
 async def _instances(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID | None
+    runtime: WithDatabase, principal: Principal, instance_id: uuid.UUID | None
 ) -> list[uuid.UUID]:
     db = runtime.db
     if instance_id is not None:
@@ -78,7 +81,7 @@ def _seconds(value: Any) -> float | None:
 
 
 async def conversation_report(
-    runtime: Runtime,
+    runtime: Uses,
     principal: Principal,
     instance_id: uuid.UUID | None,
     start: datetime,
@@ -181,7 +184,7 @@ def _csv_lines(rows: Iterable[Row]) -> Iterable[str]:
 
 
 async def conversations_csv(
-    runtime: Runtime,
+    runtime: Uses,
     principal: Principal,
     instance_id: uuid.UUID | None,
     start: datetime,

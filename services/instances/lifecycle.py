@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,9 +30,20 @@ from services.identity import access
 from services.identity.auth import Principal
 from services.instances.evolution import EvolutionApiError
 from services.media import cleanup
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithMedia,
+    WithSettings,
+    WithVault,
+)
 from services.platform.events import INSTANCES_CHANNEL, Publication
 from services.platform.metrics import DISCONNECTIONS
-from services.platform.runtime import Runtime
+
+
+class Uses(WithDatabase, WithBus, WithEvolution, WithSettings, WithVault, WithMedia, Protocol): ...
+
 
 log = logging.getLogger("atendimento.instances")
 
@@ -81,7 +92,7 @@ def clean_display_name(value: str) -> str:
     return name
 
 
-def webhook_url(runtime: Runtime, instance_name: str) -> str:
+def webhook_url(runtime: WithSettings, instance_name: str) -> str:
     """The URL Evolution posts this number's webhooks to."""
     if not runtime.settings.app_url:
         raise NotConfigured(
@@ -104,11 +115,11 @@ def evolution_settings(row: Row | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def token_of(runtime: Runtime, row: Row) -> str:
+def token_of(runtime: WithVault, row: Row) -> str:
     return runtime.vault.decrypt(row["instance_token"])
 
 
-async def create_instance(runtime: Runtime, principal: Principal, display_name: str) -> Row:
+async def create_instance(runtime: Uses, principal: Principal, display_name: str) -> Row:
     access.require_admin(principal, "create WhatsApp numbers")
     name = clean_display_name(display_name)
     if not runtime.settings.evolution_configured:
@@ -145,7 +156,7 @@ async def create_instance(runtime: Runtime, principal: Principal, display_name: 
     return row
 
 
-async def _create_on_evolution(runtime: Runtime, row: Row, token: str, url: str) -> dict[str, Any]:
+async def _create_on_evolution(runtime: Uses, row: Row, token: str, url: str) -> dict[str, Any]:
     settings = await instances_db.get_settings(runtime.db, row["id"])
     assert settings is not None
     name = row["instance_name"]
@@ -159,7 +170,7 @@ async def _create_on_evolution(runtime: Runtime, row: Row, token: str, url: str)
     )
 
 
-async def _recreate_on_evolution(runtime: Runtime, row: Row) -> None:
+async def _recreate_on_evolution(runtime: Uses, row: Row) -> None:
     """Delete the instance on Evolution and create it again, same name, token, webhook and
     settings: the one way Evolution's API offers to end the reconnect loop of a number that
     never opened (logout refuses it with 400, restart with "not connected"). Evolution keeps
@@ -193,7 +204,7 @@ async def _recreate_on_evolution(runtime: Runtime, row: Row) -> None:
     log.info("instance %s re-created on Evolution API", row["instance_name"])
 
 
-async def _forget_on_evolution(runtime: Runtime, instance_name: str, token: str) -> None:
+async def _forget_on_evolution(runtime: WithEvolution, instance_name: str, token: str) -> None:
     try:
         await runtime.evolution.delete_instance(instance_name, token)
     except AppError:
@@ -201,7 +212,7 @@ async def _forget_on_evolution(runtime: Runtime, instance_name: str, token: str)
 
 
 async def update_instance(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, display_name: str | None
+    runtime: Uses, principal: Principal, instance_id: uuid.UUID, display_name: str | None
 ) -> Row:
     row = await access.managed_instance(runtime.db, principal, instance_id, "rename numbers")
     if display_name is None:
@@ -215,7 +226,7 @@ async def update_instance(
 
 
 async def connect_instance(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, phone_number: str | None
+    runtime: Uses, principal: Principal, instance_id: uuid.UUID, phone_number: str | None
 ) -> Row:
     row = await access.managed_instance(runtime.db, principal, instance_id, "connect numbers")
     number = None
@@ -270,9 +281,7 @@ async def connect_instance(
     return updated
 
 
-async def disconnect_instance(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID
-) -> Row:
+async def disconnect_instance(runtime: Uses, principal: Principal, instance_id: uuid.UUID) -> Row:
     row = await access.managed_instance(runtime.db, principal, instance_id, "disconnect numbers")
     try:
         await runtime.evolution.logout(row["instance_name"], token_of(runtime, row))
@@ -301,7 +310,7 @@ async def disconnect_instance(
     return updated
 
 
-async def delete_instance(runtime: Runtime, principal: Principal, instance_id: uuid.UUID) -> None:
+async def delete_instance(runtime: Uses, principal: Principal, instance_id: uuid.UUID) -> None:
     row = await access.managed_instance(runtime.db, principal, instance_id, "delete numbers")
     try:
         await runtime.evolution.delete_instance(row["instance_name"], token_of(runtime, row))
@@ -411,7 +420,7 @@ def lifecycle_changes(event: str, data: Any) -> dict[str, Any] | None:
 
 
 async def apply_lifecycle_event(
-    runtime: Runtime, instance: Row, event: str, data: Any
+    runtime: WithDatabase, instance: Row, event: str, data: Any
 ) -> list[Publication]:
     changes = lifecycle_changes(event, data)
     if changes is None:
@@ -446,7 +455,7 @@ PUSHED_SETTINGS = (
 )
 
 
-async def get_settings(runtime: Runtime, principal: Principal, instance_id: uuid.UUID) -> Row:
+async def get_settings(runtime: WithDatabase, principal: Principal, instance_id: uuid.UUID) -> Row:
     await access.visible_instance(runtime.db, principal, instance_id)
     row = await instances_db.get_settings(runtime.db, instance_id)
     assert row is not None, "every instance has a settings row"
@@ -454,7 +463,7 @@ async def get_settings(runtime: Runtime, principal: Principal, instance_id: uuid
 
 
 async def update_settings(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, changes: dict[str, Any]
+    runtime: Uses, principal: Principal, instance_id: uuid.UUID, changes: dict[str, Any]
 ) -> Row:
     """Validate, push what Evolution enforces, then store. If the push fails nothing changes."""
     instance = await access.managed_instance(
@@ -532,7 +541,7 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-async def encrypt_stored_tokens(runtime: Runtime) -> int:
+async def encrypt_stored_tokens(runtime: Uses) -> int:
     """Encrypt instance tokens stored in clear text (rows written before encryption at rest,
     or imported by hand); return how many were."""
     rows = await instances_db.plaintext_tokens(runtime.db)

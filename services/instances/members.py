@@ -11,11 +11,11 @@ from services.common.rows import Row
 from services.errors import BadInput
 from services.identity import access
 from services.identity.auth import Principal
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase
 
 
 async def add_member(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, profile_id: uuid.UUID
+    runtime: WithDatabase, principal: Principal, instance_id: uuid.UUID, profile_id: uuid.UUID
 ) -> None:
     await access.managed_instance(runtime.db, principal, instance_id, "manage members")
     if await profiles_db.get_profile(runtime.db, profile_id) is None:
@@ -27,7 +27,7 @@ async def add_member(
 
 
 async def remove_member(
-    runtime: Runtime, principal: Principal, instance_id: uuid.UUID, profile_id: uuid.UUID
+    runtime: WithDatabase, principal: Principal, instance_id: uuid.UUID, profile_id: uuid.UUID
 ) -> None:
     await access.managed_instance(runtime.db, principal, instance_id, "manage members")
     await members_db.remove_member(runtime.db, instance_id, profile_id)

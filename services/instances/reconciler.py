@@ -13,14 +13,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from db import instances as instances_db
 from db.sql import Row
 from services.errors import AppError
 from services.instances.lifecycle import instance_event, token_of
-from services.platform.runtime import Runtime
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithLiveness,
+    WithSettings,
+    WithVault,
+)
 from services.platform.waiting import in_own_task, wait_any
+
+
+class Uses(
+    WithDatabase, WithBus, WithEvolution, WithSettings, WithVault, WithLiveness, Protocol
+): ...
+
 
 log = logging.getLogger("atendimento.reconciler")
 
@@ -87,7 +100,7 @@ def reconciled_changes(
 
 
 class Reconciler:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
 
     @property

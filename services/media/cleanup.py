@@ -13,13 +13,18 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from db import privacy as privacy_db
 from db.sql import Row
 from services.media.codec import RENDITIONS
+from services.platform.capabilities import WithDatabase, WithMedia
 from services.platform.metrics import MEDIA_DELETION_FAILURES, MEDIA_OBJECTS_DELETED
-from services.platform.runtime import Runtime
 from services.platform.waiting import in_own_task, wait_any
+
+
+class Uses(WithDatabase, WithMedia, Protocol): ...
+
 
 log = logging.getLogger("atendimento.media")
 
@@ -62,7 +67,7 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(10 * 3 ** max(attempts - 1, 0), 6 * 3600))
 
 
-async def purge(runtime: Runtime, keys: list[str] | None = None) -> tuple[int, int]:
+async def purge(runtime: Uses, keys: list[str] | None = None) -> tuple[int, int]:
     """Delete queued objects: `keys` now, or else those that are due. (deleted, failed)."""
     deleted = failed = 0
     while True:
@@ -76,7 +81,7 @@ async def purge(runtime: Runtime, keys: list[str] | None = None) -> tuple[int, i
             return deleted, failed
 
 
-async def _delete(runtime: Runtime, row: Row) -> bool:
+async def _delete(runtime: Uses, row: Row) -> bool:
     key = row["key"]
     try:
         if row["is_prefix"]:
@@ -103,7 +108,7 @@ async def _delete(runtime: Runtime, row: Row) -> bool:
     return True
 
 
-async def discard(runtime: Runtime, keys: list[str]) -> None:
+async def discard(runtime: Uses, keys: list[str]) -> None:
     """Objects just written for a row that no longer exists (erased while its media was being
     fetched or converted): deleted now, or queued when the store refuses."""
     await privacy_db.queue_deletions(runtime.db, keys)
@@ -113,7 +118,7 @@ async def discard(runtime: Runtime, keys: list[str]) -> None:
 class MediaCleaner:
     """The background retry of queued deletions, in every process (replicas share the queue)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
 
     async def run(self, stop: asyncio.Event) -> None:

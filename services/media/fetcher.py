@@ -21,7 +21,7 @@ import hashlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -36,10 +36,33 @@ from services.media.cleanup import message_key, with_renditions
 from services.media.codec import duration_seconds
 from services.media.types import base_type, detect
 from services.platform import events
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithLiveness,
+    WithMedia,
+    WithMediaWakeup,
+    WithSettings,
+    WithVault,
+)
 from services.platform.events import Publication
-from services.platform.runtime import Runtime
 from services.platform.waiting import drain, wait_any
 from services.webhooks.message_content import MessageContent
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithMedia,
+    WithLiveness,
+    WithMediaWakeup,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.media")
 
@@ -71,7 +94,7 @@ def store_key(message: Row) -> str:
 
 
 async def put(
-    runtime: Runtime, message: Row, data: bytes, mime_type: str | None, file_name: str | None
+    runtime: WithMedia, message: Row, data: bytes, mime_type: str | None, file_name: str | None
 ) -> dict[str, Any]:
     """Write `data` to the store as the media of `message`; returns what `mark_ready` takes."""
     key = store_key(message)
@@ -90,20 +113,20 @@ async def put(
     }
 
 
-async def mark_ready(runtime: Runtime, message: Row, stored: dict[str, Any]) -> Row | None:
+async def mark_ready(runtime: WithDatabase, message: Row, stored: dict[str, Any]) -> Row | None:
     """The message with its media ready; None when the message is gone (erased, or its number
     deleted, while the bytes were being fetched)."""
     return await media_db.mark_ready(runtime.db, message["id"], **stored)
 
 
-async def _discard_orphan(runtime: Runtime, message: Row, stored: dict[str, Any]) -> None:
+async def _discard_orphan(runtime: Uses, message: Row, stored: dict[str, Any]) -> None:
     """The message was erased while its media was in flight: the object just written must not
     outlive it (the erasure already deleted what it knew of)."""
     log.info("message %s is gone: its media just stored is deleted", message["id"])
     await cleanup.discard(runtime, with_renditions(stored["key"]))
 
 
-async def keep_inline(runtime: Runtime, message: Row, data: dict[str, Any]) -> Row:
+async def keep_inline(runtime: Uses, message: Row, data: dict[str, Any]) -> Row:
     """While ingesting: store `message.base64` when the webhook carries it. Anything wrong with
     it (damaged, too large, the store down) leaves the media pending for the fetcher."""
     if message["media_state"] != "pending":
@@ -141,7 +164,7 @@ def _decode(encoded: str, max_bytes: int) -> bytes:
     return raw
 
 
-async def fetch_again(runtime: Runtime, principal: Principal, message_pk: uuid.UUID) -> Row:
+async def fetch_again(runtime: Uses, principal: Principal, message_pk: uuid.UUID) -> Row:
     """`retryMedia`: an UNAVAILABLE media back in the queue, its attempts starting over."""
     db = runtime.db
     message = await messages_db.get_message(db, message_pk)
@@ -169,7 +192,7 @@ async def fetch_again(runtime: Runtime, principal: Principal, message_pk: uuid.U
 
 
 class MediaFetcher:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
         self.in_flight: set[asyncio.Task[None]] = set()
         self.http: httpx.AsyncClient | None = None

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from services.errors import BadInput
 from services.media.codec import duration_seconds
 from services.media.types import MediaRejected, check_upload
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithMedia, WithSettings
 
 SEND_MEDIA_TYPES = ("image", "document", "video")  # through sendMedia (§3.2)
 MEDIA_MESSAGE_TYPES = ("audio", *SEND_MEDIA_TYPES)
@@ -57,7 +57,7 @@ def _one(first: Any, second: Any, names: tuple[str, str]) -> tuple[Any, str]:
 
 
 async def prepare(
-    runtime: Runtime,
+    runtime: WithSettings,
     message_type: str,
     *,
     text: str | None,
@@ -127,7 +127,7 @@ async def prepare(
 
 
 async def store(
-    runtime: Runtime,
+    runtime: WithMedia,
     instance_id: uuid.UUID,
     local_id: uuid.UUID,
     message_type: str,

@@ -8,13 +8,18 @@ import asyncio
 import posixpath
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from db import messages as messages_db, privacy as privacy_db
 from services.common.header_values import safe_file_name, safe_mime_type
 from services.media import cleanup
 from services.media.codec import RENDITIONS, MediaDecodeError, transcode_audio
 from services.media.types import base_type, extension_for, inline
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase, WithMedia
+
+
+class Uses(WithDatabase, WithMedia, Protocol): ...
+
 
 # A rendition is made once per process at a time; a second request waits for the first.
 _making: dict[str, asyncio.Lock] = {}
@@ -40,7 +45,7 @@ class MediaObject:
     inline: bool
 
 
-async def locate(runtime: Runtime, message_pk: uuid.UUID, fmt: str) -> MediaObject:
+async def locate(runtime: Uses, message_pk: uuid.UUID, fmt: str) -> MediaObject:
     row = await messages_db.get_message(runtime.db, message_pk)
     if row is None:
         raise MediaMissing("message not found")
@@ -71,7 +76,7 @@ async def locate(runtime: Runtime, message_pk: uuid.UUID, fmt: str) -> MediaObje
 
 
 async def _rendition(
-    runtime: Runtime, message_pk: uuid.UUID, original: str, fmt: str
+    runtime: Uses, message_pk: uuid.UUID, original: str, fmt: str
 ) -> tuple[str, int]:
     key = f"{original}.{fmt}"
     lock = _making.setdefault(key, asyncio.Lock())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from databases import Database
 
@@ -19,8 +19,12 @@ from services.errors import BadInput, NotFound
 from services.identity.auth import Principal
 from services.messaging.conversations import CONTACT_TYPES, visible_contact
 from services.platform import events
+from services.platform.capabilities import WithBus, WithDatabase
 from services.platform.events import Publication
-from services.platform.runtime import Runtime
+
+
+class Uses(WithDatabase, WithBus, Protocol): ...
+
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 200
@@ -30,7 +34,11 @@ MAX_NOTES = 5000
 
 
 async def list_clients(
-    runtime: Runtime, principal: Principal, search: str | None, first: int | None, after: str | None
+    runtime: WithDatabase,
+    principal: Principal,
+    search: str | None,
+    first: int | None,
+    after: str | None,
 ) -> Page[Row]:
     _ = principal.profile_id  # any signed-in agent may look clients up to link them
     size = page_size(first)
@@ -49,7 +57,7 @@ async def list_clients(
 
 
 async def update_contact(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, changes: dict[str, Any]
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, changes: dict[str, Any]
 ) -> Row:
     """Type, client link and name. A name set here is never overwritten by WhatsApp's
     pushName; setting it to null gives the contact its WhatsApp name back."""
@@ -84,7 +92,7 @@ async def update_contact(
 
 
 async def create_client_from_contact(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, data: dict[str, Any]
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, data: dict[str, Any]
 ) -> Row:
     contact = await visible_contact(runtime, principal, contact_id)
     if contact["is_group"]:
@@ -122,7 +130,7 @@ async def create_client_from_contact(
 
 
 async def _apply(
-    runtime: Runtime, contact: Row, values: dict[str, Any]
+    runtime: WithDatabase, contact: Row, values: dict[str, Any]
 ) -> tuple[Row, list[Publication]]:
     """Write the changes in the caller's transaction; return what to publish after it."""
     row = await contacts_db.update_contact(runtime.db, contact["id"], **values)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from databases import Database
 
@@ -25,7 +25,17 @@ from services.errors import BadInput, NotFound
 from services.identity import access
 from services.identity.auth import Principal
 from services.messaging.read_receipts import send_read_receipts
-from services.platform.runtime import Runtime
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithSpawn,
+    WithVault,
+)
+
+
+class Uses(WithDatabase, WithBus, WithEvolution, WithVault, WithSpawn, Protocol): ...
+
 
 CONTACT_TYPES = ("cliente", "lead", "profissional", "prestador", "unknown")
 
@@ -55,7 +65,9 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def visible_contact(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
+async def visible_contact(
+    runtime: WithDatabase, principal: Principal, contact_id: uuid.UUID
+) -> Row:
     row = await contacts_db.get_contact(runtime.db, contact_id)
     if row is None or not await access.can_access_instance(
         runtime.db, principal, row["instance_id"]
@@ -65,7 +77,7 @@ async def visible_contact(runtime: Runtime, principal: Principal, contact_id: uu
 
 
 async def list_contacts(
-    runtime: Runtime,
+    runtime: WithDatabase,
     principal: Principal,
     instance_id: uuid.UUID,
     *,
@@ -138,7 +150,7 @@ async def list_contacts(
 
 
 async def list_messages(
-    runtime: Runtime,
+    runtime: Uses,
     principal: Principal,
     contact_id: uuid.UUID,
     *,
@@ -159,7 +171,7 @@ async def list_messages(
     return cut.page(rows, cursors, (after is not None, before is not None))
 
 
-async def mark_contact_read(runtime: Runtime, principal: Principal, contact_id: uuid.UUID) -> Row:
+async def mark_contact_read(runtime: Uses, principal: Principal, contact_id: uuid.UUID) -> Row:
     """Move the viewer's own read mark; other agents' unread counts are untouched."""
     contact = await visible_contact(runtime, principal, contact_id)
     await contacts_db.mark_read(runtime.db, principal.profile_id, contact_id)

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from db import instances as instances_db, messages as messages_db, outbox as outbox_db
 from db.sql import Row
@@ -22,9 +22,32 @@ from services.instances.lifecycle import token_of
 from services.media.sending import SEND_MEDIA_TYPES
 from services.messaging.message_status import from_evolution, next_status
 from services.platform import events
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithLiveness,
+    WithMedia,
+    WithOutboxWakeup,
+    WithSettings,
+    WithVault,
+)
 from services.platform.metrics import MESSAGE_STATUS
-from services.platform.runtime import Runtime
 from services.platform.waiting import drain, in_own_task, wait_any
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithMedia,
+    WithLiveness,
+    WithOutboxWakeup,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.outbox")
 
@@ -50,7 +73,7 @@ def number_of(contact_jid: str) -> str:
 
 
 class OutboxWorker:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
         self.in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from db import presence as presence_db
 from db.sql import Row
@@ -31,8 +31,29 @@ from services.identity.auth import Principal
 from services.instances.lifecycle import token_of
 from services.messaging.contacts import identity_of, names
 from services.messaging.conversations import visible_contact
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithPresenceWatch,
+    WithSettings,
+    WithSpawn,
+    WithVault,
+)
 from services.platform.events import Publication
-from services.platform.runtime import Runtime
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithSpawn,
+    WithPresenceWatch,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.presence")
 
@@ -87,7 +108,7 @@ def _read(data: Any) -> tuple[list[str], str, datetime | None] | None:
     return names(identity), state["lastKnownPresence"], last_seen
 
 
-async def receive(runtime: Runtime, instance_id: uuid.UUID, data: Any) -> bool:
+async def receive(runtime: Uses, instance_id: uuid.UUID, data: Any) -> bool:
     """Publish a `presence.update` to the number's subscribers; False when it was dropped (a
     group, an unknown person, an unexpected shape). Nothing is stored."""
     read = _read(data)
@@ -108,7 +129,7 @@ async def receive(runtime: Runtime, instance_id: uuid.UUID, data: Any) -> bool:
 
 
 async def presence_changes(
-    runtime: Runtime,
+    runtime: Uses,
     principal: Principal,
     instance_id: uuid.UUID,
     contact_id: uuid.UUID | None,
@@ -133,7 +154,7 @@ async def presence_changes(
             yield change
 
 
-def watch_chat(runtime: Runtime, instance: Row, contact: Row) -> None:
+def watch_chat(runtime: Uses, instance: Row, contact: Row) -> None:
     """Have Evolution subscribe to the chat's presence (at most once per contact per window of
     `Runtime.presence_watch`)."""
     if contact["is_group"] or not runtime.settings.evolution_configured:
@@ -143,7 +164,7 @@ def watch_chat(runtime: Runtime, instance: Row, contact: Row) -> None:
     runtime.spawn(_subscribe(runtime, instance, contact))
 
 
-async def _subscribe(runtime: Runtime, instance: Row, contact: Row) -> None:
+async def _subscribe(runtime: Uses, instance: Row, contact: Row) -> None:
     try:
         # `paused` shows the person nothing; Evolution subscribes to the chat's presence first.
         await runtime.evolution.send_presence(

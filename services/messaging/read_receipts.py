@@ -5,20 +5,25 @@ agent's own read mark to fail."""
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from db import instances as instances_db, messages as messages_db
 from db.sql import Row
 from services.errors import AppError
 from services.instances.lifecycle import token_of
 from services.platform import events
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithBus, WithDatabase, WithEvolution, WithVault
+
+
+class Uses(WithDatabase, WithBus, WithEvolution, WithVault, Protocol): ...
+
 
 log = logging.getLogger("atendimento.read_receipts")
 
 BATCH = 50
 
 
-async def send_read_receipts(runtime: Runtime, contact: Row) -> int:
+async def send_read_receipts(runtime: Uses, contact: Row) -> int:
     """Mark the contact's unread incoming messages read on WhatsApp; return how many."""
     db = runtime.db
     settings = await instances_db.get_settings(db, contact["instance_id"])

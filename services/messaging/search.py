@@ -12,7 +12,7 @@ from services.errors import BadInput
 from services.identity import access
 from services.identity.auth import Principal
 from services.messaging.conversations import message_cursor
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase
 
 MAX_QUERY_LENGTH = 200
 # Line breaks, tabs and other control characters separate words like a space does.
@@ -41,7 +41,7 @@ def search_text(query: str) -> str:
 
 
 async def search_messages(
-    runtime: Runtime,
+    runtime: WithDatabase,
     principal: Principal,
     instance_id: uuid.UUID,
     query: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -30,7 +30,34 @@ from services.media import sending as media_sending
 from services.media.sending import UploadedFile
 from services.messaging.conversations import visible_contact
 from services.platform import events
-from services.platform.runtime import Runtime
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithMedia,
+    WithOutboxWakeup,
+    WithPresenceDebounce,
+    WithSendLimiter,
+    WithSettings,
+    WithSpawn,
+    WithVault,
+)
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithMedia,
+    WithSpawn,
+    WithOutboxWakeup,
+    WithSendLimiter,
+    WithPresenceDebounce,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.sending")
 
@@ -48,7 +75,7 @@ class ConnectionRequired(Conflict):
 
 
 async def send_message(
-    runtime: Runtime,
+    runtime: Uses,
     principal: Principal,
     *,
     instance_id: uuid.UUID,
@@ -174,7 +201,7 @@ async def send_message(
 
 
 async def _previous(
-    runtime: Runtime, principal: Principal, key: str, contact_id: uuid.UUID
+    runtime: WithDatabase, principal: Principal, key: str, contact_id: uuid.UUID
 ) -> Row | None:
     row = await messages_db.by_idempotency_key(runtime.db, principal.profile_id, key)
     if row is not None and row["contact_id"] != contact_id:
@@ -198,7 +225,7 @@ async def _quoted(db: Any, contact: Row, reference: str) -> Row:
     return row
 
 
-async def retry_message(runtime: Runtime, principal: Principal, message_pk: uuid.UUID) -> Row:
+async def retry_message(runtime: Uses, principal: Principal, message_pk: uuid.UUID) -> Row:
     message = await messages_db.get_message(runtime.db, message_pk)
     if message is None or not await access.can_access_instance(
         runtime.db, principal, message["instance_id"]
@@ -223,7 +250,7 @@ async def retry_message(runtime: Runtime, principal: Principal, message_pk: uuid
 
 
 async def send_presence(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, presence: str
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, presence: str
 ) -> bool:
     """Typing indicator, debounced per contact: a keystroke storm makes one Evolution call."""
     if presence not in PRESENCES:
@@ -239,7 +266,7 @@ async def send_presence(
     return True
 
 
-async def _presence_call(runtime: Runtime, instance: Row, contact: Row, presence: str) -> None:
+async def _presence_call(runtime: Uses, instance: Row, contact: Row, presence: str) -> None:
     try:
         await runtime.evolution.send_presence(
             instance["instance_name"],

@@ -3,10 +3,16 @@ delivery rates, connection failures), served at /metrics."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 from db import observability as observability_db, privacy as privacy_db
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithBus, WithDatabase
+
+
+class Uses(WithDatabase, WithBus, Protocol): ...
+
 
 WEBHOOKS_RECEIVED = Counter(
     "atendimento_webhook_events_received_total",
@@ -83,7 +89,7 @@ def record_evolution_call(method: str, route: str, status: int | None, seconds: 
     EVOLUTION_LATENCY.labels(method, route).observe(seconds)
 
 
-async def render(runtime: Runtime) -> tuple[bytes, str]:
+async def render(runtime: Uses) -> tuple[bytes, str]:
     """Refresh the gauges that come from the database, then render every metric."""
     snapshot = await observability_db.snapshot(runtime.db)
     OUTBOX_DEPTH.set(snapshot.outbox_pending)

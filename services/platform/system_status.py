@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from db import observability as observability_db, webhook_events as events_db
 from db.sql import Row
 from services.identity import access
 from services.identity.auth import Principal
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithBus, WithDatabase, WithReadiness, WithWebhookWakeup
+
+
+class Uses(WithDatabase, WithBus, WithReadiness, WithWebhookWakeup, Protocol): ...
+
 
 QUIET_SECONDS = 30 * 60
 
@@ -27,7 +32,7 @@ class SystemStatus:
     live_subscribers: int
 
 
-async def system_status(runtime: Runtime, principal: Principal) -> SystemStatus:
+async def system_status(runtime: Uses, principal: Principal) -> SystemStatus:
     access.require_admin(principal, "see the system status")
     snapshot = await observability_db.snapshot(runtime.db)
     counts: dict[str, int] = {}
@@ -49,12 +54,12 @@ async def system_status(runtime: Runtime, principal: Principal) -> SystemStatus:
     )
 
 
-async def failed_events(runtime: Runtime, principal: Principal, limit: int) -> list[Row]:
+async def failed_events(runtime: WithDatabase, principal: Principal, limit: int) -> list[Row]:
     access.require_admin(principal, "see failed webhook events")
     return await events_db.list_events(runtime.db, "failed", limit)
 
 
-async def replay_events(runtime: Runtime, principal: Principal, event_id: int | None) -> int:
+async def replay_events(runtime: Uses, principal: Principal, event_id: int | None) -> int:
     """Queue failed events again (one, or all with None); return how many."""
     access.require_admin(principal, "replay webhook events")
     count = await events_db.requeue(runtime.db, event_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from typing import Protocol
 
 from db import privacy as privacy_db
 from services.common.text_rules import clean_line
@@ -24,8 +25,12 @@ from services.identity.auth import Principal
 from services.media import cleanup
 from services.messaging.conversations import visible_contact
 from services.platform import events
+from services.platform.capabilities import WithBus, WithDatabase, WithMedia
 from services.platform.metrics import PRIVACY_REQUESTS
-from services.platform.runtime import Runtime
+
+
+class Uses(WithDatabase, WithBus, WithMedia, Protocol): ...
+
 
 log = logging.getLogger("atendimento.privacy")
 
@@ -40,7 +45,7 @@ def clean_reason(reason: str) -> str:
 
 
 async def erase_contact(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID, reason: str
+    runtime: Uses, principal: Principal, contact_id: uuid.UUID, reason: str
 ) -> uuid.UUID:
     await visible_contact(runtime, principal, contact_id)
     access.require_admin(principal, "erase a person's data")

@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from db import privacy as privacy_db
 from db.sql import Row
@@ -29,8 +29,12 @@ from services.identity.auth import Principal
 from services.media import links
 from services.media.types import extension_for
 from services.messaging.conversations import visible_contact
+from services.platform.capabilities import WithDatabase, WithMedia, WithVault
 from services.platform.metrics import PRIVACY_REQUESTS
-from services.platform.runtime import Runtime
+
+
+class Uses(WithDatabase, WithVault, WithMedia, Protocol): ...
+
 
 log = logging.getLogger("atendimento.privacy")
 
@@ -56,9 +60,7 @@ def verify(key: bytes, contact_id: str, expires: str | None, sig: str | None) ->
     return links.verify(key, contact_id, EXPORT_FORMAT, expires, sig)
 
 
-async def request_export(
-    runtime: Runtime, principal: Principal, contact_id: uuid.UUID
-) -> DataExport:
+async def request_export(runtime: Uses, principal: Principal, contact_id: uuid.UUID) -> DataExport:
     contact = await visible_contact(runtime, principal, contact_id)
     expires = links.expiry(EXPORT_URL_TTL_SECONDS)
     await privacy_db.log_action(
@@ -120,7 +122,7 @@ class _Collected:
     media: list[tuple[str, str, int]]  # (name in the zip, store key, size)
 
 
-async def _collect(runtime: Runtime, contact_id: uuid.UUID) -> _Collected | None:
+async def _collect(runtime: Uses, contact_id: uuid.UUID) -> _Collected | None:
     db = runtime.db
     contact = await privacy_db.contact_with_client(db, contact_id)
     if contact is None:
@@ -179,7 +181,7 @@ class _Pipe:
         return None
 
 
-async def stream(runtime: Runtime, contact_id: uuid.UUID) -> AsyncIterator[bytes] | None:
+async def stream(runtime: Uses, contact_id: uuid.UUID) -> AsyncIterator[bytes] | None:
     """The export's zip, in chunks; None when the contact no longer exists."""
     collected = await _collect(runtime, contact_id)
     if collected is None:
@@ -191,7 +193,7 @@ async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
     return await anext(chunks, None)
 
 
-async def _chunks(runtime: Runtime, collected: _Collected) -> AsyncIterator[bytes]:
+async def _chunks(runtime: WithMedia, collected: _Collected) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
     pipe = _Pipe(loop, queue)

@@ -12,12 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from db import privacy as privacy_db
 from services.media import cleanup
+from services.platform.capabilities import WithDatabase, WithMedia, WithSettings
 from services.platform.metrics import RETENTION_DELETED, RETENTION_LAST_RUN
-from services.platform.runtime import Runtime
 from services.platform.waiting import in_own_task, wait_any
+
+
+class Uses(WithDatabase, WithSettings, WithMedia, Protocol): ...
+
 
 log = logging.getLogger("atendimento.privacy")
 
@@ -27,7 +32,7 @@ CHECK_SECONDS = 300.0
 BATCH = 1000
 
 
-async def run_due(runtime: Runtime) -> dict[str, int] | None:
+async def run_due(runtime: Uses) -> dict[str, int] | None:
     """Run the job when it is due and this process won it; its counts, or None."""
     settings = runtime.settings
     if settings.data_retention_days is None and settings.media_retention_days is None:
@@ -37,7 +42,7 @@ async def run_due(runtime: Runtime) -> dict[str, int] | None:
     return await run(runtime)
 
 
-async def run(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
+async def run(runtime: Uses, now: datetime | None = None) -> dict[str, int]:
     db, settings = runtime.db, runtime.settings
     now = now or datetime.now(UTC)
     counts = {"messages": 0, "media": 0, "auto_replies": 0, "webhook_events": 0}
@@ -94,7 +99,7 @@ async def run(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
 class RetentionJob:
     """Checks every CHECK_SECONDS whether the daily run is due (in every process; one runs it)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from databases import Database
 
@@ -38,10 +38,35 @@ from services.messaging.contacts import (
 )
 from services.messaging.message_status import from_evolution, next_status
 from services.platform import events
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithLiveness,
+    WithMedia,
+    WithMediaWakeup,
+    WithOutboxWakeup,
+    WithSettings,
+    WithVault,
+)
 from services.platform.events import Publication
 from services.platform.metrics import MESSAGE_STATUS
-from services.platform.runtime import Runtime
 from services.webhooks.message_content import MessageContent, message_timestamp, parse_content
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithMedia,
+    WithLiveness,
+    WithOutboxWakeup,
+    WithMediaWakeup,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.ingest")
 
@@ -82,7 +107,7 @@ class Batch:
         return True if settings is None else bool(settings["ignore_groups"])
 
 
-async def apply_event(runtime: Runtime, batch: Batch, event: str, data: Any) -> list[Publication]:
+async def apply_event(runtime: Uses, batch: Batch, event: str, data: Any) -> list[Publication]:
     instance = batch.instance
     if event in MESSAGE_EVENTS:
         items = data if isinstance(data, list) else [data]
@@ -111,7 +136,7 @@ async def apply_event(runtime: Runtime, batch: Batch, event: str, data: Any) -> 
 
 
 async def apply_events(
-    runtime: Runtime, batch: Batch, events: list[tuple[str, Any]]
+    runtime: Uses, batch: Batch, events: list[tuple[str, Any]]
 ) -> list[list[Publication]]:
     """Apply `events` (name, data) in order, as `apply_event` would one after the other, and
     return what each one publishes.
@@ -249,9 +274,7 @@ def _run_of_messages(events: list[tuple[str, Any]], start: int) -> list[Incoming
     return run
 
 
-async def _apply_run(
-    runtime: Runtime, batch: Batch, run: list[Incoming]
-) -> list[list[Publication]]:
+async def _apply_run(runtime: Uses, batch: Batch, run: list[Incoming]) -> list[list[Publication]]:
     """Apply the messages of `run`, or the first ones of it; return what each publishes.
 
     One statement locks the contacts of the whole run and tells which messages are stored
@@ -306,7 +329,7 @@ async def _apply_run(
 
 
 async def _store_together(
-    runtime: Runtime, batch: Batch, group: list[tuple[Incoming, Row]]
+    runtime: Uses, batch: Batch, group: list[tuple[Incoming, Row]]
 ) -> list[list[Publication]]:
     """Store new messages of settled contacts with one statement; what each publishes."""
     if not group:
@@ -332,7 +355,7 @@ async def _store_together(
 
 
 async def store_message(
-    runtime: Runtime, batch: Batch, data: dict[str, Any], from_api: bool
+    runtime: Uses, batch: Batch, data: dict[str, Any], from_api: bool
 ) -> list[Publication]:
     db = runtime.db
     instance = batch.instance
@@ -395,7 +418,7 @@ async def store_message(
 
 
 async def _after_insert(
-    runtime: Runtime, batch: Batch, contact: Row, incoming: Incoming, row: Row, reply: bool
+    runtime: Uses, batch: Batch, contact: Row, incoming: Incoming, row: Row, reply: bool
 ) -> list[Publication]:
     """What follows storing a new message: a receipt that arrived before it is applied, its
     inline media kept, and the auto-reply (when `reply`) queued."""

@@ -15,16 +15,43 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from db import events as stream_db, instances as instances_db, webhook_events as events_db
 from db.sql import Row, Savepoint
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithLiveness,
+    WithMedia,
+    WithMediaWakeup,
+    WithOutboxWakeup,
+    WithSettings,
+    WithVault,
+    WithWebhookWakeup,
+)
 from services.platform.events import Publication
 from services.platform.metrics import WEBHOOK_PROCESSING, WEBHOOKS_PROCESSED
-from services.platform.runtime import Runtime
 from services.platform.waiting import in_own_task, wait_any
 from services.webhooks.failures import is_outage
 from services.webhooks.ingest import Batch, Postpone, apply_event, apply_events
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithMedia,
+    WithLiveness,
+    WithWebhookWakeup,
+    WithOutboxWakeup,
+    WithMediaWakeup,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.processor")
 
@@ -51,7 +78,7 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class WebhookProcessor:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
         self._next_housekeeping = 0.0
 

@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from cachetools import TTLCache
@@ -25,12 +25,37 @@ from databases import Database
 from db import instances as instances_db, webhook_events as events_db
 from services.instances.lifecycle import WEBHOOK_SECRET_HEADER
 from services.messaging import presence
+from services.platform.capabilities import (
+    WithBus,
+    WithDatabase,
+    WithEvolution,
+    WithPresenceWatch,
+    WithSettings,
+    WithSpawn,
+    WithVault,
+    WithWebhookLimiter,
+    WithWebhookWakeup,
+)
 from services.platform.metrics import WEBHOOKS_RECEIVED
-from services.platform.runtime import Runtime
 from services.platform.waiting import in_own_task
 from services.webhooks import envelope
 from services.webhooks.clean_text import clean_json, may_need_cleaning
 from services.webhooks.ingest import HANDLED_EVENTS
+
+
+class Uses(
+    WithDatabase,
+    WithBus,
+    WithEvolution,
+    WithSettings,
+    WithVault,
+    WithSpawn,
+    WithWebhookWakeup,
+    WithWebhookLimiter,
+    WithPresenceWatch,
+    Protocol,
+): ...
+
 
 log = logging.getLogger("atendimento.webhooks")
 
@@ -185,7 +210,7 @@ class WebhookReceiver:
     its body. The HTTP side (resolvers/webhook_route.py) reads no body before `authenticate`
     said yes."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Uses) -> None:
         self.runtime = runtime
         self._known: TTLCache[str, KnownInstance] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
         # A deleted instance's trailing deliveries (Evolution sends a few) and retries of them
@@ -288,7 +313,7 @@ class WebhookReceiver:
 
 
 async def _presence(
-    runtime: Runtime, known: KnownInstance, payload: dict[str, Any], event: str
+    runtime: Uses, known: KnownInstance, payload: dict[str, Any], event: str
 ) -> Outcome:
     """A presence (typing…) is ephemeral: published at once to the number's subscribers,
     never written to the event log; one that cannot be published is not worth a retry."""

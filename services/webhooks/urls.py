@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from db import instances as instances_db
 from db.sql import Row
@@ -23,7 +24,11 @@ from services.instances.lifecycle import (
     token_of,
     webhook_url,
 )
-from services.platform.runtime import Runtime
+from services.platform.capabilities import WithDatabase, WithEvolution, WithSettings, WithVault
+
+
+class Uses(WithDatabase, WithEvolution, WithSettings, WithVault, Protocol): ...
+
 
 log = logging.getLogger("atendimento.webhooks")
 
@@ -40,12 +45,12 @@ class WebhookSync:
     """Numbers left as they are because Evolution could not be reached: worth another try."""
 
 
-async def point_webhooks_at_own_urls(runtime: Runtime) -> int:
+async def point_webhooks_at_own_urls(runtime: Uses) -> int:
     """`sync_webhooks`, answering how many numbers were updated."""
     return (await sync_webhooks(runtime)).updated
 
 
-async def sync_webhooks(runtime: Runtime) -> WebhookSync:
+async def sync_webhooks(runtime: Uses) -> WebhookSync:
     """Sets the webhook of every number whose URL or events are not what they should be.
 
     A number Evolution refuses (it no longer has it…) is logged and left for the next start;
@@ -80,7 +85,7 @@ def _refused(row: Row, error: AppError) -> None:
     )
 
 
-async def _sync_one(runtime: Runtime, row: Row) -> bool:
+async def _sync_one(runtime: Uses, row: Row) -> bool:
     name = row["instance_name"]
     url = webhook_url(runtime, name)
     token = token_of(runtime, row)
@@ -111,7 +116,7 @@ def _falls_short(current: dict[str, object], url: str) -> bool:
     return bool(events) and not set(WEBHOOK_EVENTS) <= set(events)
 
 
-async def keep_webhooks_in_sync(runtime: Runtime, stop: asyncio.Event) -> None:
+async def keep_webhooks_in_sync(runtime: Uses, stop: asyncio.Event) -> None:
     """`sync_webhooks` in the background at start, again with backoff while Evolution cannot
     be reached (start-up never waits for it); until every number is done or the process
     stops."""
