@@ -10,9 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 
 from services.instances.reconciler import Reconciler
-from tests.helpers import GraphQLClient, wait_for
+from tests.helpers import GraphQLClient, Subscription, wait_for
 
 CREATE = """mutation($name: String!) { createInstance(input: {displayName: $name}) {
   id instanceName status } }"""
@@ -20,6 +21,9 @@ CONNECT = """mutation($id: ID!) { connectInstance(id: $id) { status qrCode statu
 DISCONNECT = """mutation($id: ID!) { disconnectInstance(id: $id) { status statusDetail } }"""
 DELETE = """mutation($id: ID!) { deleteInstance(id: $id) }"""
 STATUS = """query($id: ID!) { instance(id: $id) { status statusDetail } }"""
+EVENTS = """subscription($id: ID) { instanceEvents(instanceId: $id) {
+  kind instanceId
+  instance { status statusDetail qrCode phoneNumber connectedAt disconnectedAt } } }"""
 
 
 async def _create(gql: GraphQLClient) -> dict[str, Any]:
@@ -164,3 +168,37 @@ async def test_delete_after_evolution_deleted_it_already(server, gql, pg, evolut
     for instance in (first, second):
         assert (await gql(DELETE, {"id": instance["id"]}))["deleteInstance"] == instance["id"]
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_instances") == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "detail"),
+    [("logout_instance", "Logged out"), ("remove_instance", "Removed from Evolution API")],
+)
+async def test_logout_or_remove_of_a_connected_number_disconnects_it(
+    server, gql, pg, evolution, admin_token, payload, detail
+):
+    """The phone unlinked the device (`logout.instance`) or someone deleted the instance on
+    Evolution's side (`remove.instance`) while it was live: it is no longer connected, and the
+    connection modal hears it at once."""
+    instance = await _create(gql)
+    name = instance["instanceName"]
+    await gql(CONNECT, {"id": instance["id"]})
+    assert await evolution.open_connection(name) == 200
+    await wait_for(lambda: _all_processed(pg))
+    assert (await gql(STATUS, {"id": instance["id"]}))["instance"]["status"] == "CONNECTED"
+
+    async with Subscription.connect(server.ws_url, admin_token) as ws:
+        await ws.subscribe(EVENTS, {"id": instance["id"]})
+        await wait_for(lambda: server.runtime.bus.subscriber_count > 0)
+        assert await evolution.emit_payload_file(name, f"{payload}.json") == 200
+        event = (await ws.next_data())["instanceEvents"]
+    assert (event["kind"], event["instanceId"]) == ("STATUS", instance["id"])
+    live = event["instance"]
+    assert (live["status"], live["statusDetail"], live["qrCode"]) == ("DISCONNECTED", detail, None)
+    assert live["disconnectedAt"] is not None and live["connectedAt"] is not None
+    # What the number was is kept, for the screen that offers to connect it again.
+    assert live["phoneNumber"] == "5511999990001"
+    await wait_for(lambda: _all_processed(pg))
+    assert await pg.fetchval("SELECT count(*) FROM webhook_events WHERE status = 'failed'") == 0
+    state = (await gql(STATUS, {"id": instance["id"]}))["instance"]
+    assert state == {"status": "DISCONNECTED", "statusDetail": detail}
