@@ -15,7 +15,7 @@ from tests.api.media_kit import deliver
 from tests.helpers import Subscription, create_instance_row, load_payload, wait_for
 from tests.media_samples import voice_note_ogg
 from tests.privacy.conftest import rows_referencing_contact, tables_mentioning
-from tests.privacy.kit import REASON, TOKEN, conversation
+from tests.privacy.kit import NOTE, REASON, TOKEN, conversation
 
 NUMBER = "5511999990002"
 LID = "184467440737095"
@@ -52,7 +52,13 @@ async def test_erasing_removes_every_row_and_object_of_the_person(
     await gql("mutation($c: ID!) { markContactRead(contactId: $c) { id } }", {"c": str(contact_id)})
     before = stored()
     assert len(before) == 2 and any(k.endswith(".m4a") for k in before)  # voice note + M4A
-    assert sum((await rows_referencing_contact(pg, contact_id)).values()) >= 6
+    referencing = await rows_referencing_contact(pg, contact_id)
+    assert sum(referencing.values()) >= 8
+    # The sweep below covers what the team keeps: labels and the conversation's log (notes
+    # are messages).
+    assert referencing["whatsapp_contact_labels.contact_id"] == 2
+    assert referencing["whatsapp_conversation_log.contact_id"] >= 1
+    client_id = uuid.UUID(world["client_id"])
 
     async with Subscription.connect(server.ws_url, gql.token) as ws:
         await ws.subscribe(
@@ -68,7 +74,15 @@ async def test_erasing_removes_every_row_and_object_of_the_person(
         assert event["contactId"] == str(contact_id) and event["contact"] is None
 
     assert set((await rows_referencing_contact(pg, contact_id)).values()) == {0}
-    assert await tables_mentioning(pg, [NUMBER, LID, TEXT], NOT_THE_PERSON) == {}
+    # The client register is the surrounding system's: its row stays (it holds the number it
+    # was created with), linked to nobody.
+    assert await tables_mentioning(pg, [NUMBER, LID, TEXT, NOTE], NOT_THE_PERSON) == {"clients": 1}
+    assert await pg.fetchval("SELECT count(*) FROM clients WHERE id = $1", client_id) == 1
+    assert (
+        await pg.fetchval("SELECT count(*) FROM whatsapp_contacts WHERE client_id = $1", client_id)
+        == 0
+    )
+    assert await pg.fetchval("SELECT count(*) FROM whatsapp_contact_labels") == 0
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 0
     assert (
         await pg.fetchval(
@@ -84,9 +98,10 @@ async def test_erasing_removes_every_row_and_object_of_the_person(
     assert log["action"] == "erase" and log["actor_id"] == admin_id
     assert log["reason"] == REASON and log["subject_id"] == contact_id
     counts = json.loads(log["counts"])
-    assert counts["messages"] == 4 and counts["media_objects"] == 1
+    assert counts["messages"] == 5 and counts["messages_note"] == 1
+    assert counts["media_objects"] == 1
     assert counts["webhook_events"] == 2
-    for needle in (NUMBER, LID, TEXT, "Maria"):
+    for needle in (NUMBER, LID, TEXT, NOTE, "Maria"):
         assert needle not in str(dict(log))
 
     # The pending send is cancelled: once Evolution is back nothing is sent to the person.
@@ -120,7 +135,8 @@ async def test_erasing_removes_every_row_and_object_of_the_person(
     )
 
     lines = "\n".join(r.getMessage() for r in caplog.records)
-    assert NUMBER not in lines and TEXT not in lines and REASON not in lines
+    assert NUMBER not in lines and TEXT not in lines and NOTE not in lines
+    assert REASON not in lines
 
 
 @pytest.mark.parametrize(
@@ -133,7 +149,7 @@ async def test_a_reason_is_required_and_bounded(
     world = await conversation(gql, pg, vault, evolution)
     error = await gql.error(ERASE, {"c": str(world["contact_id"]), "r": reason})
     assert error.codes == ["BAD_USER_INPUT"] and error.errors[0]["extensions"]["field"] == field
-    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 2
+    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 3  # with the note
     assert len(stored()) == 2
     assert await pg.fetchval("SELECT count(*) FROM privacy_log") == 0
 
@@ -158,7 +174,7 @@ async def test_only_admins_erase_and_only_what_they_see(
     assert error.codes == ["FORBIDDEN"]
     assert (await gql.error(ERASE, {"c": str(uuid.uuid4()), "r": REASON})).codes == ["NOT_FOUND"]
     assert (await gql.error(ERASE, {"c": "nope", "r": REASON})).codes == ["BAD_USER_INPUT"]
-    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 2
+    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 3  # with the note
     # Erased once, it is gone: a second erasure is NOT_FOUND.
     await gql(ERASE, {"c": contact, "r": REASON})
     assert (await gql.error(ERASE, {"c": contact, "r": REASON})).codes == ["NOT_FOUND"]

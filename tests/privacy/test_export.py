@@ -7,7 +7,7 @@ import json
 import zipfile
 
 from tests.media_samples import voice_note_ogg
-from tests.privacy.kit import REASON, conversation
+from tests.privacy.kit import CLIENT_DOCUMENT, LABELS, NOTE, REASON, conversation
 
 EXPORT = "mutation($c: ID!) { exportContactData(contactId: $c) { url expiresAt } }"
 TEXT = "Oi, bom dia! Meu pedido 4821 ainda não chegou."
@@ -32,9 +32,22 @@ async def test_the_export_holds_the_contact_its_messages_and_media(
     assert all(m["status"] and m["timestamp"].endswith("Z") for m in document["messages"])
     [audio] = [m for m in document["messages"] if m["message_type"] == "audio"]
     assert archive.read(audio["file"]) == voice_note_ogg()
-    assert [r["profile_id"] for r in document["related"]["whatsapp_contact_reads"]] == [
-        str(admin_id)
-    ]
+    related = document["related"]
+    assert [r["profile_id"] for r in related["whatsapp_contact_reads"]] == [str(admin_id)]
+    # What the team keeps about the person: the note (a message), the labels,
+    # the link to the client register and the conversation's log.
+    [note] = [m for m in document["messages"] if m["message_type"] == "note"]
+    assert (note["id"], note["text_content"]) == (world["note_id"], NOTE)
+    assert sorted(r["label"] for r in related["whatsapp_contact_labels"]) == LABELS
+    assert document["contact"]["client_id"] == world["client_id"]
+    assert document["contact"]["contact_type"] == "cliente"
+    client = document["client"]
+    assert (client["id"], client["name"], client["document"]) == (
+        world["client_id"],
+        "Maria Souza",
+        CLIENT_DOCUMENT,
+    )
+    assert [r["kind"] for r in related["whatsapp_conversation_log"]][0] == "opened"
     log = await pg.fetchrow("SELECT * FROM privacy_log WHERE action = 'export'")
     assert log["actor_id"] == admin_id and log["subject_id"] == world["contact_id"]
 

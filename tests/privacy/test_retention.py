@@ -66,7 +66,8 @@ async def test_the_daily_job_deletes_old_messages_and_media_once_for_all_replica
     assert counts == {"messages": 1, "media": 1, "auto_replies": 1, "webhook_events": 0}
 
     kept = await pg.fetch(
-        "SELECT message_id, message_type, media_state FROM whatsapp_messages ORDER BY 2"
+        "SELECT message_id, message_type, media_state FROM whatsapp_messages "
+        "WHERE message_type <> 'note' ORDER BY 2"
     )
     assert [tuple(r) for r in kept] == [
         (
@@ -77,6 +78,9 @@ async def test_the_daily_job_deletes_old_messages_and_media_once_for_all_replica
         (recent["data"]["key"]["id"], "text", None),
     ]
     assert stored() == {}  # the voice note and its M4A rendition
+    # The team's note was written today: it stays.
+    notes = "SELECT count(*) FROM whatsapp_messages WHERE message_type = 'note'"
+    assert await pg.fetchval(notes) == 1
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_auto_reply_log") == 0
     [edge] = [
         e
@@ -109,7 +113,7 @@ async def test_without_retention_settings_nothing_is_deleted(
     await pg.execute("UPDATE whatsapp_messages SET timestamp = NOW() - interval '3650 days'")
     await pg.execute("UPDATE scheduled_jobs SET next_run_at = NOW()")
     assert await retention.run_due(server.runtime) is None
-    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 2
+    assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 3
     assert len(stored()) == 2
 
 
