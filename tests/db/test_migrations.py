@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,6 +59,17 @@ async def fresh_db(pg_server_url: str) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def migrations_before(tmp_path: Path, version: str) -> Path:
+    """A folder of this project's migrations that sort before `version`: applying it, then
+    the real folder, upgrades a database as it was at that point."""
+    folder = tmp_path / f"migrations-before-{version}"
+    folder.mkdir()
+    for migration in load_migrations():
+        if migration.version < version:
+            (folder / f"{migration.version}.sql").write_text(migration.sql, encoding="utf-8")
+    return folder
 
 
 async def test_applies_every_migration_once_and_is_idempotent(fresh_db: str) -> None:
@@ -150,12 +162,7 @@ async def test_message_times_become_whole_seconds_and_arrival_decides(
 ) -> None:
     """0012: a reply stored at 10:00:03.500 before a customer's message of 10:00:03 reached us
     sorts before it afterwards, and the conversation's last message is the customer's."""
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    for migration in load_migrations():
-        if migration.version < "0012":
-            (folder / f"{migration.version}.sql").write_text(migration.sql, encoding="utf-8")
-    await apply_migrations(fresh_db, folder)
+    await apply_migrations(fresh_db, migrations_before(tmp_path, "0012"))
     conn = await asyncpg.connect(fresh_db)
     try:
         instance = await conn.fetchval(
@@ -209,3 +216,98 @@ async def test_message_times_become_whole_seconds_and_arrival_decides(
         )
     finally:
         await conn.close()
+
+
+async def test_0007_numbers_stored_messages_by_timestamp_then_storage_time(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """Messages stored before arrival order existed get one by their timestamp, then by when
+    they were stored (created_at), then by id; their contact's activity follows its last
+    message that is not a reaction, and new messages number on after them."""
+    assert (await apply_migrations(fresh_db, migrations_before(tmp_path, "0007")))[-1].startswith(
+        "0006_"
+    )
+
+    second = datetime(2026, 11, 20, 14, 3, 7, tzinfo=UTC)
+
+    def at(seconds: float) -> datetime:
+        return second + timedelta(seconds=seconds)
+
+    # (message_id, WhatsApp timestamp, stored at, id, metadata): a burst within one second,
+    # stored in another order than listed here and than their ids; two stored at the same
+    # instant (the id decides); a message of the second before, stored last; and a reaction,
+    # which does not move the conversation.
+    rows = [
+        ("burst-3", second, at(2.3), 1, None),
+        ("burst-1", second, at(1.1), 3, None),
+        ("earlier", at(-1), at(3), 255, None),
+        ("burst-2", second, at(1.2), 2, None),
+        ("burst-4", second, at(2.3), 4, None),
+        ("reaction", second, at(4), 5, '{"kind": "reaction"}'),
+    ]
+    jid = "5511999990002@s.whatsapp.net"
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        instance = await conn.fetchval(
+            "INSERT INTO whatsapp_instances (instance_name, instance_token, display_name) "
+            "VALUES ('acme', 'x', 'Acme') RETURNING id"
+        )
+        contact = await conn.fetchval(
+            "INSERT INTO whatsapp_contacts (instance_id, remote_jid, phone_number, "
+            "last_message_at) VALUES ($1, $2, '5511999990002', $3) RETURNING id",
+            instance,
+            jid,
+            second,
+        )
+        for message_id, timestamp, stored, pk, metadata in rows:
+            await conn.execute(
+                "INSERT INTO whatsapp_messages (id, instance_id, contact_id, message_id, "
+                "remote_jid, message_type, timestamp, created_at, metadata) "
+                "VALUES ($1, $2, $3, $4, $5, 'text', $6, $7, $8::jsonb)",
+                uuid.UUID(int=pk),
+                instance,
+                contact,
+                message_id,
+                jid,
+                timestamp,
+                stored,
+                metadata,
+            )
+    finally:
+        await conn.close()
+
+    # 0007 alone: later migrations (0012 rounds timestamps) have their own tests.
+    applied = await apply_migrations(fresh_db, migrations_before(tmp_path, "0008"))
+    assert [v[:4] for v in applied] == ["0007"]
+
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        numbered = await conn.fetch(
+            "SELECT message_id, arrival FROM whatsapp_messages ORDER BY arrival"
+        )
+        activity = await conn.fetchval(
+            "SELECT activity_arrival FROM whatsapp_contacts WHERE id = $1", contact
+        )
+        later = await conn.fetchval(
+            "INSERT INTO whatsapp_messages (instance_id, contact_id, message_id, remote_jid, "
+            "message_type, timestamp) VALUES ($1, $2, 'new', $3, 'text', $4) RETURNING arrival",
+            instance,
+            contact,
+            jid,
+            second,
+        )
+        page = await conn.fetch(
+            "SELECT message_id FROM whatsapp_messages WHERE contact_id = $1 "
+            "ORDER BY timestamp DESC, arrival DESC",
+            contact,
+        )
+    finally:
+        await conn.close()
+    order = ["earlier", "burst-1", "burst-2", "burst-3", "burst-4", "reaction"]
+    assert [r["message_id"] for r in numbered] == order
+    assert [r["arrival"] for r in numbered] == list(range(1, len(order) + 1))
+    arrivals = {r["message_id"]: r["arrival"] for r in numbered}
+    assert activity == arrivals["burst-4"]  # its last message that is not a reaction
+    # A message stored after the migration comes after all of them, even within that second.
+    assert later == len(order) + 1
+    assert [r["message_id"] for r in page] == ["new", *reversed(order)]
