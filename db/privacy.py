@@ -242,19 +242,41 @@ async def drop_media_before(db: Database, cutoff: datetime, limit: int) -> list[
     )
 
 
-async def delete_auto_replies_before(db: Database, cutoff: datetime) -> int:
-    """The auto-reply log keeps the text it sent."""
+async def delete_auto_replies_before(db: Database, cutoff: datetime, limit: int) -> int:
+    """One batch of auto-reply log rows (they keep the text sent) older than `cutoff`,
+    skipping rows another transaction holds."""
     return affected(
         await execute(
-            db, "DELETE FROM whatsapp_auto_reply_log WHERE sent_at < :cutoff", cutoff=cutoff
+            db,
+            """
+            WITH old AS (
+              SELECT id FROM whatsapp_auto_reply_log WHERE sent_at < :cutoff
+              LIMIT :limit FOR UPDATE SKIP LOCKED
+            )
+            DELETE FROM whatsapp_auto_reply_log l USING old WHERE l.id = old.id
+            """,
+            cutoff=cutoff,
+            limit=limit,
         )
     )
 
 
-async def delete_raw_webhooks_before(db: Database, cutoff: datetime) -> int:
-    """Stored webhook bodies (failed ones are otherwise kept for replay) older than `cutoff`."""
+async def delete_raw_webhooks_before(db: Database, cutoff: datetime, limit: int) -> int:
+    """One batch of stored webhook bodies (failed ones are otherwise kept for replay) older
+    than `cutoff`, skipping rows another transaction holds (a processor applying them)."""
     return affected(
-        await execute(db, "DELETE FROM webhook_events WHERE received_at < :cutoff", cutoff=cutoff)
+        await execute(
+            db,
+            """
+            WITH old AS (
+              SELECT id FROM webhook_events WHERE received_at < :cutoff
+              LIMIT :limit FOR UPDATE SKIP LOCKED
+            )
+            DELETE FROM webhook_events w USING old WHERE w.id = old.id
+            """,
+            cutoff=cutoff,
+            limit=limit,
+        )
     )
 
 

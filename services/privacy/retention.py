@@ -3,14 +3,16 @@ auto-reply log and stored webhook bodies of that age), MEDIA_RETENTION_DAYS dele
 objects (the messages stay, their media UNAVAILABLE). Unset, everything is kept for ever.
 
 The job runs once a day whatever the number of replicas: the process that moves the job row's
-`next_run_at` forward runs it. It deletes in batches of BATCH rows, each its own short
-transaction that skips rows others hold, so nothing waits long on it.
+`next_run_at` forward runs it. Messages, media, auto-reply log rows and webhook bodies alike
+are deleted in batches of BATCH rows, each its own short transaction that skips rows others
+hold, so nothing waits long on it and no single statement holds a day's worth of locks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -42,7 +44,17 @@ async def run_due(runtime: Uses) -> dict[str, int] | None:
     return await run(runtime)
 
 
-async def run(runtime: Uses, now: datetime | None = None) -> dict[str, int]:
+async def _in_batches(delete: Callable[[int], Awaitable[int]], batch: int) -> int:
+    """Call `delete(batch)` (one statement, its own transaction) until a batch comes short."""
+    total = 0
+    while True:
+        deleted = await delete(batch)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+async def run(runtime: Uses, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     db, settings = runtime.db, runtime.settings
     now = now or datetime.now(UTC)
     counts = {"messages": 0, "media": 0, "auto_replies": 0, "webhook_events": 0}
@@ -50,26 +62,30 @@ async def run(runtime: Uses, now: datetime | None = None) -> dict[str, int]:
         cutoff = now - timedelta(days=settings.data_retention_days)
         while True:
             async with db.transaction():
-                rows = await privacy_db.delete_messages_before(db, cutoff, BATCH)
+                rows = await privacy_db.delete_messages_before(db, cutoff, batch)
                 keys = cleanup.object_keys(rows)
                 await privacy_db.queue_deletions(db, keys)
             await cleanup.purge(runtime, keys)
             counts["messages"] += len(rows)
             counts["media"] += sum(1 for r in rows if r["media_key"] or r["upload_key"])
-            if len(rows) < BATCH:
+            if len(rows) < batch:
                 break
-        counts["auto_replies"] = await privacy_db.delete_auto_replies_before(db, cutoff)
-        counts["webhook_events"] = await privacy_db.delete_raw_webhooks_before(db, cutoff)
+        counts["auto_replies"] = await _in_batches(
+            lambda n: privacy_db.delete_auto_replies_before(db, cutoff, n), batch
+        )
+        counts["webhook_events"] = await _in_batches(
+            lambda n: privacy_db.delete_raw_webhooks_before(db, cutoff, n), batch
+        )
     if settings.media_retention_days is not None:
         cutoff = now - timedelta(days=settings.media_retention_days)
         while True:
             async with db.transaction():
-                rows = await privacy_db.drop_media_before(db, cutoff, BATCH)
+                rows = await privacy_db.drop_media_before(db, cutoff, batch)
                 keys = cleanup.object_keys(rows)
                 await privacy_db.queue_deletions(db, keys)
             await cleanup.purge(runtime, keys)
             counts["media"] += len(rows)
-            if len(rows) < BATCH:
+            if len(rows) < batch:
                 break
     await privacy_db.finish_job(db, JOB, counts)
     await privacy_db.log_action(

@@ -128,3 +128,44 @@ async def test_deleting_a_number_deletes_its_media_objects(
     assert stored() == {}
     assert await pg.fetchval("SELECT count(*) FROM media_deletions") == 0
     assert await pg.fetchval("SELECT count(*) FROM whatsapp_messages") == 0
+
+
+async def test_auto_reply_log_and_webhook_bodies_go_in_batches_skipping_rows_in_use(
+    server, gql, pg, vault, evolution, database_url
+):
+    world = await conversation(gql, pg, vault, evolution)
+    instance_id, contact_id = world["instance"]["id"], world["contact_id"]
+    await pg.execute("DELETE FROM webhook_events")
+    for n in range(6):
+        days = 400 if n < 5 else 1  # five old rows of each, one recent
+        await pg.execute(
+            "INSERT INTO whatsapp_auto_reply_log (instance_id, contact_id, message_sent, sent_at) "
+            "VALUES ($1, $2, 'Fora do horário', NOW() - make_interval(days => $3))",
+            instance_id,
+            contact_id,
+            days,
+        )
+        await pg.execute(
+            "INSERT INTO webhook_events (instance_id, event, payload, body_sha256, status, "
+            "received_at) VALUES ($1, 'messages.upsert', '{}', $2, 'failed', "
+            "NOW() - make_interval(days => $3))",
+            instance_id,
+            f"sha-{n}",
+            days,
+        )
+    # A processor holds one old webhook row (replaying it) while the job runs: it is skipped.
+    holder = await asyncpg.connect(database_url)
+    try:
+        async with holder.transaction():
+            held = await holder.fetchval(
+                "SELECT id FROM webhook_events WHERE body_sha256 = 'sha-0' FOR UPDATE"
+            )
+            counts = await retention.run(server.runtime, batch=2)
+    finally:
+        await holder.close()
+    # Five old rows in batches of two: 2 + 2 + 1 (the loop goes on past full batches).
+    assert (counts["auto_replies"], counts["webhook_events"]) == (5, 4)
+    ages = await pg.fetch("SELECT sent_at > NOW() - interval '2 days' FROM whatsapp_auto_reply_log")
+    assert [tuple(r) for r in ages] == [(True,)]
+    left = await pg.fetch("SELECT id, body_sha256 FROM webhook_events ORDER BY id")
+    assert [r["body_sha256"] for r in left] == ["sha-0", "sha-5"] and left[0]["id"] == held
