@@ -59,6 +59,14 @@ class RefusedUnread(Exception):
         self.error = error
 
 
+SUBSCRIPTION_NEEDS_A_STREAM = (
+    "A subscription needs a stream: use the websocket at /graphql (graphql-transport-ws or "
+    'graphql-ws), or send it over HTTP with Accept: multipart/mixed;subscriptionSpec="1.0" '
+    "(Apollo's multipart protocol) or Accept: text/event-stream (GraphQL over SSE), "
+    "not as a plain JSON request"
+)
+
+
 def http_error(status: int, message: str, code: str | None = None) -> JSONResponse:
     """A refusal outside GraphQL execution, in the shape GraphQL clients read errors from."""
     code = code or HTTP_CODES.get(status, "BAD_USER_INPUT")
@@ -217,8 +225,9 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
-        # Strawberry would run a subscription over plain HTTP and fail inside it; this API
-        # serves subscriptions over the websocket only, so they are refused before they run.
+        # A subscription reaches here only when the request asked for one JSON answer (the
+        # streamed ones, multipart and SSE, go their own way): Strawberry would run it and fail
+        # inside it, so it is refused before it runs, saying what works.
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
             query = self.persisted_queries.resolve(
@@ -244,12 +253,7 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, error.as_http_error_reason()) from None
         except InvalidOperationTypeError as error:
             if error.operation_type is OperationType.SUBSCRIPTION:
-                raise HTTPException(
-                    400,
-                    "Subscriptions are served over a websocket at /graphql "
-                    "(graphql-transport-ws or graphql-ws), not over "
-                    f"{request_adapter.method}",
-                ) from None
+                raise HTTPException(400, SUBSCRIPTION_NEEDS_A_STREAM) from None
             if error.operation_type is OperationType.MUTATION:
                 # GET must stay safe to cache and to prefetch (GraphQL over HTTP).
                 raise HTTPException(405, "Mutations are sent with POST") from None

@@ -255,14 +255,18 @@ async def test_several_operations_need_an_operation_name(gql):
 
 async def test_a_subscription_over_http_is_a_clear_400(gql, caplog):
     caplog.set_level(logging.ERROR)
-    response = await gql.http.post(
-        "/graphql",
-        json={"query": "subscription { instanceEvents { kind } }"},
-        headers={"authorization": f"Bearer {gql.token}"},
-    )
-    assert response.status_code == 400
-    [error] = response.json()["errors"]
-    assert "websocket" in error["message"] and error["extensions"]["code"] == "BAD_USER_INPUT"
+    query = "subscription { instanceEvents { kind } }"
+    auth = {"authorization": f"Bearer {gql.token}"}
+    for response in (
+        await gql.http.post("/graphql", json={"query": query}, headers=auth),
+        await gql.http.get("/graphql", params={"query": query}, headers=auth),
+    ):
+        assert response.status_code == 400
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        # It says what works: the websocket, or a streamed answer over HTTP.
+        for way in ("websocket", 'multipart/mixed;subscriptionSpec="1.0"', "text/event-stream"):
+            assert way in error["message"]
     assert not [r for r in caplog.records if r.exc_info]
 
 
