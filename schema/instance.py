@@ -115,6 +115,11 @@ class InstanceEvent:
 
 @strawberry.type(description="Behaviour of a number: what Evolution enforces and our automation.")
 class InstanceSettings:
+    id: strawberry.ID = strawberry.field(
+        description="The number's id, as `instanceId`: a number has one settings object, so "
+        "normalised caches (Apollo, urql) key it by type and id. Not a `Node`: `node(id:)` "
+        "finds the `Instance`."
+    )
     instance_id: strawberry.ID
     reject_calls: bool
     reject_call_message: str | None
@@ -134,8 +139,10 @@ class InstanceSettings:
     @classmethod
     def from_row(cls, row: Row, default_timezone: str) -> InstanceSettings:
         schedule: Any = row["availability_schedule"]
+        instance_id = strawberry.ID(str(row["instance_id"]))
         return cls(
-            instance_id=strawberry.ID(str(row["instance_id"])),
+            id=instance_id,
+            instance_id=instance_id,
             reject_calls=row["reject_calls"],
             reject_call_message=row["reject_call_message"],
             ignore_groups=row["ignore_groups"],

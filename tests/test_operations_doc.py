@@ -406,6 +406,11 @@ CHECKS: dict[str, Callable[[World, dict[str, Any]], None]] = {
     "ConnectInstance": lambda w, d: _eq(d["connectInstance"]["status"], "QR_CODE"),
     "DisconnectInstance": lambda w, d: _eq(d["disconnectInstance"]["status"], "DISCONNECTED"),
     "DeleteInstance": lambda w, d: _eq(d["deleteInstance"], w.instance_id),
+    # Keyed by a normalised cache: its id is the number's.
+    "InstanceSettings": lambda w, d: _eq(
+        (d["instanceSettings"]["id"], d["instanceSettings"]["instanceId"]),
+        (w.instance_id, w.instance_id),
+    ),
     "Contacts": lambda w, d: _eq([e["node"]["id"] for e in d["contacts"]["edges"]], [w.contact_id]),
     "Messages": lambda w, d: _eq([e["node"]["id"] for e in d["messages"]["edges"]], [w.message_id]),
     "SearchMessages": lambda w, d: _eq(

@@ -420,14 +420,14 @@ export type CreateClientFromContactMutationVariables = Exact<{
 
 export type CreateClientFromContactMutation = { createClientFromContact: { id: string, instanceId: string, name: string | null, pushName: string | null, phoneNumber: string | null, profilePictureUrl: string | null, contactType: ContactType, isGroup: boolean, unreadCount: number, lastMessageAt: string | null, status: ConversationStatus, labels: Array<string>, openedAt: string | null, firstResponseAt: string | null, resolvedAt: string | null, client: { id: string, name: string, phone: string | null, email: string | null, document: string | null, notes: string | null } | null, lastMessage: { id: string, messageType: MessageType, textContent: string | null, fromMe: boolean, status: MessageStatus, timestamp: string } | null, assignee: { id: string, fullName: string | null } | null } };
 
-export type SettingsFieldsFragment = { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string };
+export type SettingsFieldsFragment = { id: string, instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string };
 
 export type InstanceSettingsQueryVariables = Exact<{
   instanceId: string | number;
 }>;
 
 
-export type InstanceSettingsQuery = { instanceSettings: { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string }, availability: { isAvailableNow: boolean, nextAvailableAt: string | null, timezone: string } };
+export type InstanceSettingsQuery = { instanceSettings: { id: string, instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string }, availability: { isAvailableNow: boolean, nextAvailableAt: string | null, timezone: string } };
 
 export type UpdateInstanceSettingsMutationVariables = Exact<{
   instanceId: string | number;
@@ -435,7 +435,7 @@ export type UpdateInstanceSettingsMutationVariables = Exact<{
 }>;
 
 
-export type UpdateInstanceSettingsMutation = { updateInstanceSettings: { instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string } };
+export type UpdateInstanceSettingsMutation = { updateInstanceSettings: { id: string, instanceId: string, rejectCalls: boolean, rejectCallMessage: string | null, ignoreGroups: boolean, alwaysOnline: boolean, readMessages: boolean, readStatus: boolean, autoReplyEnabled: boolean, autoReplyMessage: string | null, autoReplyCooldownMinutes: number, availabilitySchedule: unknown, timezone: string, updatedAt: string } };
 
 export type AddInstanceMemberMutationVariables = Exact<{
   instanceId: string | number;

@@ -256,6 +256,8 @@ export type InstanceSettings = {
   autoReplyEnabled: Scalars['Boolean']['output'];
   autoReplyMessage?: Maybe<Scalars['String']['output']>;
   availabilitySchedule: Scalars['JSON']['output'];
+  /** The number's id, as `instanceId`: a number has one settings object, so normalised caches (Apollo, urql) key it by type and id. Not a `Node`: `node(id:)` finds the `Instance`. */
+  id: Scalars['ID']['output'];
   ignoreGroups: Scalars['Boolean']['output'];
   instanceId: Scalars['ID']['output'];
   /** Send WhatsApp read receipts (blue ticks) when an agent reads a chat. */

@@ -18,7 +18,7 @@ EVENTS = """subscription($id: ID) { instanceEvents(instanceId: $id) {
   kind instanceId instance { status qrCode phoneNumber profileName } } }"""
 SETTINGS = """mutation($id: ID!, $input: InstanceSettingsInput!) {
   updateInstanceSettings(instanceId: $id, input: $input) {
-    rejectCalls rejectCallMessage ignoreGroups alwaysOnline readMessages autoReplyEnabled
+    id instanceId rejectCalls rejectCallMessage ignoreGroups alwaysOnline readMessages autoReplyEnabled
     autoReplyMessage availabilitySchedule timezone } }"""
 
 
@@ -89,6 +89,7 @@ async def test_create_connect_scan_settings_logout_delete(
         )
     )["updateInstanceSettings"]
     assert settings["rejectCalls"] and settings["autoReplyEnabled"]
+    assert settings["id"] == settings["instanceId"] == instance["id"]  # cache key: the number's
     assert settings["availabilitySchedule"] == {
         "monday": {"enabled": True, "start": "08:00", "end": "18:00"}
     }
