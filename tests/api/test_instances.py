@@ -18,8 +18,8 @@ EVENTS = """subscription($id: ID) { instanceEvents(instanceId: $id) {
   kind instanceId instance { status qrCode phoneNumber profileName } } }"""
 SETTINGS = """mutation($id: ID!, $input: InstanceSettingsInput!) {
   updateInstanceSettings(instanceId: $id, input: $input) {
-    id instanceId rejectCalls rejectCallMessage ignoreGroups alwaysOnline readMessages autoReplyEnabled
-    autoReplyMessage availabilitySchedule timezone } }"""
+    id instanceId rejectCalls rejectCallMessage ignoreGroups alwaysOnline readMessages
+    autoReplyEnabled autoReplyMessage availabilitySchedule timezone } }"""
 
 
 async def create(gql: GraphQLClient, name: str = "Atendimento Avaliatec") -> dict[str, Any]:
