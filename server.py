@@ -233,6 +233,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.graphql_view = view
     return app
 
 

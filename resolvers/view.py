@@ -31,6 +31,7 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
+from resolvers.live_fanout import LiveFanout
 from resolvers.media_types import GRAPHQL_RESPONSE, JSON, prefers_graphql_response
 from resolvers.persisted_queries import (
     PersistedQueries,
@@ -121,6 +122,12 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self.runtime = runtime
+        # LIVE_FANOUT: direct delivery of live events over graphql-transport-ws, or Strawberry's.
+        self.live_fanout = (
+            LiveFanout(self.schema, runtime.db, runtime.bus, runtime.live_loads)
+            if runtime.settings.live_fanout == "direct"
+            else None
+        )
         self.persisted_queries = PersistedQueries()
         self._recent: dict[int, tuple[object, str]] = {}
 
