@@ -139,9 +139,7 @@ def handover(
 class LiveFanout:
     """The process's direct deliveries, by number."""
 
-    def __init__(
-        self, schema: BaseSchema, db: Database, bus: EventBus, loads: SharedLoads
-    ) -> None:
+    def __init__(self, schema: BaseSchema, db: Database, bus: EventBus, loads: SharedLoads) -> None:
         if not isinstance(schema, Schema):
             raise TypeError("LIVE_FANOUT=direct executes with a strawberry.Schema")
         hooked = [
