@@ -318,6 +318,7 @@ class Channel:
         self.deliveries: dict[Delivery, None] = {}  # in subscription order
         self.last: int | None = None
         self.inbox: Inbox = fanout.bus.subscribe(instance_channel(instance_id), stream_event)
+        self.inbox.listeners = 0  # counted as its deliveries (live subscribers)
         self.inbox.attach()
         # A context of its own: not the subscriber's whose handover made the channel.
         self.task = asyncio.get_running_loop().create_task(
@@ -328,9 +329,11 @@ class Channel:
         if self.last is None:
             self.last = delivery.last
         self.deliveries[delivery] = None
+        self.inbox.listeners = len(self.deliveries)
 
     def remove(self, delivery: Delivery) -> None:
         self.deliveries.pop(delivery, None)
+        self.inbox.listeners = len(self.deliveries)
         if not self.deliveries and self.fanout.channels.get(self.instance_id) is self:
             del self.fanout.channels[self.instance_id]
             self.inbox.detach()

@@ -75,7 +75,7 @@ class EventBus:
 
     @property
     def subscriber_count(self) -> int:
-        return sum(len(queues) for queues in self._local.values())
+        return sum(inbox.listeners for queues in self._local.values() for inbox in queues)
 
     async def start(self) -> None:
         self._pump = asyncio.create_task(self._run(), name="event-bus")
@@ -150,7 +150,16 @@ class Inbox:
     generator (a deque and at most one waiter): a number can have thousands of idle
     subscribers, and each one's memory counts (BENCHMARKS.md, memory part)."""
 
-    __slots__ = ("_items", "_registry", "_size", "_waiter", "channel", "decode", "dropped")
+    __slots__ = (
+        "_items",
+        "_registry",
+        "_size",
+        "_waiter",
+        "channel",
+        "decode",
+        "dropped",
+        "listeners",
+    )
 
     def __init__(
         self, registry: dict[str, set[Inbox]], channel: str, decode: Decoder, size: int
@@ -162,6 +171,8 @@ class Inbox:
         self._items: deque[Any] | None = None  # made on the first message: most stay idle
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0  # since the subscriber last caught up
+        # Subscribers it stands for (resolvers/live_fanout.py reads one for many of them).
+        self.listeners = 1
 
     def put(self, item: Any) -> bool:
         """Queue an item; False (and counted) when the subscriber already has `size` waiting."""

@@ -172,6 +172,7 @@ async def test_a_removed_member_gets_the_same_frames_both_ways(
             await subscribe(stock, "1", "MessageEvents", variables)
             await settle(stock, early)
         await wait_for(lambda: direct.channels)
+        assert server.runtime.bus.subscriber_count == 2  # what liveSubscribers reports
         await post_webhook(gql.http, text("one", "M1"), secret)
         first = [await ws.receive() for ws in (fast, stock)]
         await pg.execute("DELETE FROM whatsapp_instance_members WHERE profile_id = $1", agent_id)
