@@ -38,7 +38,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
 
@@ -64,7 +64,6 @@ from services.platform.shared_loads import SharedLoads
 
 log = logging.getLogger("atendimento.live")
 
-MODES = ("direct", "stock")
 SOCKET_QUEUE_FRAMES = 1000
 SLOW_SOCKET_CODE = 1013
 SLOW_SOCKET_REASON = "Too far behind: reconnect and resume with afterSeq"
@@ -340,6 +339,18 @@ class Channel:
             self.task.cancel()
 
     async def _run(self) -> None:
+        try:
+            await self._follow()
+        except Exception as error:
+            # Its subscriptions end with the error (their clients resubscribe with afterSeq);
+            # new ones get a channel of their own.
+            log.exception("live fan-out of %s stopped", self.instance_id)
+            if self.fanout.channels.get(self.instance_id) is self:
+                del self.fanout.channels[self.instance_id]
+            self.inbox.detach()
+            self._fail_all(error)
+
+    async def _follow(self) -> None:
         async for event in self.inbox:
             last = self.last
             assert last is not None  # set by the first delivery, before any event is read
@@ -401,14 +412,16 @@ class Sink:
     """One socket's frames, written in order by a task of its own while there are some."""
 
     websocket: WebSocket
-    frames: deque[str] = field(default_factory=deque)
+    frames: deque[str] | None = None  # made on the first frame: most subscribers are idle
     writer: asyncio.Task[None] | None = None
     closed: bool = False
 
     def send(self, frame: str) -> None:
         if self.closed:
             return
-        if len(self.frames) >= SOCKET_QUEUE_FRAMES:
+        if self.frames is None:
+            self.frames = deque()
+        elif len(self.frames) >= SOCKET_QUEUE_FRAMES:
             self._close_slow()
             return
         self.frames.append(frame)
@@ -423,9 +436,11 @@ class Sink:
             await asyncio.wait([self.writer])
 
     async def _write(self) -> None:
+        frames = self.frames
+        assert frames is not None
         try:
-            while self.frames:
-                await self.websocket.send_text(self.frames.popleft())
+            while frames:
+                await self.websocket.send_text(frames.popleft())
         except Exception:
             # The socket is gone: its handler ends its operations, and with them the deliveries.
             self._forget()
@@ -433,7 +448,7 @@ class Sink:
             self.writer = None
 
     def _close_slow(self) -> None:
-        log.warning("a live subscriber's socket fell %d frames behind: closed", len(self.frames))
+        log.warning("a live subscriber's socket fell %d frames behind: closed", SOCKET_QUEUE_FRAMES)
         self._forget()
         if self.writer is not None:
             self.writer.cancel()
@@ -447,4 +462,6 @@ class Sink:
 
     def _forget(self) -> None:
         self.closed = True
-        self.frames.clear()
+        if self.frames is not None:
+            self.frames.clear()
+        self.frames = None
