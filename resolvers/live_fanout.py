@@ -6,7 +6,7 @@ per-event execution context, the extensions' hooks, a `next` message and its JSO
 websocket send: about 200 µs of CPU per copy (BENCHMARKS.md, live part). Here, per event of a
 number, one task loads the entity once, executes each distinct (document, variables, viewer
 when the selection asks for a per-viewer field) once, encodes the `next` payload once, and
-appends the frame text, with the operation id spliced in, to each socket's queue.
+writes the frame text, with the operation id spliced in, to each socket.
 
 Strawberry's graphql-transport-ws handler still does everything else: `connection_init`,
 authentication, validation, the subscription's start (membership check, `afterSeq` replay,
@@ -18,8 +18,9 @@ stream hold per subscriber: an event whose delivery finds the membership check d
 token expired is held while the subscriber's own task checks, as the stock stream does before
 that event, and is sent or the subscription ends.
 
-Each socket has a bounded queue of frames written by a task of its own, so a socket that does
-not take its frames holds up nobody else. A socket more than SOCKET_QUEUE_FRAMES frames behind
+A frame is written at once while the socket's send does not wait; once a send waits, that
+socket's frames queue (bounded) for a task of its own, so a socket that does not take its
+frames holds up nobody else. A socket more than SOCKET_QUEUE_FRAMES frames behind
 is closed with 1013 (Try Again Later): the client reconnects and resumes with `afterSeq`, so
 nothing is lost silently.
 
@@ -36,9 +37,10 @@ import json
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from inspect import isawaitable
 from typing import Any
 
@@ -409,7 +411,8 @@ class Channel:
 
 @dataclass(eq=False, slots=True)
 class Sink:
-    """One socket's frames, written in order by a task of its own while there are some."""
+    """One socket's frames, in order: written at once while its sends do not wait, else queued
+    for a task of its own."""
 
     websocket: WebSocket
     frames: deque[str] | None = None  # made on the first frame: most subscribers are idle
@@ -419,28 +422,40 @@ class Sink:
     def send(self, frame: str) -> None:
         if self.closed:
             return
+        if self.writer is None:
+            # Nothing queued: written at once, in the caller's task, as far as the send goes
+            # without waiting (uvicorn's never waits: it leaves the bytes to the transport).
+            # A task per frame was a tenth of the CPU of a copy (BENCHMARKS.md).
+            sending = self.websocket.send_text(frame)
+            try:
+                waiting = sending.send(None)
+            except StopIteration:
+                return
+            except Exception:
+                self._forget()  # the socket is gone; its handler ends its operations
+                return
+            # It waits (backpressure): its own task finishes it, and writes what queues meanwhile.
+            self.writer = asyncio.get_running_loop().create_task(
+                self._write(_Rest(sending, waiting)), context=contextvars.Context()
+            )
+            return
         if self.frames is None:
             self.frames = deque()
         elif len(self.frames) >= SOCKET_QUEUE_FRAMES:
             self._close_slow()
             return
         self.frames.append(frame)
-        if self.writer is None:
-            self.writer = asyncio.get_running_loop().create_task(
-                self._write(), context=contextvars.Context()
-            )
 
     async def drained(self) -> None:
         """Wait until every frame queued so far is written (or the socket is gone)."""
         while self.writer is not None and not self.closed:
             await asyncio.wait([self.writer])
 
-    async def _write(self) -> None:
-        frames = self.frames
-        assert frames is not None
+    async def _write(self, started: _Rest) -> None:
         try:
-            while frames:
-                await self.websocket.send_text(frames.popleft())
+            await started
+            while self.frames:
+                await self.websocket.send_text(self.frames.popleft())
         except Exception:
             # The socket is gone: its handler ends its operations, and with them the deliveries.
             self._forget()
@@ -465,3 +480,27 @@ class Sink:
         if self.frames is not None:
             self.frames.clear()
         self.frames = None
+
+
+class _Rest:
+    """The rest of a coroutine started outside any task, awaited in a task: the task waits for
+    what the coroutine waits for and resumes it, as if it had run it from the start."""
+
+    __slots__ = ("coroutine", "waiting")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+        self.coroutine, self.waiting = coroutine, waiting
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        waiting = self.waiting
+        while True:
+            try:
+                value = yield waiting
+            except BaseException as error:  # thrown into the task (its cancellation)
+                step = partial(self.coroutine.throw, error)
+            else:
+                step = partial(self.coroutine.send, value)
+            try:
+                waiting = step()
+            except StopIteration:
+                return

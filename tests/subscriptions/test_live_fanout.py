@@ -247,3 +247,24 @@ async def test_a_socket_that_stops_reading_is_closed_and_holds_up_nobody():
     assert reading.closed is None
     slow.send("after")  # nothing more is queued for a socket given up
     assert slow.frames is None
+
+
+class LateSocket(StuckSocket):
+    """A socket whose sends wait until the client reads again."""
+
+    async def send_text(self, data: str) -> None:
+        await self.forever.wait()
+        self.sent.append(data)
+
+
+async def test_frames_that_wait_are_written_later_in_order():
+    late = LateSocket()
+    sink = live_fanout.Sink(late)  # type: ignore[arg-type]
+    for n in range(5):
+        sink.send(f"frame {n}")
+    assert late.sent == [] and sink.writer is not None
+    late.forever.set()  # the client reads again
+    await sink.drained()
+    assert late.sent == [f"frame {n}" for n in range(5)]
+    sink.send("at once")  # nothing queued any more: written without a task
+    assert late.sent[-1] == "at once" and sink.writer is None
