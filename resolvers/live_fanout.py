@@ -288,11 +288,14 @@ class Delivery:
             self.waiter = None
             if self.channel is not None:
                 self.channel.remove(self)
+                # Ended: a frame the channel is still making for it must not follow (a member
+                # just removed gets nothing more).
+                self.channel = None
 
     def deliver(self, payload_json: str) -> None:
-        frame = f"{self.prefix}{payload_json}}}"
-        if not self.operation.live():
+        if self.channel is None or not self.operation.live():
             return
+        frame = f"{self.prefix}{payload_json}}}"
         if self.held is not None:
             self.held.append(frame)
         elif self.membership.due() or self.context.token_expired():
