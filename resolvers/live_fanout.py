@@ -24,9 +24,15 @@ frames holds up nobody else. A socket more than SOCKET_QUEUE_FRAMES frames behin
 is closed with 1013 (Try Again Later): the client reconnects and resumes with `afterSeq`, so
 nothing is lost silently.
 
+Only messageEvents and contactEvents over graphql-transport-ws come here; the legacy graphql-ws
+protocol, SSE and multipart streams, and the other subscriptions, keep the stock path.
+
 What it reads of Strawberry beyond its documented API is kept here: the graphql-core schema
 (`Schema._schema`) and execution context class it executes with, and the handler's
-`operations` map that tells whether an operation id is still live.
+`operations` map that tells whether an operation id is still live. Strawberry's per-result
+extension hooks do not run for these frames: the schema's only one, ErrorCodes, is applied as
+`with_code`, and a schema extension with a `resolve` hook makes LiveFanout refuse to start.
+tests/subscriptions/test_live_fanout.py compares the frames of both paths.
 """
 
 from __future__ import annotations
