@@ -119,15 +119,13 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, runtime: Runtime, **options: Any) -> None:
+    def __init__(
+        self, runtime: Runtime, live_fanout: LiveFanout | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.runtime = runtime
-        # LIVE_FANOUT: direct delivery of live events over graphql-transport-ws, or Strawberry's.
-        self.live_fanout = (
-            LiveFanout(self.schema, runtime.db, runtime.bus, runtime.live_loads)
-            if runtime.settings.live_fanout == "direct"
-            else None
-        )
+        # LIVE_FANOUT=direct: live events reach graphql-transport-ws subscribers through it.
+        self.live_fanout = live_fanout
         self.persisted_queries = PersistedQueries()
         self._recent: dict[int, tuple[object, str]] = {}
 
