@@ -37,6 +37,7 @@ from db.migrate import apply_migrations, pending_migrations
 from db.sql import close_database, connection, create_database
 from resolvers.export_route import export_route
 from resolvers.graphiql import graphiql_assets_route
+from resolvers.live_fanout import LiveFanout
 from resolvers.media_route import media_route
 from resolvers.report_route import report_route
 from resolvers.view import GraphQLView
@@ -144,9 +145,15 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
     )
     runtime.evolution.on_call = record_evolution_call
     receiver = WebhookReceiver(runtime)
+    served = build_schema(introspection=settings.graphiql, executor=settings.graphql_executor)
     view = GraphQLView(
         runtime,
-        schema=build_schema(introspection=settings.graphiql, executor=settings.graphql_executor),
+        live_fanout=(
+            LiveFanout(served, runtime.db, runtime.bus, runtime.live_loads)
+            if settings.live_fanout == "direct"
+            else None
+        ),
+        schema=served,
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins,
@@ -233,6 +240,7 @@ def create_app(settings: Settings, jwt_secret: str, vault: Vault | None = None) 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.graphql_view = view
     return app
 
 

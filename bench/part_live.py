@@ -18,8 +18,9 @@ from bench.part_ingest import drain, make_instances, store_instances
 from bench.profile import profiled
 from bench.queries import MESSAGE_EVENTS
 
-SINGLE_P99_MS = 50.0
-DOUBLE_P99_MS = 100.0
+# Issue #19: 200 subscribers on one number at 20 webhooks/s (4,000 copies/s) in one process.
+SINGLE_P99_MS = 100.0
+CPU_PER_COPY_US = 50.0
 BYTES_PER_SUBSCRIBER = 50 * 1024
 GRACE = {"full": 10.0, "quick": 5.0}
 
@@ -116,10 +117,10 @@ async def _scenario(
     instance: dict[str, Any],
     target_ms: float | None,
     profile_name: str,
-    rate: float | None = None,
 ) -> None:
+    """`target_ms` None: informational (no target is held against the figures)."""
     sizes = ctx.sizes
-    rate = rate or sizes.live_rate
+    rate = sizes.live_rate
     runs = []
     async with AsyncExitStack() as stack:
         for server in servers:
@@ -175,12 +176,15 @@ async def _scenario(
                 runs=[r["p99_all_ms"] for r in runs],
             )
         )
+        cpu_us = median([r["cpu_us"] for r in runs])
         ctx.add(
             Figure(
                 "live",
                 f"{label}: server CPU per delivered copy",
-                median([r["cpu_us"] for r in runs]),
+                cpu_us,
                 "µs",
+                f"≤ {CPU_PER_COPY_US:g} µs" if target_ms else "",
+                (cpu_us <= CPU_PER_COPY_US) if target_ms else None,
                 note="webhook handling included; all processes",
             )
         )
@@ -231,18 +235,9 @@ async def live(ctx: Context) -> None:
         SINGLE_P99_MS,
         "live-1-process",
     )
-    # Informational: the same subscribers at a rate one process can follow, to separate the
-    # cost of one delivery from the saturation above.
-    light = max(1.0, sizes.live_rate / 100)
-    await _scenario(
-        ctx,
-        f"1 process (memory), {light:g} webhooks/s",
-        [procs.server(ctx, "app-live-light", free_port())],
-        instance,
-        None,
-        "",
-        rate=light,
-    )
+    # Informational, at the same rate: what a broadcast backend between processes adds. The
+    # issue's target is one process; two processes on two shared cores also carry each
+    # other's webhook handling, so no target is held against these.
     redis_url = env_flag("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
     problem = await _redis_ok(redis_url)
     if problem:
@@ -256,7 +251,7 @@ async def live(ctx: Context) -> None:
                 for n in (1, 2)
             ],
             instance,
-            DOUBLE_P99_MS,
+            None,
             "",
         )
     await _scenario(
@@ -264,7 +259,7 @@ async def live(ctx: Context) -> None:
         "2 processes (postgresql)",
         [procs.server(ctx, f"app-live-pg-{n}", free_port(), broadcast=ctx.db_url) for n in (1, 2)],
         instance,
-        DOUBLE_P99_MS,
+        None,
         "",
     )
 

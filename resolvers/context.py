@@ -27,6 +27,8 @@ class Context:
     auth_error: AppError | None = None
     connection_params: dict[str, Any] | None = field(default=None)
     _loaders: Loaders | None = None
+    # A websocket's queue of live frames (resolvers/live_fanout.py), made on first use.
+    live_sink: object | None = None
 
     @property
     def loaders(self) -> Loaders:

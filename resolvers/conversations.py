@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
@@ -7,6 +8,7 @@ import strawberry
 from databases import Database
 from strawberry.types.nodes import SelectedField, Selection
 
+from resolvers import live_fanout
 from resolvers.context import Info
 from resolvers.inputs import parse_id, parse_seq
 from schema.conversation import (
@@ -152,16 +154,19 @@ class ConversationMutations:
 
 
 async def _stream(
-    info: Info, instance_id: strawberry.ID, after_seq: str | None
+    info: Info, instance_id: strawberry.ID, after_seq: str | None, select: live_fanout.Select
 ) -> AsyncGenerator[StreamEvent, None]:
-    """The instance's ordered events for a viewer who may see it, re-checking membership."""
+    """The instance's ordered events for a viewer who may see it, re-checking membership.
+    Over graphql-transport-ws with LIVE_FANOUT=direct, its live events are delivered by
+    resolvers/live_fanout.py once caught up (applying `select` and the same checks)."""
     context = info.context
     runtime, viewer = context.runtime, context.viewer
     target = parse_id(instance_id, "instanceId")
     after = parse_seq(after_seq)
     membership = access.MembershipWatch(runtime.db, viewer, target)
     await membership.start()
-    async for event in instance_stream(runtime.bus, runtime.db, target, after):
+    handover = live_fanout.handover(info, target, membership, select)
+    async for event in instance_stream(runtime.bus, runtime.db, target, after, handover):
         if not await membership.still_allowed():
             return  # membership removed: stop delivering
         if context.token_expired():
@@ -211,6 +216,34 @@ async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | Non
     )
 
 
+async def _deleted_contact_event(db: Database, event: StreamEvent) -> ContactEvent:
+    return ContactEvent(
+        seq=str(event.seq),
+        kind=StreamEventKind.DELETED,
+        contact=None,
+        contact_id=strawberry.ID(str(event.entity_id)),
+        shared_results=SharedResults(),
+    )
+
+
+def _messages_of(only: uuid.UUID | None) -> live_fanout.Select:
+    """Which payload a messageEvents subscriber gets for an event (None: not for it)."""
+
+    def select(event: StreamEvent) -> live_fanout.Build | None:
+        if event.topic != "message" or (only is not None and event.contact_id != only):
+            return None
+        return _message_event
+
+    return select
+
+
+def _contacts(event: StreamEvent) -> live_fanout.Build | None:
+    """Which payload a contactEvents subscriber gets for an event (None: not for it)."""
+    if event.topic != "contact":
+        return None
+    return _deleted_contact_event if event.op == "deleted" else _contact_event
+
+
 def _kind(event: StreamEvent) -> StreamEventKind:
     if event.topic is None:
         return StreamEventKind.RELOAD_REQUIRED
@@ -234,13 +267,13 @@ class ConversationSubscriptions:
         after_seq: str | None = None,
     ) -> AsyncGenerator[MessageEvent, None]:
         only = parse_id(contact_id, "contactId") if contact_id is not None else None
-        async for event in _stream(info, instance_id, after_seq):
+        select = _messages_of(only)
+        async for event in _stream(info, instance_id, after_seq, select):
             if event.topic is None:
                 yield MessageEvent(seq=str(event.seq), kind=_kind(event), message=None)
                 continue
-            if event.topic != "message" or (only is not None and event.contact_id != only):
-                continue
-            payload = await _shared_event(info, event, _message_event)
+            build = select(event)
+            payload = await _shared_event(info, event, build) if build else None
             if payload is not None:
                 yield payload
 
@@ -251,20 +284,11 @@ class ConversationSubscriptions:
     async def contact_events(
         self, info: Info, instance_id: strawberry.ID, after_seq: str | None = None
     ) -> AsyncGenerator[ContactEvent, None]:
-        async for event in _stream(info, instance_id, after_seq):
+        async for event in _stream(info, instance_id, after_seq, _contacts):
             if event.topic is None:
                 yield ContactEvent(seq=str(event.seq), kind=_kind(event), contact=None)
                 continue
-            if event.topic != "contact":
-                continue
-            if event.op == "deleted":
-                yield ContactEvent(
-                    seq=str(event.seq),
-                    kind=StreamEventKind.DELETED,
-                    contact=None,
-                    contact_id=strawberry.ID(str(event.entity_id)),
-                )
-                continue
-            payload = await _shared_event(info, event, _contact_event)
+            build = _contacts(event)
+            payload = await _shared_event(info, event, build) if build else None
             if payload is not None:
                 yield payload

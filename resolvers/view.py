@@ -31,6 +31,7 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import ASSETS_PATH, local_page
+from resolvers.live_fanout import LiveFanout
 from resolvers.media_types import GRAPHQL_RESPONSE, JSON, prefers_graphql_response
 from resolvers.persisted_queries import (
     PersistedQueries,
@@ -126,9 +127,13 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, runtime: Runtime, **options: Any) -> None:
+    def __init__(
+        self, runtime: Runtime, live_fanout: LiveFanout | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.runtime = runtime
+        # LIVE_FANOUT=direct: live events reach graphql-transport-ws subscribers through it.
+        self.live_fanout = live_fanout
         self.persisted_queries = PersistedQueries()
         self._recent: dict[int, tuple[object, str]] = {}
 

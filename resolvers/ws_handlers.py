@@ -20,6 +20,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from resolvers import live_fanout
 from resolvers.context import Context
 from services.errors import AppError
 from services.identity.auth import TokenVerifier, bearer_value
@@ -103,7 +104,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: Any) -> None:
         if self.connection_acknowledged and not await self.watch.still_valid():
             return
-        await super().handle_subscribe(message)
+        # With LIVE_FANOUT=direct, the operation's live events may be delivered as ready frames.
+        with live_fanout.starting(self.view.live_fanout, self, message):  # type: ignore[attr-defined]
+            await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
         self.watch.stop()

@@ -19,7 +19,9 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
@@ -383,6 +385,22 @@ def _reads_attributes(schema: GraphQLSchema) -> bool:
 def per_viewer_fields(schema: GraphQLSchema) -> frozenset[tuple[str, str]]:
     """(type, field) of every field declared per_viewer() in this schema."""
     return _schema_cache(schema).per_viewer_fields
+
+
+def operation_per_viewer(schema: GraphQLSchema, document: DocumentNode, name: str | None) -> bool:
+    """Whether the operation `name` of a valid document asks for a per-viewer field (through
+    its fragments): its results may then be shared between subscribers of one viewer only."""
+    operation = next(
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (name is None or (d.name is not None and d.name.value == name))
+    )
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    root = schema.get_root_type(operation.operation)
+    return _asks_per_viewer(schema, root, operation.selection_set, fragments, set())
 
 
 def _metadata(field: GraphQLField) -> Mapping[str, Any]:

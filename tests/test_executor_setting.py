@@ -26,6 +26,13 @@ def test_the_setting_is_short_unless_stock_is_asked_for() -> None:
         parse_settings({"GRAPHQL_EXECUTOR": "fast"})
 
 
+def test_live_fanout_is_stock_unless_direct_is_asked_for() -> None:
+    assert parse_settings({}).live_fanout == "stock"
+    assert parse_settings({"LIVE_FANOUT": "DIRECT"}).live_fanout == "direct"
+    with pytest.raises(SettingsError, match="LIVE_FANOUT"):
+        parse_settings({"LIVE_FANOUT": "fast"})
+
+
 def test_the_schema_builder_uses_the_executor_asked_for() -> None:
     assert build_schema(executor="short").execution_context_class is Executor
     stock = build_schema(executor="stock").execution_context_class

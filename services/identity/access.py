@@ -90,8 +90,12 @@ class MembershipWatch:
         self.checked = self.clock()
         return row
 
+    def due(self) -> bool:
+        """Whether the next `still_allowed` asks the database."""
+        return self.clock() - self.checked > ACCESS_RECHECK_SECONDS
+
     async def still_allowed(self) -> bool:
-        if self.clock() - self.checked <= ACCESS_RECHECK_SECONDS:
+        if not self.due():
             return True
         if not await can_access_instance(self.db, self.principal, self.instance_id):
             return False

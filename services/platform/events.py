@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from broadcaster import Broadcast, Event
 from databases import Database
@@ -75,7 +75,7 @@ class EventBus:
 
     @property
     def subscriber_count(self) -> int:
-        return sum(len(queues) for queues in self._local.values())
+        return sum(inbox.listeners for queues in self._local.values() for inbox in queues)
 
     async def start(self) -> None:
         self._pump = asyncio.create_task(self._run(), name="event-bus")
@@ -150,7 +150,16 @@ class Inbox:
     generator (a deque and at most one waiter): a number can have thousands of idle
     subscribers, and each one's memory counts (BENCHMARKS.md, memory part)."""
 
-    __slots__ = ("_items", "_registry", "_size", "_waiter", "channel", "decode", "dropped")
+    __slots__ = (
+        "_items",
+        "_registry",
+        "_size",
+        "_waiter",
+        "channel",
+        "decode",
+        "dropped",
+        "listeners",
+    )
 
     def __init__(
         self, registry: dict[str, set[Inbox]], channel: str, decode: Decoder, size: int
@@ -162,6 +171,8 @@ class Inbox:
         self._items: deque[Any] | None = None  # made on the first message: most stay idle
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0  # since the subscriber last caught up
+        # Subscribers it stands for (resolvers/live_fanout.py reads one for many of them).
+        self.listeners = 1
 
     def put(self, item: Any) -> bool:
         """Queue an item; False (and counted) when the subscriber already has `size` waiting."""
@@ -175,16 +186,29 @@ class Inbox:
             self._waiter.set_result(None)
         return True
 
-    async def __aenter__(self) -> Inbox:
-        self._registry.setdefault(self.channel, set()).add(self)
-        return self
+    @property
+    def pending(self) -> int:
+        """Items queued and not yet read."""
+        return len(self._items) if self._items else 0
 
-    async def __aexit__(self, *exc: object) -> None:
+    def attach(self) -> None:
+        """Start receiving the channel's messages (what `async with` does on entry)."""
+        self._registry.setdefault(self.channel, set()).add(self)
+
+    def detach(self) -> None:
+        """Stop receiving (what `async with` does on exit); safe to call twice."""
         subscribers = self._registry.get(self.channel)
         if subscribers is not None:
             subscribers.discard(self)
             if not subscribers:
                 del self._registry[self.channel]
+
+    async def __aenter__(self) -> Inbox:
+        self.attach()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.detach()
 
     def __aiter__(self) -> Inbox:
         return self
@@ -236,7 +260,8 @@ def stream_publication(
     )
 
 
-def _from_payload(payload: dict[str, Any]) -> StreamEvent:
+def stream_event(payload: dict[str, Any]) -> StreamEvent:
+    """The stream event a published payload describes."""
     return StreamEvent(
         seq=int(payload["seq"]),
         topic=payload["topic"],
@@ -246,19 +271,45 @@ def _from_payload(payload: dict[str, Any]) -> StreamEvent:
     )
 
 
-def _from_row(row: Any) -> StreamEvent:
+def stream_event_of_row(row: Any) -> StreamEvent:
     return StreamEvent(
         int(row["seq"]), row["topic"], row["op"], row["entity_id"], row["contact_id"]
     )
 
 
+async def events_between(
+    db: Database, instance_id: uuid.UUID, after_seq: int, before_seq: int
+) -> list[StreamEvent]:
+    """The stored events of an instance with after_seq < seq < before_seq (a gap to fill)."""
+    rows = await events_db.events_after(db, instance_id, after_seq, up_to=before_seq)
+    return [stream_event_of_row(row) for row in rows]
+
+
+class Handover(Protocol):
+    """Who delivers a caught-up stream's live events in its stead (resolvers/live_fanout.py)."""
+
+    def take(self, last: int) -> int | None:
+        """Take the live events after `last` over (None); or, when the taker has already
+        delivered events this stream has not seen, the seq to catch up to first."""
+
+    async def run(self) -> None:
+        """Deliver until the subscription ends."""
+
+
 async def instance_stream(
-    bus: EventBus, db: Database, instance_id: uuid.UUID, after_seq: int | None
+    bus: EventBus,
+    db: Database,
+    instance_id: uuid.UUID,
+    after_seq: int | None,
+    handover: Handover | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Every change of an instance in sequence order: first those after `after_seq` from the
     database, then live ones; gaps in the live feed (a lost publish, another replica's event
-    delivered late) are filled from the database, duplicates dropped."""
-    async with bus.subscribe(instance_channel(instance_id), _from_payload) as live:
+    delivered late) are filled from the database, duplicates dropped.
+
+    With a `handover`, once the stream has caught up (nothing queued), its live events are
+    handed to it: the stream stops receiving in the same step, and ends when `run` returns."""
+    async with bus.subscribe(instance_channel(instance_id), stream_event) as live:
         # Subscribed first, read the database second: anything committed in between arrives
         # live and is dropped as a duplicate, so nothing falls between the two.
         bounds = await events_db.stream_bounds(db, instance_id)
@@ -276,15 +327,29 @@ async def instance_stream(
                 while True:
                     rows = await events_db.events_after(db, instance_id, last)
                     for row in rows:
-                        yield _from_row(row)
+                        yield stream_event_of_row(row)
                         last = int(row["seq"])
                     if not rows:
                         break
-        async for event in live:
+        while True:
+            if handover is not None and not live.pending:
+                behind = handover.take(last)
+                if behind is None:
+                    live.detach()
+                    await handover.run()
+                    return
+                rows = await events_db.events_after(db, instance_id, last, up_to=behind + 1)
+                for row in rows:
+                    yield stream_event_of_row(row)
+                    last = int(row["seq"])
+                if not rows:
+                    last = behind  # nothing stored in between (retention): nothing to catch up
+                continue
+            event = await anext(live)
             if event.seq <= last:
                 continue
             if event.seq > last + 1:
                 for row in await events_db.events_after(db, instance_id, last, up_to=event.seq):
-                    yield _from_row(row)
+                    yield stream_event_of_row(row)
             yield event
             last = event.seq

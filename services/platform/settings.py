@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # "short": graphql-core's executor with schema/executor.py's short path for plain fields;
     # "stock": Strawberry's own, unchanged.
     graphql_executor: str = _env("GRAPHQL_EXECUTOR", default="short")
+    # "direct": live events reach websocket subscribers as ready frames (resolvers/live_fanout.py);
+    # "stock": through Strawberry's stream per subscriber.
+    live_fanout: str = _env("LIVE_FANOUT", default="stock")
     # NoDecode: a comma-separated list, not the JSON pydantic-settings expects for a sequence.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = _env("CORS_ORIGINS", default=())
     send_interval_seconds: float = _env(
@@ -245,6 +248,13 @@ class Settings(BaseSettings):
     def _graphql_executor(cls, value: str) -> str:
         if value.lower() not in ("short", "stock"):
             raise ValueError(f"GRAPHQL_EXECUTOR must be short or stock, got {value.lower()!r}")
+        return value.lower()
+
+    @field_validator("live_fanout", mode="after")
+    @classmethod
+    def _live_fanout(cls, value: str) -> str:
+        if value.lower() not in ("direct", "stock"):
+            raise ValueError(f"LIVE_FANOUT must be direct or stock, got {value.lower()!r}")
         return value.lower()
 
     @field_validator("business_timezone", mode="after")
