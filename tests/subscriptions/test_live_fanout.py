@@ -32,6 +32,12 @@ SUBSCRIPTIONS = sorted(
 )
 
 
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    """These tests compare the opt-in direct fan-out with the stock path: the server runs it."""
+    return settings.with_overrides(live_fanout="direct")
+
+
 @contextmanager
 def stock_delivery(server: Any) -> Iterator[None]:
     """Subscriptions started inside go through Strawberry's stream (as LIVE_FANOUT=stock)."""
@@ -81,10 +87,9 @@ def text(body: str, message_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 def direct(server: Any) -> Any:
-    view = server.server.config.app.state.graphql_view
-    if view.live_fanout is None:
-        pytest.skip("LIVE_FANOUT=stock")
-    return view.live_fanout
+    fanout = server.server.config.app.state.graphql_view.live_fanout
+    assert fanout is not None
+    return fanout
 
 
 async def test_every_subscription_sends_the_same_frames_both_ways(
