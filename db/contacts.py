@@ -340,6 +340,18 @@ async def list_contacts(
     return await (fetch_all_planned_with_values if searching else fetch_all)(db, sql, **params)
 
 
+async def get_contact_with_last_message(db: Database, contact_id: uuid.UUID) -> Row | None:
+    """The contact and its last message in one snapshot (read with `last_message_of`): a live
+    event shows both as they were together, never a message newer than the row."""
+    return await fetch_one(
+        db,
+        f"""SELECT c.*, lm.* FROM (
+              SELECT {CONTACT_COLUMNS} FROM whatsapp_contacts c WHERE c.id = :id
+            ) c {_LAST_MESSAGE}""",
+        id=contact_id,
+    )
+
+
 def last_message_of(row: Row) -> dict[str, Any] | None:
     """The message at the end of a list row (see _LAST_MESSAGE), as a message row."""
     if row["last_message_id"] is None:

@@ -202,17 +202,18 @@ async def _message_event(db: Database, event: StreamEvent) -> MessageEvent | Non
 
 async def _contact_event(db: Database, event: StreamEvent) -> ContactEvent | None:
     assert event.entity_id is not None
-    row = await service.get_contact(db, event.entity_id)
-    return (
-        ContactEvent(
-            seq=str(event.seq),
-            kind=_kind(event),
-            contact=Contact.from_row(row),
-            contact_id=strawberry.ID(str(row["id"])),
-            shared_results=SharedResults(),
-        )
-        if row
-        else None
+    # The last message is read with the row: read later, by a loader, it could be newer than
+    # the unread count the viewer's execution read before it.
+    found = await service.get_contact_with_last_message(db, event.entity_id)
+    if found is None:
+        return None
+    row, last_message = found
+    return ContactEvent(
+        seq=str(event.seq),
+        kind=_kind(event),
+        contact=Contact.from_row(row, last_message=last_message),
+        contact_id=strawberry.ID(str(row["id"])),
+        shared_results=SharedResults(),
     )
 
 

@@ -26,9 +26,9 @@ def test_the_setting_is_short_unless_stock_is_asked_for() -> None:
         parse_settings({"GRAPHQL_EXECUTOR": "fast"})
 
 
-def test_live_fanout_is_stock_unless_direct_is_asked_for() -> None:
-    assert parse_settings({}).live_fanout == "stock"
-    assert parse_settings({"LIVE_FANOUT": "DIRECT"}).live_fanout == "direct"
+def test_live_fanout_is_direct_unless_stock_is_asked_for() -> None:
+    assert parse_settings({}).live_fanout == "direct"
+    assert parse_settings({"LIVE_FANOUT": "STOCK"}).live_fanout == "stock"
     with pytest.raises(SettingsError, match="LIVE_FANOUT"):
         parse_settings({"LIVE_FANOUT": "fast"})
 

@@ -183,8 +183,12 @@ async def mark_contact_read(runtime: Uses, principal: Principal, contact_id: uui
 # DataLoaders call them; the access check happened where the keys came from.
 
 
-async def get_contact(db: Database, contact_id: uuid.UUID) -> Row | None:
-    return await contacts_db.get_contact(db, contact_id)
+async def get_contact_with_last_message(
+    db: Database, contact_id: uuid.UUID
+) -> tuple[Row, dict[str, Any] | None] | None:
+    """The contact and its last message, read together (a live event's payload)."""
+    row = await contacts_db.get_contact_with_last_message(db, contact_id)
+    return None if row is None else (row, contacts_db.last_message_of(row))
 
 
 async def get_message(db: Database, message_id: uuid.UUID) -> Row | None:

@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     graphql_executor: str = _env("GRAPHQL_EXECUTOR", default="short")
     # "direct": live events reach websocket subscribers as ready frames (resolvers/live_fanout.py);
     # "stock": through Strawberry's stream per subscriber.
-    live_fanout: str = _env("LIVE_FANOUT", default="stock")
+    live_fanout: str = _env("LIVE_FANOUT", default="direct")
     # NoDecode: a comma-separated list, not the JSON pydantic-settings expects for a sequence.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = _env("CORS_ORIGINS", default=())
     send_interval_seconds: float = _env(

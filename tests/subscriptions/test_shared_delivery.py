@@ -8,7 +8,10 @@ import time
 from contextlib import AsyncExitStack
 from typing import Any
 
-from tests.helpers import Subscription, create_instance_row, post_webhook
+from resolvers.conversations import _contact_event
+from schema.conversation import Message
+from services.platform.events import StreamEvent
+from tests.helpers import Subscription, create_instance_row, post_webhook, wait_for
 from tests.subscriptions.streams import CONTACT_EVENTS, MESSAGE_EVENTS, payload_with
 
 
@@ -50,6 +53,25 @@ async def test_each_viewer_sees_their_own_unread_count(
         # executor (GRAPHQL_EXECUTOR=stock) runs each copy when its subscriber gets to it, so an
         # earlier event may already show the newer last message to one of them.
         assert second[0]["seq"] == second[1]["seq"]
+
+
+async def test_a_contact_event_shows_the_last_message_of_its_own_moment(server, gql, pg, vault):
+    # Its lastMessage read later, a message stored in between would show next to an unread
+    # count read before it (an event saying "two" with one unread: seen under load).
+    await create_instance_row(pg, vault)
+    secret = vault.webhook_secret("acme-support")
+    stored = "SELECT count(*) FROM whatsapp_messages"
+    await post_webhook(gql.http, payload_with("one", "M1"), secret)
+    await wait_for(lambda: pg.fetchval(stored))
+    contact_id = await pg.fetchval("SELECT id FROM whatsapp_contacts")
+    event = StreamEvent(1, "contact", "updated", contact_id, contact_id)
+    payload = await _contact_event(server.runtime.db, event)
+    await post_webhook(gql.http, payload_with("two", "M2"), secret)
+    await wait_for(lambda: pg.fetchval(f"{stored} WHERE text_content = 'two'"))
+    assert payload is not None and payload.contact is not None
+    last = payload.contact.last_message(info=None)  # type: ignore[arg-type]
+    assert isinstance(last, Message)  # read with the row: nothing left to load
+    assert last.text_content == "one"
 
 
 async def test_many_subscribers_each_get_every_event_once(server, gql, pg, vault, admin_token):
