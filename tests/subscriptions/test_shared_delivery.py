@@ -69,7 +69,7 @@ async def test_a_contact_event_shows_the_last_message_of_its_own_moment(server, 
     await post_webhook(gql.http, payload_with("two", "M2"), secret)
     await wait_for(lambda: pg.fetchval(f"{stored} WHERE text_content = 'two'"))
     assert payload is not None and payload.contact is not None
-    last = payload.contact.last_message(info=None)  # type: ignore[arg-type]
+    last = payload.contact.last_message(info=None)
     assert isinstance(last, Message)  # read with the row: nothing left to load
     assert last.text_content == "one"
 
