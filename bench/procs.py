@@ -134,6 +134,10 @@ def server(
         "SEND_INTERVAL_SECONDS": "1",
         "GRAPHIQL": "true",
         "WORKERS_ENABLED": "true",
+        # The flood limits (per number, per address) guard a deployment; here they would
+        # measure themselves: the load comes from one address to a few numbers.
+        "WEBHOOK_RATE_PER_SECOND": "100000",
+        "WEBHOOK_SOURCE_RATE_PER_SECOND": "1000000",
     }
     if evolution_url:
         env["EVOLUTION_API_BASE_URL"] = evolution_url

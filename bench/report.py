@@ -95,7 +95,8 @@ def write_markdown(
         f"{sizes.duration:g} s after {sizes.warmup:g} s warm-up; the load generator is a "
         "separate process (raw asyncio HTTP/1.1 keep-alive, one connection per concurrent "
         "client); the application, PostGraphile and the floor are measured interleaved in the "
-        "same run, and ratios are medians of per-run ratios"
+        "same run, and ratios are medians of per-run ratios; the servers run with the "
+        "webhook flood limits raised (the load comes from one address to a few numbers)"
         + (f"; peer: {seeded['peer']}" if seeded.get("peer") else ""),
         "",
         "## Results",
