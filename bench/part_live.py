@@ -208,8 +208,8 @@ async def _scenario(
                 f"duplicates {sum(r['duplicates'] for r in runs)}",
             )
         )
-        missed = p99 > target_ms or cpu_us > CPU_PER_COPY_US
-        if ctx.profile and target_ms and missed and profile_name:
+        missed = target_ms is not None and (p99 > target_ms or cpu_us > CPU_PER_COPY_US)
+        if ctx.profile and missed and profile_name:
             _, lines = await profiled(
                 profile_name,
                 servers[0].pid,

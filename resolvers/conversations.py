@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import lru_cache
 from typing import TypeVar
 
 import strawberry
@@ -227,8 +228,10 @@ async def _deleted_contact_event(db: Database, event: StreamEvent) -> ContactEve
     )
 
 
+@lru_cache(maxsize=1024)
 def _messages_of(only: uuid.UUID | None) -> live_fanout.Select:
-    """Which payload a messageEvents subscriber gets for an event (None: not for it)."""
+    """Which payload a messageEvents subscriber gets for an event (None: not for it). One
+    function per contact (or none), so the fan-out asks it once per event for all of them."""
 
     def select(event: StreamEvent) -> live_fanout.Build | None:
         if event.topic != "message" or (only is not None and event.contact_id != only):

@@ -384,11 +384,17 @@ class Channel:
     async def _deliver(self, event: StreamEvent) -> None:
         self.last = event.seq
         wanted: dict[Build, list[Delivery]] = {}
+        # Subscriptions of the same kind share their select (most of a number's subscribers).
+        selected: dict[Select, Build | None] = {}
         for delivery in list(self.deliveries):
             if event.seq <= delivery.last:
                 continue  # delivered by its own stream before the handover
             delivery.last = event.seq
-            build = delivery.select(event)
+            select = delivery.select
+            if select in selected:
+                build = selected[select]
+            else:
+                build = selected[select] = select(event)
             if build is not None:
                 wanted.setdefault(build, []).append(delivery)
         fanout = self.fanout

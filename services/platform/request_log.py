@@ -47,7 +47,9 @@ class RequestLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A websocket's messages carry no status or headers to note: its frames (every
+            # live event's copy, BENCHMARKS.md) go straight to the server.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             path = scope["path"]
             level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
