@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import statistics
@@ -172,3 +173,21 @@ class Context:
 def env_flag(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+def bench_redis_url() -> str:
+    return env_flag("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+async def redis_problem(url: str) -> str | None:
+    """Why the Redis at `url` cannot carry a two-process case (None: it answers)."""
+    from redis import asyncio as redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        await asyncio.wait_for(client.ping(), 3)
+        return None
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        await client.aclose()

@@ -20,15 +20,10 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from bench.common import ROOT  # noqa: E402
-from bench.profile import _package  # noqa: E402
+from bench.profile import _package, short_path  # noqa: E402
 from server import UVICORN_OPTIONS, create_app  # noqa: E402
 from services.platform import bootstrap  # noqa: E402
 from services.platform.settings import load_settings  # noqa: E402
-
-
-def _short(path: str) -> str:
-    return path.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
 
 
 def main() -> None:
@@ -53,10 +48,12 @@ def main() -> None:
             {
                 "growth": total,
                 "by_package": by_package.most_common(10),
-                "top_files": [[_short(s.traceback[0].filename), s.size_diff] for s in by_file[:10]],
+                "top_files": [
+                    [short_path(s.traceback[0].filename), s.size_diff] for s in by_file[:10]
+                ],
                 "top_lines": [
                     [
-                        f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
+                        f"{short_path(s.traceback[0].filename)}:{s.traceback[0].lineno}",
                         s.size_diff,
                         s.count_diff,
                     ]

@@ -14,7 +14,16 @@ from typing import Any
 import asyncpg
 
 from bench import procs, seed
-from bench.common import CACHE, WEBHOOK_SECRET, Context, Figure, free_port, median
+from bench.common import (
+    CACHE,
+    WEBHOOK_SECRET,
+    Context,
+    Figure,
+    bench_redis_url,
+    free_port,
+    median,
+    redis_problem,
+)
 from bench.profile import profiled
 from services.platform.crypto import Vault
 
@@ -312,38 +321,56 @@ async def _one_run(
 async def _two_processes(
     ctx: Context, instances: list[dict[str, Any]], one_process_accepted: float
 ) -> None:
-    """One run against `serve` with WEB_CONCURRENCY=2 (receivers and processors in both)."""
-    two = procs.server(ctx, "app-ingest-2", free_port(), extra={"WEB_CONCURRENCY": "2"})
-    async with two:
-        result, verified = await _one_run(ctx, two, instances, ctx.sizes.runs)
-    print(
-        f"    WEB_CONCURRENCY=2: accepted {result['accepted_per_s']:.0f}/s, processed "
-        f"{verified['processed_per_s']:.0f}/s, lost {verified['lost']}, duplicated "
-        f"{verified['duplicated']}",
-        flush=True,
-    )
-    accepted = result["accepted_per_s"]
-    ctx.add(
-        Figure(
-            "ingest",
-            "WEB_CONCURRENCY=2: accepted events/s (c=32)",
-            accepted,
-            "ev/s",
-            f"≥ {ACCEPT_TARGET:,.0f}",
-            accepted >= ACCEPT_TARGET,
-            f"{accepted / one_process_accepted:.2f}× one process" if one_process_accepted else "",
+    """One run against `serve` with WEB_CONCURRENCY=2 (receivers and processors in both): with
+    the default broadcast between them (PostgreSQL's NOTIFY), held to the target, and with
+    Redis, to show what the broadcast costs."""
+    redis_url = bench_redis_url()
+    problem = await redis_problem(redis_url)
+    if problem:
+        ctx.note(f"Redis at {redis_url} unreachable ({problem}): ingest over Redis skipped")
+    for broadcast, label in (("memory://", ""), (redis_url, ", Redis broadcast")):
+        if problem and label:
+            continue
+        two = procs.server(
+            ctx,
+            "app-ingest-2",
+            free_port(),
+            broadcast=broadcast,
+            extra={"WEB_CONCURRENCY": "2"},
         )
-    )
-    ctx.add(
-        Figure(
-            "ingest",
-            "WEB_CONCURRENCY=2: lost / duplicated",
-            verified["lost"] + verified["duplicated"],
-            "",
-            "0",
-            verified["lost"] + verified["duplicated"] == 0,
+        async with two:
+            result, verified = await _one_run(ctx, two, instances, ctx.sizes.runs)
+        print(
+            f"    WEB_CONCURRENCY=2{label}: accepted {result['accepted_per_s']:.0f}/s, processed "
+            f"{verified['processed_per_s']:.0f}/s, lost {verified['lost']}, duplicated "
+            f"{verified['duplicated']}",
+            flush=True,
         )
-    )
+        accepted = result["accepted_per_s"]
+        held = not label  # the default is what operators get
+        ctx.add(
+            Figure(
+                "ingest",
+                f"WEB_CONCURRENCY=2{label}: accepted events/s (c=32)",
+                accepted,
+                "ev/s",
+                f"≥ {ACCEPT_TARGET:,.0f}" if held else "",
+                accepted >= ACCEPT_TARGET if held else None,
+                f"{accepted / one_process_accepted:.2f}× one process"
+                if one_process_accepted
+                else "",
+            )
+        )
+        ctx.add(
+            Figure(
+                "ingest",
+                f"WEB_CONCURRENCY=2{label}: lost / duplicated",
+                verified["lost"] + verified["duplicated"],
+                "",
+                "0",
+                verified["lost"] + verified["duplicated"] == 0,
+            )
+        )
 
 
 async def _floor_instance(ctx: Context, rng: random.Random) -> dict[str, Any]:

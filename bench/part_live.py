@@ -13,7 +13,16 @@ from typing import Any
 import psutil
 
 from bench import procs
-from bench.common import PYTHON, ROOT, Context, Figure, env_flag, free_port, median
+from bench.common import (
+    PYTHON,
+    ROOT,
+    Context,
+    Figure,
+    bench_redis_url,
+    free_port,
+    median,
+    redis_problem,
+)
 from bench.part_ingest import drain, make_instances, store_instances
 from bench.profile import profiled
 from bench.queries import MESSAGE_EVENTS
@@ -31,19 +40,6 @@ def _ws(proc: procs.Proc) -> str:
 
 def _target(proc: procs.Proc) -> dict[str, Any]:
     return {"host": "127.0.0.1", "port": proc.port}
-
-
-async def _redis_ok(url: str) -> str | None:
-    from redis import asyncio as redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        await asyncio.wait_for(client.ping(), 3)
-        return None
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    finally:
-        await client.aclose()
 
 
 async def _one_live_run(
@@ -239,8 +235,8 @@ async def live(ctx: Context) -> None:
     # Informational, at the same rate: what a broadcast backend between processes adds. The
     # issue's target is one process; two processes on two shared cores also carry each
     # other's webhook handling, so no target is held against these.
-    redis_url = env_flag("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    problem = await _redis_ok(redis_url)
+    redis_url = bench_redis_url()
+    problem = await redis_problem(redis_url)
     if problem:
         ctx.note(f"Redis at {redis_url} unreachable ({problem}): two-process Redis case skipped")
     else:

@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sysconfig
 from collections import Counter
 from collections.abc import Awaitable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from bench.common import PROFILES, PYTHON, ROOT
 
 T = TypeVar("T")
+STDLIB = sysconfig.get_paths()["stdlib"]
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -57,17 +59,22 @@ def _package(path: str) -> str:
     return f"stdlib:{name}"
 
 
+def short_path(path: str) -> str:
+    """A source file as the report names it: no directory of this machine (package-relative)."""
+    path = path.split("site-packages/", 1)[-1].replace(str(ROOT) + "/", "")
+    return path.removeprefix(STDLIB + "/")
+
+
 def _short(frame: str) -> tuple[str, str]:
     match = FRAME.match(frame)
     if not match:
         return frame, "?"
     path = match.group("file")
     package = _package(path)
-    if match.group("func") == "run" and path.endswith("asyncio/runners.py"):
+    if match.group("func").endswith("run") and path.endswith("asyncio/runners.py"):
         # uvloop's loop is C code: its own time (socket I/O, callbacks) shows up here.
         return "event loop itself (uvloop: sockets, scheduling)", "event loop (uvloop)"
-    short = path.split("site-packages/", 1)[-1].replace(str(ROOT) + "/", "")
-    return f"{match.group('func')} ({short})", package
+    return f"{match.group('func')} ({short_path(path)})", package
 
 
 # Phases of the work, by a file (and optionally a function) anywhere on the stack; a sample
