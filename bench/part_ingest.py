@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 
 from bench import procs, seed
 from bench.common import (
@@ -154,9 +155,7 @@ async def ingest(ctx: Context) -> None:
     runs: list[dict[str, Any]] = []
     floors: list[dict[str, Any]] = []
     async with app:
-        # Warm-up: contacts get created for most numbers, code paths get warm.
-        await procs.loadgen("webhooks", _spec(app, instances, 2.0, CACHE / "ingest-warm.txt"))
-        await drain(ctx.db_url, instance_ids, 120)
+        await _warm_up(ctx, app, instances)
         for run in range(sizes.runs):
             result, verified = await _one_run(ctx, app, instances, run)
             runs.append({**result, **verified})
@@ -268,6 +267,7 @@ async def ingest(ctx: Context) -> None:
             )
         )
         ctx.add(Figure("ingest", "floor: INSERT p99", median([f["p99_ms"] for f in floors]), "ms"))
+        _add_cpu(ctx, "", runs)
         await _two_processes(ctx, instances, accepted)
         if ctx.profile and (
             accepted < ACCEPT_TARGET or processed < ACCEPT_TARGET or p99 > P99_TARGET_MS
@@ -281,6 +281,12 @@ async def ingest(ctx: Context) -> None:
             _, lines = await profiled("ingest", app.pid, load_and_drain())
             ctx.plans += lines + [""]
             print("\n".join("  " + line for line in lines), flush=True)
+
+
+async def _warm_up(ctx: Context, app: procs.Proc, instances: list[dict[str, Any]]) -> None:
+    """Contacts get created for most numbers, code paths and each process's caches get warm."""
+    await procs.loadgen("webhooks", _spec(app, instances, 2.0, CACHE / "ingest-warm.txt"))
+    await drain(ctx.db_url, [i["id"] for i in instances], 120)
 
 
 def _spec(
@@ -297,10 +303,32 @@ def _spec(
     }
 
 
+def _cpu_seconds(app: procs.Proc) -> dict[str, float]:
+    """CPU time so far of the server (its worker processes included), of PostgreSQL's processes
+    on this machine and of the whole machine."""
+    root = psutil.Process(app.pid)
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    spent = {"server": 0.0, "postgres": 0.0}
+    for key, processes in (
+        ("server", [root, *root.children(recursive=True)]),
+        ("postgres", postgres),
+    ):
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            spent[key] += times.user + times.system
+    machine = psutil.cpu_times()
+    spent["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    return spent
+
+
 async def _one_run(
     ctx: Context, app: procs.Proc, instances: list[dict[str, Any]], run: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     conn = await asyncpg.connect(ctx.db_url)
+    cpu_before = _cpu_seconds(app)
     try:
         since = await conn.fetchval("SELECT clock_timestamp()")
         ids_file = CACHE / f"ingest-ids-{run}.txt"
@@ -315,7 +343,14 @@ async def _one_run(
     drained = await drain(ctx.db_url, instance_ids, max(300.0, ctx.sizes.ingest_seconds * 10))
     if not drained:
         ctx.note(f"ingest run {run + 1}: events still pending after the drain timeout")
-    return result, await _verify(ctx.db_url, instance_ids, since, until, ids_file)
+    cpu_after = _cpu_seconds(app)
+    verified = await _verify(ctx.db_url, instance_ids, since, until, ids_file)
+    # Receiving and processing every accepted event (the drain included), so the figures say
+    # where the cores went, whatever the rate.
+    events = max(verified["accepted_ids"], 1)
+    for key in cpu_after:
+        verified[f"{key}_cpu_us"] = (cpu_after[key] - cpu_before[key]) / events * 1e6
+    return result, verified
 
 
 async def _two_processes(
@@ -339,6 +374,7 @@ async def _two_processes(
             extra={"WEB_CONCURRENCY": "2"},
         )
         async with two:
+            await _warm_up(ctx, two, instances)
             result, verified = await _one_run(ctx, two, instances, ctx.sizes.runs)
         print(
             f"    WEB_CONCURRENCY=2{label}: accepted {result['accepted_per_s']:.0f}/s, processed "
@@ -346,6 +382,7 @@ async def _two_processes(
             f"{verified['duplicated']}",
             flush=True,
         )
+        _add_cpu(ctx, f"WEB_CONCURRENCY=2{label}: ", [verified])
         accepted = result["accepted_per_s"]
         held = not label  # the default is what operators get
         ctx.add(
@@ -369,6 +406,24 @@ async def _two_processes(
                 "",
                 "0",
                 verified["lost"] + verified["duplicated"] == 0,
+            )
+        )
+
+
+def _add_cpu(ctx: Context, prefix: str, runs: list[dict[str, Any]]) -> None:
+    for key, what in (
+        ("server_cpu_us", "server CPU per event (all its processes)"),
+        ("postgres_cpu_us", "PostgreSQL CPU per event"),
+        ("machine_cpu_us", "machine CPU per event (server, PostgreSQL, load generator)"),
+    ):
+        ctx.add(
+            Figure(
+                "ingest",
+                prefix + what,
+                median([r[key] for r in runs]),
+                "µs",
+                note="received and processed, drain included",
+                runs=[r[key] for r in runs],
             )
         )
 
