@@ -30,6 +30,9 @@ from bench.queries import MESSAGE_EVENTS
 # Issue #19: 200 subscribers on one number at 20 webhooks/s (4,000 copies/s) in one process.
 SINGLE_P99_MS = 100.0
 CPU_PER_COPY_US = 50.0
+# Each webhook's own handling is shared by its copies, so the CPU per copy is only held to the
+# target at the issue's 200 subscribers (the quick run has 40: about three times the figure).
+CPU_TARGET_SUBSCRIBERS = 200
 BYTES_PER_SUBSCRIBER = 50 * 1024
 GRACE = {"full": 10.0, "quick": 5.0}
 
@@ -173,14 +176,15 @@ async def _scenario(
             )
         )
         cpu_us = median([r["cpu_us"] for r in runs])
+        cpu_held = target_ms is not None and sizes.live_subscribers >= CPU_TARGET_SUBSCRIBERS
         ctx.add(
             Figure(
                 "live",
                 f"{label}: server CPU per delivered copy",
                 cpu_us,
                 "µs",
-                f"≤ {CPU_PER_COPY_US:g} µs" if target_ms else "",
-                (cpu_us <= CPU_PER_COPY_US) if target_ms else None,
+                f"≤ {CPU_PER_COPY_US:g} µs" if cpu_held else "",
+                (cpu_us <= CPU_PER_COPY_US) if cpu_held else None,
                 note="webhook handling included; all processes",
             )
         )
@@ -204,7 +208,9 @@ async def _scenario(
                 f"duplicates {sum(r['duplicates'] for r in runs)}",
             )
         )
-        missed = target_ms is not None and (p99 > target_ms or cpu_us > CPU_PER_COPY_US)
+        missed = (target_ms is not None and p99 > target_ms) or (
+            cpu_held and cpu_us > CPU_PER_COPY_US
+        )
         if ctx.profile and missed and profile_name:
             _, lines = await profiled(
                 profile_name,
