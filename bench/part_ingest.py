@@ -306,22 +306,13 @@ def _spec(
 def _cpu_seconds(app: procs.Proc) -> dict[str, float]:
     """CPU time so far of the server (its worker processes included), of PostgreSQL's processes
     on this machine and of the whole machine."""
-    root = psutil.Process(app.pid)
     postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
-    spent = {"server": 0.0, "postgres": 0.0}
-    for key, processes in (
-        ("server", [root, *root.children(recursive=True)]),
-        ("postgres", postgres),
-    ):
-        for process in processes:
-            try:
-                times = process.cpu_times()
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            spent[key] += times.user + times.system
     machine = psutil.cpu_times()
-    spent["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-    return spent
+    return {
+        "server": procs.server_cpu_seconds([app]),
+        "postgres": procs.cpu_seconds(postgres),
+        "machine": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
+    }
 
 
 async def _one_run(

@@ -10,8 +10,6 @@ import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
-import psutil
-
 from bench import procs
 from bench.common import (
     PYTHON,
@@ -69,7 +67,7 @@ async def _one_live_run(
     )
     try:
         await subs.start()
-        cpu_before = _cpu_seconds(servers)
+        cpu_before = procs.server_cpu_seconds(servers)
         posted = await procs.loadgen(
             "poster",
             {
@@ -84,7 +82,7 @@ async def _one_live_run(
         # Every subscriber should get every accepted event; what has not arrived GRACE seconds
         # after the last post counts as not delivered (an infinite latency in the percentiles).
         received = await subs.finish(f"stop {posted['accepted']} {GRACE[sizes.name]}")
-        cpu = _cpu_seconds(servers) - cpu_before
+        cpu = procs.server_cpu_seconds(servers) - cpu_before
     except BaseException:
         subs.kill()
         raise
@@ -99,14 +97,6 @@ async def _one_live_run(
     received["post_rate"] = posted["accepted"] / max(posted["seconds"], sizes.live_seconds)
     received["not_sent"] = posted["not_sent"]
     return received
-
-
-def _cpu_seconds(servers: list[procs.Proc]) -> float:
-    total = 0.0
-    for server in servers:
-        times = psutil.Process(server.pid).cpu_times()
-        total += times.user + times.system
-    return total
 
 
 async def _scenario(

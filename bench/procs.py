@@ -243,3 +243,21 @@ class Background:
     def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User and system CPU time so far of these processes (one gone meanwhile counts nothing)."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+    return total
+
+
+def server_cpu_seconds(servers: list[Proc]) -> float:
+    """CPU time so far of these servers, their worker processes (WEB_CONCURRENCY) included."""
+    roots = [psutil.Process(server.pid) for server in servers]
+    return cpu_seconds([p for root in roots for p in (root, *root.children(recursive=True))])
